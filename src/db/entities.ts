@@ -1,0 +1,21 @@
+import { LogEntry } from '../audit/log-entry.entity';
+import { Language } from '../core/language.entity';
+import { Tweet } from '../core/tweet.entity';
+import { Group } from '../groups/group.entity';
+import { Permission } from '../permissions/permission.entity';
+import { modelRef, type ModelRef } from '../permissions/registry';
+import { UserGroup } from '../users/user-group.entity';
+import { User } from '../users/user.entity';
+
+/** The entity behind each registered model; a test checks this covers the registry exactly. */
+export const MODEL_ENTITIES: ReadonlyArray<{ ref: ModelRef; entity: abstract new (...args: never[]) => object }> = [
+  { ref: modelRef('auth', 'user'), entity: User },
+  { ref: modelRef('auth', 'group'), entity: Group },
+  { ref: modelRef('auth', 'permission'), entity: Permission },
+  { ref: modelRef('admin', 'logentry'), entity: LogEntry },
+  { ref: modelRef('core', 'tweet'), entity: Tweet },
+  { ref: modelRef('core', 'language'), entity: Language },
+];
+
+/** Every entity MikroORM maps: the registered models plus their link tables. */
+export const ENTITIES = [...MODEL_ENTITIES.map((m) => m.entity), UserGroup];

@@ -1,0 +1,47 @@
+import { Migrator } from '@mikro-orm/migrations';
+import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config/env';
+import { ENTITIES } from './entities';
+
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');
+
+export interface OrmOptions {
+  clientUrl: string;
+  poolMax: number;
+  /** Called with every SQL statement the ORM runs (tests count them). */
+  onQuery?: (sql: string) => void;
+}
+
+/** MikroORM configuration shared by the service, the command-line tool and the tests. */
+export function ormConfig({ clientUrl, poolMax, onQuery }: OrmOptions): Options {
+  return defineConfig({
+    clientUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'gatehouse_migrations',
+      path: MIGRATIONS_DIR,
+      pathTs: MIGRATIONS_DIR,
+      glob: '!(*.d).{js,ts}',
+      silent: true,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+      fileName: (timestamp, name) => `Migration${timestamp}${name ? '_' + name : ''}`,
+    },
+    pool: { min: 0, max: poolMax },
+    forceUtcTimezone: true,
+    ensureDatabase: false,
+    allowGlobalContext: false,
+    discovery: { warnWhenNoEntities: true },
+    ...(onQuery
+      ? { debug: ['query'] as const, logger: (message: string) => onQuery(message) }
+      : { debug: false }),
+  });
+}
+
+export async function openOrm(options: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init(ormConfig(options));
+}

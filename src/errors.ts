@@ -1,0 +1,25 @@
+/**
+ * The closed set of failures a Gatehouse operation reports. Domain services throw these;
+ * the GraphQL layer and the command-line tool turn them into `extensions.code` or one line
+ * on stderr. Anything else is an internal error and is masked.
+ */
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT';
+
+export class GatehouseError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'GatehouseError';
+  }
+}
+
+/** Input that cannot be accepted; `field` names it (e.g. `username`, `input.email`). */
+export const badInput = (field: string, message: string) => new GatehouseError('BAD_USER_INPUT', `${field}: ${message}`, { field });
+
+/** A uniqueness rule would be broken; `field` names the value that is taken. */
+export const conflict = (field: string, message: string) => new GatehouseError('CONFLICT', message, { field });
+
+export const notFound = (what: string, id: string | number) => new GatehouseError('NOT_FOUND', `${what} ${id} does not exist`, { id: String(id) });

@@ -1,0 +1,134 @@
+import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
+import {
+  defaultFieldResolver,
+  DirectiveLocation,
+  GraphQLDirective,
+  GraphQLNonNull,
+  GraphQLString,
+  type GraphQLSchema,
+} from 'graphql';
+import { Directive } from 'type-graphql';
+import { GatehouseError } from '../errors';
+import { isPermissionName, type PermissionName } from '../permissions/registry';
+import type { GatehouseContext } from './context';
+
+/**
+ * The three access declarations. Every root field carries exactly one; object fields may
+ * carry `@hasPermission` too. They are printed in the SDL, so Apollo Sandbox and the
+ * `permissionCatalog` show what each operation needs.
+ */
+export const ACCESS_DIRECTIVES = [
+  new GraphQLDirective({
+    name: 'hasPermission',
+    description: 'Only a signed-in user holding this permission (`app_label.codename`) may use the field.',
+    locations: [DirectiveLocation.FIELD_DEFINITION],
+    args: { permission: { type: new GraphQLNonNull(GraphQLString) } },
+  }),
+  new GraphQLDirective({
+    name: 'authenticated',
+    description: 'Any signed-in user may use the field; it needs no permission.',
+    locations: [DirectiveLocation.FIELD_DEFINITION],
+  }),
+  new GraphQLDirective({
+    name: 'public',
+    description: 'Anyone may use the field, signed in or not.',
+    locations: [DirectiveLocation.FIELD_DEFINITION],
+  }),
+];
+
+/** Requires `permission`; the name is checked against the model registry at compile time. */
+export const HasPermission = (permission: PermissionName) => Directive(`@hasPermission(permission: ${JSON.stringify(permission)})`);
+/** Requires a signed-in user, no permission. */
+export const Authenticated = () => Directive('@authenticated');
+/** Open to anyone. */
+export const Public = () => Directive('@public');
+
+/** What a field requires, read from its directives. */
+export type Access = { kind: 'permission'; permission: PermissionName } | { kind: 'authenticated' } | { kind: 'public' };
+
+/** A schema whose access declarations are missing, doubled or name an unknown permission. */
+export class AccessDeclarationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the schema's access declarations are incomplete; the service refuses to start:\n  ${problems.join('\n  ')}`);
+    this.name = 'AccessDeclarationError';
+  }
+}
+
+function accessOf(schema: GraphQLSchema, field: Parameters<typeof getDirective>[1], coordinate: string, problems: string[]): Access | null {
+  const found: Access[] = [];
+  for (const directive of getDirective(schema, field, 'hasPermission') ?? []) {
+    const permission = String(directive.permission);
+    if (!isPermissionName(permission)) {
+      problems.push(`${coordinate}: @hasPermission names "${permission}", which is not a permission in the model registry`);
+      continue;
+    }
+    found.push({ kind: 'permission', permission });
+  }
+  if (getDirective(schema, field, 'authenticated')?.length) found.push({ kind: 'authenticated' });
+  if (getDirective(schema, field, 'public')?.length) found.push({ kind: 'public' });
+  if (found.length > 1) problems.push(`${coordinate}: has ${found.length} access declarations; exactly one is allowed`);
+  return found[0] ?? null;
+}
+
+/**
+ * Returns `schema` with every access declaration enforced, after checking them all:
+ * a root field (Query, Mutation, Subscription) without exactly one declaration, or any
+ * `@hasPermission` naming a permission the registry does not derive, throws
+ * AccessDeclarationError naming each such field — deny by default, at start.
+ *
+ * Enforcement runs before the field's resolver: no session → UNAUTHENTICATED; signed in
+ * without the permission → FORBIDDEN naming it. The resolver does not run in either case,
+ * so a denial never reveals whether a row exists.
+ *
+ * `enforce: false` keeps the checks at start but skips enforcement; it exists only for the
+ * benchmark that measures what enforcement costs.
+ */
+export function applyAccessControl(schema: GraphQLSchema, options: { enforce?: boolean } = {}): GraphQLSchema {
+  const enforce = options.enforce ?? true;
+  const problems: string[] = [];
+  const rootTypes = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name));
+  const result = mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
+      const coordinate = `${typeName}.${fieldName}`;
+      const access = accessOf(schema, field, coordinate, problems);
+      if (!access) {
+        if (rootTypes.has(typeName)) problems.push(`${coordinate}: has no access declaration (@hasPermission, @authenticated or @public)`);
+        return field;
+      }
+      if (!enforce || access.kind === 'public') return field;
+      const resolve = field.resolve ?? defaultFieldResolver;
+      return {
+        ...field,
+        resolve: async (source, args, context: GatehouseContext, info) => {
+          await assertAccess(context, access);
+          return resolve(source, args, context, info);
+        },
+      };
+    },
+  });
+  if (problems.length) throw new AccessDeclarationError(problems);
+  return result;
+}
+
+/** Throws UNAUTHENTICATED or FORBIDDEN unless the request's user satisfies `access`. */
+export async function assertAccess(context: GatehouseContext, access: Access): Promise<void> {
+  if (access.kind === 'public') return;
+  const user = context.user;
+  if (!user) throw new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
+  if (access.kind === 'permission' && !(await context.permissions.hasPerm(user, access.permission))) {
+    throw new GatehouseError('FORBIDDEN', `you need the permission ${access.permission}`, { permission: access.permission });
+  }
+}
+
+/** The access each root operation requires, read from the schema's own directives. */
+export function accessCatalog(schema: GraphQLSchema): Array<{ coordinate: string; access: Access }> {
+  const catalog: Array<{ coordinate: string; access: Access }> = [];
+  for (const type of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!type) continue;
+    for (const field of Object.values(type.getFields())) {
+      const access = accessOf(schema, field, `${type.name}.${field.name}`, []);
+      if (access) catalog.push({ coordinate: `${type.name}.${field.name}`, access });
+    }
+  }
+  return catalog;
+}

@@ -1,0 +1,21 @@
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { PermissionResolver } from '../permissions/permission.resolver';
+import { MeResolver } from '../users/me.resolver';
+import { ACCESS_DIRECTIVES, applyAccessControl } from './access';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const RESOLVERS: NonEmptyArray<Function> = [MeResolver, PermissionResolver];
+
+/** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
+export async function buildDeclaredSchema(): Promise<GraphQLSchema> {
+  return buildSchema({ resolvers: RESOLVERS, directives: ACCESS_DIRECTIVES, validate: false });
+}
+
+/**
+ * The schema the server runs: every access declaration checked (the service refuses to start
+ * on a missing or unknown one) and enforced.
+ */
+export async function buildGatehouseSchema(options: { enforce?: boolean } = {}): Promise<GraphQLSchema> {
+  return applyAccessControl(await buildDeclaredSchema(), options);
+}

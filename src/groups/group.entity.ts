@@ -1,0 +1,21 @@
+import { Collection, Entity, ManyToMany, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Permission } from '../permissions/permission.entity';
+
+/** `auth.Group`: a named set of permissions that users are members of. */
+@Entity({ tableName: 'auth_group' })
+export class Group {
+  @PrimaryKey({ type: 'integer', autoincrement: true })
+  id!: number;
+
+  @Property({ type: 'string', length: 150 })
+  @Unique({ name: 'auth_group_name_unique' })
+  name!: string;
+
+  @ManyToMany({
+    entity: () => Permission,
+    pivotTable: 'auth_group_permissions',
+    joinColumn: 'group_id',
+    inverseJoinColumn: 'permission_id',
+  })
+  permissions = new Collection<Permission>(this);
+}

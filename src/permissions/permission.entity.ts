@@ -1,0 +1,34 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Entity, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+
+/** `auth.Permission`: one row per permission the model registry derives (see `sync.ts`). */
+@ObjectType('Permission')
+@Entity({ tableName: 'auth_permission' })
+@Unique({ name: 'auth_permission_app_label_codename_unique', properties: ['appLabel', 'codename'] })
+export class Permission {
+  @Field(() => ID)
+  @PrimaryKey({ type: 'integer', autoincrement: true })
+  id!: number;
+
+  @Field()
+  @Property({ type: 'string', length: 100 })
+  appLabel!: string;
+
+  @Field()
+  @Property({ type: 'string', length: 100 })
+  model!: string;
+
+  @Field()
+  @Property({ type: 'string', length: 100 })
+  codename!: string;
+
+  @Field()
+  @Property({ type: 'string', length: 255 })
+  name!: string;
+
+  /** `app_label.codename`, the form every API speaks. */
+  @Field({ description: 'app_label.codename, e.g. core.view_tweet' })
+  get fullName(): string {
+    return `${this.appLabel}.${this.codename}`;
+  }
+}

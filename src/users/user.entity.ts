@@ -1,0 +1,67 @@
+import { Collection, Entity, ManyToMany, OneToMany, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Permission } from '../permissions/permission.entity';
+import { UserGroup } from './user-group.entity';
+
+/**
+ * `auth.User`, Django's fields. `password` holds an argon2id hash, or null for an unusable
+ * password (users created by single sign-on).
+ */
+@ObjectType('User')
+@Entity({ tableName: 'auth_user' })
+export class User {
+  @Field(() => ID)
+  @PrimaryKey({ type: 'integer', autoincrement: true })
+  id!: number;
+
+  @Field(() => String)
+  @Property({ type: 'string', length: 150 })
+  @Unique({ name: 'auth_user_username_unique' })
+  username!: string;
+
+  @Field(() => String)
+  @Property({ type: 'string', length: 254 })
+  email: string & Opt = '';
+
+  @Field(() => String)
+  @Property({ type: 'string', length: 150 })
+  firstName: string & Opt = '';
+
+  @Field(() => String)
+  @Property({ type: 'string', length: 150 })
+  lastName: string & Opt = '';
+
+  @Property({ type: 'string', length: 255, nullable: true, hidden: true, lazy: true })
+  password: string | null = null;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean' })
+  isActive: boolean & Opt = true;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean' })
+  isStaff: boolean & Opt = false;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean' })
+  isSuperuser: boolean & Opt = false;
+
+  @Field(() => Date)
+  @Property({ type: 'datetime' })
+  dateJoined: Date & Opt = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'datetime', nullable: true })
+  lastLogin: Date | null = null;
+
+  @OneToMany({ entity: () => UserGroup, mappedBy: 'user' })
+  memberships = new Collection<UserGroup>(this);
+
+  @ManyToMany({
+    entity: () => Permission,
+    pivotTable: 'auth_user_user_permissions',
+    joinColumn: 'user_id',
+    inverseJoinColumn: 'permission_id',
+  })
+  userPermissions = new Collection<Permission>(this);
+}
