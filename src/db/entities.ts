@@ -4,6 +4,11 @@ import { Tweet } from '../core/tweet.entity';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
 import { modelRef, type ModelRef } from '../permissions/registry';
+import { LoginThrottle } from '../sessions/login-throttle.entity';
+import { Session } from '../sessions/session.entity';
+import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
+import { LoginTransaction } from '../sso/login-transaction.entity';
+import { SsoIdentity } from '../sso/sso-identity.entity';
 import { UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 
@@ -13,9 +18,10 @@ export const MODEL_ENTITIES: ReadonlyArray<{ ref: ModelRef; entity: abstract new
   { ref: modelRef('auth', 'group'), entity: Group },
   { ref: modelRef('auth', 'permission'), entity: Permission },
   { ref: modelRef('admin', 'logentry'), entity: LogEntry },
+  { ref: modelRef('sso', 'groupmappingrule'), entity: GroupMappingRule },
   { ref: modelRef('core', 'tweet'), entity: Tweet },
   { ref: modelRef('core', 'language'), entity: Language },
 ];
 
 /** Every entity MikroORM maps: the registered models plus their link tables. */
-export const ENTITIES = [...MODEL_ENTITIES.map((m) => m.entity), UserGroup];
+export const ENTITIES = [...MODEL_ENTITIES.map((m) => m.entity), UserGroup, Session, LoginThrottle, SsoIdentity, LoginTransaction];

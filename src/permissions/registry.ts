@@ -17,6 +17,9 @@ export const MODELS = {
   admin: {
     logentry: { verboseName: 'log entry' },
   },
+  sso: {
+    groupmappingrule: { verboseName: 'group mapping rule' },
+  },
   core: {
     tweet: { verboseName: 'tweet' },
     language: { verboseName: 'language' },

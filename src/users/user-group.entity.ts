@@ -1,5 +1,6 @@
 import { Check, Entity, Enum, Index, ManyToOne, Opt, PrimaryKey, Property, Unique, type Rel } from '@mikro-orm/core';
 import { Group } from '../groups/group.entity';
+import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { User } from './user.entity';
 
 /** Why a user is in a group: an admin put them there, or a single sign-on mapping rule did. */
@@ -14,7 +15,7 @@ export enum MembershipSource {
  * hand-assigned membership survives every login.
  */
 @Entity({ tableName: 'auth_user_groups' })
-@Unique({ name: 'auth_user_groups_user_group_rule_unique', properties: ['user', 'group', 'ruleId'] })
+@Unique({ name: 'auth_user_groups_user_group_rule_unique', properties: ['user', 'group', 'rule'] })
 @Unique({
   name: 'auth_user_groups_user_group_admin_unique',
   expression: 'create unique index "auth_user_groups_user_group_admin_unique" on "auth_user_groups" ("user_id", "group_id") where "rule_id" is null',
@@ -35,8 +36,8 @@ export class UserGroup {
   source: MembershipSource & Opt = MembershipSource.ADMIN;
 
   /** The single sign-on mapping rule that granted this membership; null when an admin did. */
-  @Property({ type: 'integer', nullable: true })
-  ruleId: number | null = null;
+  @ManyToOne({ entity: () => GroupMappingRule, nullable: true, deleteRule: 'cascade' })
+  rule: Rel<GroupMappingRule> | null = null;
 
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();

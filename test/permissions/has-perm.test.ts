@@ -2,7 +2,7 @@ import { PermissionBackend } from '../../src/permissions/has-perm';
 import { ALL_PERMISSIONS } from '../../src/permissions/registry';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { makeGroup, makeUser } from '../support/factories';
+import { makeGroup, makeRule, makeUser } from '../support/factories';
 
 // Ports of django/tests/auth_tests/test_auth_backends.py (ModelBackend semantics).
 describe('PermissionBackend', () => {
@@ -43,7 +43,7 @@ describe('PermissionBackend', () => {
     const em = db.orm.em.fork();
     const group = await makeGroup(em, ['core.add_tweet']);
     const user = await makeUser(em, { groups: [group] });
-    em.create(UserGroup, { user, group, source: MembershipSource.SSO_RULE, ruleId: 7 });
+    em.create(UserGroup, { user, group, source: MembershipSource.SSO_RULE, rule: await makeRule(em, group) });
     await em.flush();
     expect([...(await backend().getAllPermissions(user))]).toEqual(['core.add_tweet']);
   });

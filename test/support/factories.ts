@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Group } from '../../src/groups/group.entity';
+import { GroupMappingRule, MatchType } from '../../src/sso/group-mapping-rule.entity';
 import { Permission } from '../../src/permissions/permission.entity';
 import type { PermissionName } from '../../src/permissions/registry';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
@@ -48,4 +49,11 @@ export async function makeUser(em: EntityManager, spec: UserSpec = {}): Promise<
   for (const group of spec.groups ?? []) em.create(UserGroup, { user, group, source: MembershipSource.ADMIN });
   await em.flush();
   return user;
+}
+
+/** An enabled EXACT mapping rule from `pattern` (in the groups claim) to `group`. */
+export async function makeRule(em: EntityManager, group: Group, pattern = unique('DIRECTORY_GROUP_')): Promise<GroupMappingRule> {
+  const rule = em.create(GroupMappingRule, { group, pattern, matchType: MatchType.EXACT });
+  await em.flush();
+  return rule;
 }
