@@ -24,7 +24,7 @@ export class DatabaseUnavailableError extends Error {
  * Opens the configured database and checks that it answers. With no `DATABASE_URL` the
  * embedded PostgreSQL is started on `<DATA_DIR>/pglite`.
  */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function openDatabase(config: Config, logger: Logger, options: { onQuery?: (sql: string) => void } = {}): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   if (!config.DATABASE_URL) {
     const dataDir = path.join(config.DATA_DIR, 'pglite');
@@ -38,7 +38,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const clientUrl = embedded?.url ?? config.DATABASE_URL!;
   let orm: MikroORM | undefined;
   try {
-    orm = await openOrm({ clientUrl, poolMax: embedded ? 1 : config.DATABASE_POOL_MAX });
+    orm = await openOrm({ clientUrl, poolMax: embedded ? 1 : config.DATABASE_POOL_MAX, onQuery: options.onQuery });
     await orm.em.fork().getConnection().execute('select 1');
   } catch (error) {
     await orm?.close(true).catch(() => undefined);

@@ -1,6 +1,29 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../config/env';
+import type { Logger } from '../config/logger';
 import { PermissionBackend } from '../permissions/has-perm';
+import type { Session } from '../sessions/session.entity';
+import type { SessionPolicy } from '../sessions/sessions.service';
 import type { User } from '../users/user.entity';
+
+/** Long-lived collaborators, built once at start and shared by every request. */
+export interface GatehouseServices {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly sessionPolicy: SessionPolicy;
+  /** Counts failed password sign-ins per account, across instances. */
+  readonly loginThrottle: RateLimiterAbstract;
+}
+
+/** What the transport lets a resolver do, without the resolver knowing it is HTTP. */
+export interface RequestPort {
+  readonly ipAddress: string;
+  readonly userAgent: string;
+  /** Hands a new session token to a browser (cookie). */
+  setSessionToken(token: string): void;
+  clearSessionToken(): void;
+}
 
 /**
  * Everything a resolver may use, built fresh for each request: a forked EntityManager (its
@@ -8,11 +31,15 @@ import type { User } from '../users/user.entity';
  */
 export interface GatehouseContext {
   readonly em: EntityManager;
-  /** The signed-in, active user; null when the request carries no valid session. */
+  /** The request's live session; null when it carries none or an invalid one. */
+  readonly session: Session | null;
+  /** The signed-in, active user; null when the request has no valid session. */
   readonly user: User | null;
   readonly permissions: PermissionBackend;
+  readonly services: GatehouseServices;
+  readonly request: RequestPort;
 }
 
-export function createContext(em: EntityManager, user: User | null): GatehouseContext {
-  return { em, user, permissions: new PermissionBackend(em) };
+export function createContext(args: { em: EntityManager; session: Session | null; services: GatehouseServices; request: RequestPort }): GatehouseContext {
+  return { ...args, user: args.session?.user ?? null, permissions: new PermissionBackend(args.em) };
 }

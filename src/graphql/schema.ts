@@ -1,11 +1,12 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import { PermissionResolver } from '../permissions/permission.resolver';
+import { SessionResolver } from '../sessions/session.resolver';
 import { MeResolver } from '../users/me.resolver';
 import { ACCESS_DIRECTIVES, applyAccessControl } from './access';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [MeResolver, PermissionResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [MeResolver, PermissionResolver, SessionResolver];
 
 /** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
 export async function buildDeclaredSchema(): Promise<GraphQLSchema> {

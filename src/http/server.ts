@@ -6,10 +6,10 @@ import express, { type ErrorRequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config/env';
-import type { Logger } from '../config/logger';
 import type { Database } from '../db/database';
-import { createContext, type GatehouseContext } from '../graphql/context';
+import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
+import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
+import { resolveSession } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 
 export interface HttpServer {
@@ -21,8 +21,9 @@ export interface HttpServer {
 const READY_TIMEOUT_MS = 2000;
 
 /** Serves `/graphql`, `/healthz` and `/readyz` on `HOST:PORT`. */
-export async function startHttpServer(deps: { config: Config; logger: Logger; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
-  const { config, logger, db, schema } = deps;
+export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
+  const { services, db, schema } = deps;
+  const { config, logger } = services;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -59,7 +60,22 @@ export async function startHttpServer(deps: { config: Config; logger: Logger; db
     '/graphql',
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async () => createContext(db.orm.em.fork(), null),
+      context: async ({ req, res }) => {
+        const em = db.orm.em.fork();
+        const token = readSessionToken(req, config);
+        const session = token ? await resolveSession(em, token, services.sessionPolicy) : null;
+        return createContext({
+          em,
+          session,
+          services,
+          request: {
+            ipAddress: req.socket.remoteAddress ?? '',
+            userAgent: req.get('user-agent') ?? '',
+            setSessionToken: (value) => setSessionCookie(res, config, value),
+            clearSessionToken: () => clearSessionCookie(res, config),
+          },
+        });
+      },
     }),
   );
   app.use((_req, res) => {

@@ -1,0 +1,95 @@
+import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { notFound } from '../errors';
+import { Authenticated, Public } from '../graphql/access';
+import type { GatehouseContext } from '../graphql/context';
+import { User } from '../users/user.entity';
+import { loginWithPassword } from './password-login';
+import { AuthMethod, Session } from './session.entity';
+import { endSession, listSessions } from './sessions.service';
+import { registerEnumType } from 'type-graphql';
+
+registerEnumType(AuthMethod, { name: 'AuthMethod', description: 'How a session was signed in.' });
+
+@ObjectType('Session', { description: 'A sign-in of the current user.' })
+export class SessionInfo {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => AuthMethod)
+  authMethod!: AuthMethod;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  lastSeenAt!: Date;
+
+  @Field(() => Date)
+  expiresAt!: Date;
+
+  @Field(() => String)
+  userAgent!: string;
+
+  @Field(() => String)
+  ipAddress!: string;
+
+  @Field(() => Boolean, { description: 'True for the session this request uses.' })
+  current!: boolean;
+}
+
+@ObjectType()
+export class LoginResult {
+  @Field(() => String, { description: 'The session token, for `Authorization: Bearer <token>`. Browsers also get it as an HttpOnly cookie.' })
+  token!: string;
+
+  @Field(() => User)
+  user!: User;
+}
+
+const toInfo = (session: Session, currentId: string | undefined): SessionInfo => ({
+  id: session.id,
+  authMethod: session.authMethod,
+  createdAt: session.createdAt,
+  lastSeenAt: session.lastSeenAt,
+  expiresAt: session.expiresAt,
+  userAgent: session.userAgent,
+  ipAddress: session.ipAddress,
+  current: session.id === currentId,
+});
+
+@Resolver()
+export class SessionResolver {
+  @Mutation(() => LoginResult, { description: 'Signs in with a local username and password and starts a new session.' })
+  @Public()
+  async login(@Arg('username', () => String) username: string, @Arg('password', () => String) password: string, @Ctx() ctx: GatehouseContext): Promise<LoginResult> {
+    const { token, session } = await loginWithPassword(ctx.em, { username, password }, ctx.request, {
+      policy: ctx.services.sessionPolicy,
+      throttle: ctx.services.loginThrottle,
+    });
+    ctx.request.setSessionToken(token);
+    return { token, user: session.user };
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends the current session.' })
+  @Authenticated()
+  async logout(@Ctx() ctx: GatehouseContext): Promise<boolean> {
+    await endSession(ctx.em, ctx.session!.id);
+    ctx.request.clearSessionToken();
+    return true;
+  }
+
+  @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first.' })
+  @Authenticated()
+  async mySessions(@Ctx() ctx: GatehouseContext): Promise<SessionInfo[]> {
+    const sessions = await listSessions(ctx.em, ctx.user!.id, ctx.services.sessionPolicy);
+    return sessions.map((s) => toInfo(s, ctx.session?.id));
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends one of the current user’s sessions.' })
+  @Authenticated()
+  async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/i.test(id) || !(await endSession(ctx.em, id, ctx.user!.id))) throw notFound('session', id);
+    if (id === ctx.session?.id) ctx.request.clearSessionToken();
+    return true;
+  }
+}

@@ -1,0 +1,69 @@
+import { startGatehouse, type Gatehouse } from '../../src/app';
+import { loadConfig } from '../../src/config/env';
+import { createLogger } from '../../src/config/logger';
+import type { User } from '../../src/users/user.entity';
+import { hashPassword } from '../../src/users/passwords';
+import { createTestDatabase, type TestDatabase } from './database';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+  headers: Headers;
+}
+
+/** A running Gatehouse on a database of its own, reached over real HTTP. */
+export interface TestServer {
+  readonly url: string;
+  readonly db: TestDatabase;
+  readonly gatehouse: Gatehouse;
+  /** SQL statements the server ran since the last `resetQueries()`. */
+  readonly queries: string[];
+  resetQueries(): void;
+  /** POSTs a GraphQL operation; `token` is sent as `Authorization: Bearer`. */
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** Signs `user` in through the real `login` mutation (setting a password first) and returns the session token. */
+  signIn(user: User, password?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const TEST_PASSWORD = 'correct horse battery staple';
+
+export async function startTestServer(options: { env?: Record<string, string>; enforce?: boolean } = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const queries: string[] = [];
+  const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent', ...options.env });
+  const gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL), { onQuery: (sql) => queries.push(sql), enforce: options.enforce });
+  const url = gatehouse.http.url;
+
+  const graphql: TestServer['graphql'] = async (query, variables, token) => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: never; errors?: never };
+    return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+  };
+
+  return {
+    url,
+    db,
+    gatehouse,
+    queries,
+    resetQueries: () => {
+      queries.length = 0;
+    },
+    graphql,
+    async signIn(user, password = TEST_PASSWORD) {
+      await db.orm.em.fork().nativeUpdate('User', { id: user.id }, { password: await hashPassword(password) });
+      const result = await graphql<{ login: { token: string } }>('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: user.username, p: password });
+      if (!result.data?.login) throw new Error(`sign-in of ${user.username} failed: ${JSON.stringify(result.errors)}`);
+      return result.data.login.token;
+    },
+    async stop() {
+      await gatehouse.stop();
+      await db.drop();
+    },
+  };
+}
