@@ -15,22 +15,30 @@ const postgresUrl = z
     }
   }, 'expected postgres://user:password@host:5432/database');
 
-const duration = z.coerce
-  .number({ error: 'expected a number of seconds' })
-  .int('expected a whole number of seconds')
-  .positive('expected a positive number of seconds');
+/**
+ * A whole number written in decimal digits, within `min`..`max`. Stricter than `Number()`,
+ * which would read "0x10" as 16, "1e3" as 1000 and " " as 0.
+ */
+const wholeNumber = (min: number, max: number, expected: string) =>
+  z
+    .string({ error: expected })
+    .regex(/^\s*-?\d+\s*$/, expected)
+    .transform(Number)
+    .pipe(z.number().min(min, expected).max(max, expected));
+
+const seconds = wholeNumber(1, 10 * 365 * 24 * 60 * 60, 'expected a positive whole number of seconds, e.g. 7200');
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
   HOST: z.string().min(1, 'expected a host name or address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
-  PORT: z.coerce.number({ error: 'expected a port number' }).int('expected a port number').min(0, 'expected 0-65535').max(65535, 'expected 0-65535').default(4000),
+  PORT: wholeNumber(0, 65535, 'expected a port number from 0 to 65535').default(4000),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://gatehouse.example.com' }).optional(),
   DATABASE_URL: postgresUrl.optional(),
-  DATABASE_POOL_MAX: z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(1, 'expected at least 1').max(100, 'expected at most 100').default(10),
+  DATABASE_POOL_MAX: wholeNumber(1, 100, 'expected a whole number from 1 to 100').default(10),
   DATA_DIR: z.string().min(1, 'expected a directory path').default(path.join(PROJECT_ROOT, '.data')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
-  SESSION_IDLE_TIMEOUT: duration.default(2 * 60 * 60),
-  SESSION_ABSOLUTE_TIMEOUT: duration.default(7 * 24 * 60 * 60),
+  SESSION_IDLE_TIMEOUT: seconds.default(2 * 60 * 60),
+  SESSION_ABSOLUTE_TIMEOUT: seconds.default(7 * 24 * 60 * 60),
 });
 
 export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };

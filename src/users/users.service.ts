@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { badInput, conflict } from '../errors';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords';
 import { User } from './user.entity';
@@ -42,10 +43,17 @@ export async function createSuperuser(em: EntityManager, input: NewSuperuser): P
   const username = validateUsername(input.username);
   const email = validateEmail(input.email);
   const password = await hashPassword(validatePassword(input.password));
-  return em.transactional(async (tx) => {
-    if (await tx.count(User, { username })) throw conflict('username', `the username "${username}" is already taken`);
-    const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
-    await tx.flush();
-    return user;
-  });
+  const taken = () => conflict('username', `the username "${username}" is already taken`);
+  try {
+    return await em.transactional(async (tx) => {
+      if (await tx.count(User, { username })) throw taken();
+      const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
+      await tx.flush();
+      return user;
+    });
+  } catch (error) {
+    // Two creations of the same name can both pass the count; the unique index decides.
+    if (error instanceof UniqueConstraintViolationException) throw taken();
+    throw error;
+  }
 }

@@ -1,0 +1,54 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ModelRef } from '../permissions/registry';
+import type { User } from '../users/user.entity';
+import { ActionFlag, LogEntry } from './log-entry.entity';
+
+/**
+ * One entry of a change message, in Django admin's JSON shape:
+ * `{"added": {}}`, `{"changed": {"fields": ["email"]}}`, `{"deleted": {}}`, or an event of
+ * Gatehouse's own such as `{"sso_login": {...}}`.
+ */
+export type ChangeMessage = Array<Record<string, unknown>>;
+
+export interface LogChange {
+  actor: User | null;
+  model: ModelRef;
+  objectId: string | number | null;
+  objectRepr: string;
+  action: ActionFlag;
+  message?: ChangeMessage;
+}
+
+const DEFAULT_MESSAGE: Record<ActionFlag, ChangeMessage> = {
+  [ActionFlag.ADDITION]: [{ added: {} }],
+  [ActionFlag.CHANGE]: [{ changed: {} }],
+  [ActionFlag.DELETION]: [{ deleted: {} }],
+};
+
+/**
+ * Records a change in the admin log, Django admin's `LogEntry`. Call it with the
+ * EntityManager of the transaction that makes the change, so the entry and the change are
+ * committed together or not at all. The entry is persisted, not flushed.
+ */
+export function logChange(em: EntityManager, change: LogChange): LogEntry {
+  return em.create(LogEntry, {
+    user: change.actor,
+    appLabel: change.model.appLabel,
+    model: change.model.model,
+    objectId: change.objectId === null ? null : String(change.objectId),
+    objectRepr: change.objectRepr.slice(0, 200),
+    actionFlag: change.action,
+    changeMessage: change.message ?? DEFAULT_MESSAGE[change.action],
+  });
+}
+
+/** `[{"changed": {"fields": [...]}}]` for the fields whose values differ, or null when none do. */
+export function changedFields<T extends object>(before: T, after: Partial<T>): ChangeMessage | null {
+  const fields = (Object.keys(after) as Array<keyof T>).filter((key) => after[key] !== undefined && !sameValue(before[key], after[key]));
+  return fields.length ? [{ changed: { fields: fields.map(String) } }] : null;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  return a === b;
+}
