@@ -6,6 +6,10 @@ import type { GatehouseServices } from './graphql/context';
 import { buildGatehouseSchema } from './graphql/schema';
 import { createLoginThrottle } from './sessions/login-throttle';
 import { startHttpServer, type HttpServer } from './http/server';
+import type { RetryPolicy } from './sso/relying-party';
+import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
+import { seedForDevelopmentProvider } from './sso/dev-idp/dev-seed';
+import { startSso, type ProviderHandle } from './sso/sso.service';
 
 export interface Gatehouse {
   readonly db: Database;
@@ -17,23 +21,45 @@ export interface Gatehouse {
  * Starts the service: checks the schema's access declarations (refusing to start on a gap),
  * opens the database, applies migrations, synchronises permissions, then listens.
  */
-export async function startGatehouse(config: Config, logger: Logger, options: { onQuery?: (sql: string) => void; enforce?: boolean } = {}): Promise<Gatehouse> {
+export async function startGatehouse(
+  config: Config,
+  logger: Logger,
+  options: {
+    onQuery?: (sql: string) => void;
+    enforce?: boolean;
+    /** Single sign-on: the provider to start when OIDC_ISSUER is unset (development IdP), and the discovery retry policy. */
+    sso?: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy };
+  } = {},
+): Promise<Gatehouse> {
   const started = performance.now();
   const schema = await buildGatehouseSchema({ enforce: options.enforce });
   const db = await openDatabase(config, logger, { onQuery: options.onQuery });
   let http: HttpServer | undefined;
+  let stopSso: () => Promise<void> = async () => undefined;
   try {
     const migrated = await migrate(db.orm);
     if (migrated.applied.length) logger.info({ migrations: migrated.applied }, 'applied migrations');
     if (migrated.permissions.created || migrated.permissions.updated) logger.info(migrated.permissions, 'synchronised permissions');
+    const sessionPolicy = { idleTimeout: config.SESSION_IDLE_TIMEOUT, absoluteTimeout: config.SESSION_ABSOLUTE_TIMEOUT };
+    // With no OIDC_ISSUER, development (not test, not production) gets the built-in IdP on PORT+1:
+    // a stable port keeps its issuer, hence the users' (issuer, sub) identities, across restarts.
+    const devProvider =
+      options.sso?.devProvider ??
+      (config.NODE_ENV === 'development' ? () => startDevIdentityProvider({ publicUrl: config.PUBLIC_URL, logger, nodeEnv: config.NODE_ENV, port: config.PORT === 0 ? 0 : config.PORT + 1 }) : undefined);
+    const sso = await startSso(config, logger, sessionPolicy, { ...options.sso, devProvider });
+    const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
+    if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);
+    stopSso = sso.stop;
     const services: GatehouseServices = {
       config,
       logger,
-      sessionPolicy: { idleTimeout: config.SESSION_IDLE_TIMEOUT, absoluteTimeout: config.SESSION_ABSOLUTE_TIMEOUT },
+      sessionPolicy,
       loginThrottle: createLoginThrottle(db.orm),
+      sso: sso.sso,
     };
     http = await startHttpServer({ services, db, schema });
   } catch (error) {
+    await stopSso().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw error;
   }
@@ -44,6 +70,7 @@ export async function startGatehouse(config: Config, logger: Logger, options: { 
     http: server,
     async stop() {
       await server.stop();
+      await stopSso();
       await db.close();
     },
   };

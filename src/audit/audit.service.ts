@@ -1,4 +1,6 @@
+import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { badInput } from '../errors';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { ActionFlag, LogEntry } from './log-entry.entity';
@@ -51,4 +53,36 @@ export function changedFields<T extends object>(before: T, after: Partial<T>): C
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   return a === b;
+}
+
+/** Which log entries to list; every criterion given must hold. */
+export interface LogEntryFilter {
+  userId?: string | null;
+  appLabel?: string | null;
+  model?: string | null;
+  objectId?: string | null;
+  actionFlag?: ActionFlag | null;
+  /** Entries made at or after this instant. */
+  since?: Date | null;
+}
+
+/** The newest-first order of the admin log (Django's `-action_time`), the id breaking ties. */
+export const LOG_ENTRY_ORDERING = [
+  ['actionTime', 'desc'],
+  ['id', 'desc'],
+] as const satisfies ReadonlyArray<readonly [keyof LogEntry & string, 'asc' | 'desc']>;
+
+/** The query for `filter`; a user id that is not a number is BAD_USER_INPUT naming `filter.userId`. */
+export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry> {
+  const where: FilterQuery<LogEntry> & Record<string, unknown> = {};
+  if (filter.userId !== undefined && filter.userId !== null) {
+    if (!/^[1-9][0-9]{0,14}$/.test(filter.userId)) throw badInput('filter.userId', 'must be the id of a user');
+    where.user = Number(filter.userId);
+  }
+  if (filter.appLabel != null) where.appLabel = filter.appLabel;
+  if (filter.model != null) where.model = filter.model;
+  if (filter.objectId != null) where.objectId = filter.objectId;
+  if (filter.actionFlag != null) where.actionFlag = filter.actionFlag;
+  if (filter.since != null) where.actionTime = { $gte: filter.since };
+  return where;
 }

@@ -1,4 +1,6 @@
 import { Entity, Enum, Index, ManyToOne, Opt, PrimaryKey, Property, type Rel } from '@mikro-orm/core';
+import { GraphQLJSON } from 'graphql-scalars';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { User } from '../users/user.entity';
 
 /** Django admin's action flags. */
@@ -8,38 +10,50 @@ export enum ActionFlag {
   DELETION = 3,
 }
 
+registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entry records: Django admin’s action flags.' });
+
 /**
  * `admin.LogEntry`: the history of every change made through Gatehouse. `user` is null only
  * for events without a local account (e.g. a refused single sign-on attempt).
  */
+@ObjectType('LogEntry', { description: 'One change in the admin log (admin.LogEntry).' })
 @Entity({ tableName: 'admin_logentry' })
 @Index({ name: 'admin_logentry_action_time_index', properties: ['actionTime'] })
 @Index({ name: 'admin_logentry_object_index', properties: ['appLabel', 'model', 'objectId'] })
 export class LogEntry {
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
+  @Field(() => Date)
   @Property({ type: 'datetime' })
   actionTime: Date & Opt = new Date();
 
+  @Field(() => User, { nullable: true, description: 'Who made the change; null for events without a local account.' })
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
   user: Rel<User> | null = null;
 
+  @Field(() => String)
   @Property({ type: 'string', length: 100 })
   appLabel!: string;
 
+  @Field(() => String)
   @Property({ type: 'string', length: 100 })
   model!: string;
 
+  @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   objectId: string | null = null;
 
+  @Field(() => String, { description: 'How the object was named when the change was made.' })
   @Property({ type: 'string', length: 200 })
   objectRepr!: string;
 
+  @Field(() => ActionFlag)
   @Enum({ items: () => ActionFlag, type: 'smallint' })
   actionFlag!: ActionFlag;
 
+  @Field(() => GraphQLJSON, { description: 'Django admin’s JSON change message, e.g. [{"changed": {"fields": ["screenName"]}}].' })
   @Property({ type: 'json' })
   changeMessage: unknown[] & Opt = [];
 }

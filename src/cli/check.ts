@@ -11,13 +11,13 @@ export const checkCommand: Command = {
   summary: 'validate the configuration and the database; exit 1 naming each problem',
   usage: 'gatehouse check',
   options: {},
-  async run({ withDatabase, say, config }) {
+  async run({ withDatabase, say }) {
     const problems = await withDatabase(async (db) => {
       say(`configuration ok (database: ${db.kind})`);
       const found: string[] = [];
       const pending = await pendingMigrations(db.orm);
       if (pending.length) {
-        found.push(`${pending.length} pending migration(s): run \`gatehouse migrate\``);
+        found.push(`${pending.length} pending migration(s) (${pending.join(', ')}): run \`gatehouse migrate\``);
         return found;
       }
       if (await migrationNeeded(db.orm)) found.push('the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)');
@@ -26,7 +26,6 @@ export const checkCommand: Command = {
       if (missing.length) found.push(`permissions missing from the database: ${missing.join(', ')} (run \`gatehouse migrate\`)`);
       return found;
     });
-    if (config.NODE_ENV === 'production' && !config.DATABASE_URL) problems.push('NODE_ENV is production but DATABASE_URL is unset: production needs PostgreSQL');
     for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
     if (problems.length) return 1;
     say('database ok: migrated, schema matches the entities, permissions in sync');

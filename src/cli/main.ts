@@ -2,14 +2,8 @@ import 'reflect-metadata';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/env';
 import { createLogger, type Logger } from '../config/logger';
-import { openDatabase, DatabaseUnavailableError, type Database } from '../db/database';
-import { NotMigratedError } from '../db/migrate';
+import type { Database } from '../db/database';
 import { GatehouseError } from '../errors';
-import { checkCommand } from './check';
-import { createSuperuserCommand } from './createsuperuser';
-import { makeMigrationsCommand, migrateCommand } from './migrate';
-import { seedCommand } from './seed';
-import { serveCommand } from './serve';
 
 /** What a command receives: its flags, the configuration, a logger and a way to reach the database. */
 export interface CommandContext {
@@ -32,18 +26,26 @@ export interface Command {
 /** A command used wrongly: shown with the command's usage, exit status 2. */
 export class UsageError extends Error {}
 
-const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  migrate: migrateCommand,
-  makemigrations: makeMigrationsCommand,
-  seed: seedCommand,
-  createsuperuser: createSuperuserCommand,
-  check: checkCommand,
+// Each command is loaded only when it runs, so that `migrate` does not pay for the GraphQL
+// server and a mistyped command line is answered at once. (`require`, because TypeScript keeps
+// a dynamic import() of a relative path as a real ES import, which these .ts files are not.)
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: Record<string, () => Command> = {
+  serve: () => (require('./serve') as typeof import('./serve')).serveCommand,
+  migrate: () => (require('./migrate') as typeof import('./migrate')).migrateCommand,
+  makemigrations: () => (require('./migrate') as typeof import('./migrate')).makeMigrationsCommand,
+  seed: () => (require('./seed') as typeof import('./seed')).seedCommand,
+  createsuperuser: () => (require('./createsuperuser') as typeof import('./createsuperuser')).createSuperuserCommand,
+  check: () => (require('./check') as typeof import('./check')).checkCommand,
 };
+const loadDatabase = () => require('../db/database') as typeof import('../db/database');
+const loadMigrate = () => require('../db/migrate') as typeof import('../db/migrate');
+const loadOrmCore = () => require('@mikro-orm/core') as typeof import('@mikro-orm/core');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
-  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, load]) => `  ${name.padEnd(width)}  ${load().summary}`);
   return `usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`gatehouse <command> --help\` for a command's options.`;
 }
 
@@ -54,11 +56,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(help() + '\n');
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     process.stderr.write(`gatehouse: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
+  const command = load();
   let flags: CommandContext['flags'];
   try {
     const parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
@@ -80,7 +83,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       logger,
       say: (line) => process.stdout.write(line + '\n'),
       async withDatabase(fn) {
-        const db = await openDatabase(config, logger);
+        const db = await loadDatabase().openDatabase(config, logger);
         try {
           return await fn(db);
         } finally {
@@ -96,10 +99,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
+/** One line for the operator: the message of an expected failure, never SQL or a stack trace. */
 function describe(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof DatabaseUnavailableError || error instanceof NotMigratedError || error instanceof GatehouseError || error instanceof UsageError) {
-    return error.message;
+  if (error instanceof ConfigError || error instanceof GatehouseError || error instanceof UsageError) return error.message;
+  if (error instanceof loadDatabase().DatabaseUnavailableError || error instanceof loadMigrate().NotMigratedError) return error.message;
+  if (error instanceof loadOrmCore().DriverException) {
+    // The driver's message starts with the SQL and its parameters (a password hash, say):
+    // keep only what the database said.
+    const first = error.message.split('\n')[0];
+    const said = first.includes(' - ') ? first.slice(first.lastIndexOf(' - ') + 3) : first;
+    return `database error${error.code ? ` ${error.code}` : ''}: ${said}`;
   }
-  // Unexpected: keep the message (no stack) so the operator still learns what failed.
-  return `unexpected error: ${(error as Error)?.message ?? String(error)}`;
+  // Unexpected: keep the first line of the message (no stack) so the operator still learns what failed.
+  return `unexpected error: ${String((error as Error)?.message ?? error).split('\n')[0]}`;
 }

@@ -1,22 +1,30 @@
 import { startGatehouse } from '../app';
 import type { Command } from './main';
 
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 export const serveCommand: Command = {
-  summary: 'run the service (applies migrations first)',
+  summary: 'run the service (applies migrations first); SIGINT or SIGTERM stops it cleanly',
   usage: 'gatehouse serve',
   options: {},
   async run({ config, logger }) {
     const gatehouse = await startGatehouse(config, logger);
+    // This command owns shutdown: HTTP first, then the database (and the embedded database's lock).
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down');
-        gatehouse.stop().then(resolve, (error) => {
-          logger.error({ err: error }, 'error while shutting down');
-          resolve();
-        });
+        gatehouse.stop().then(
+          () => {
+            logger.info('stopped');
+            resolve();
+          },
+          (error) => {
+            logger.error({ err: error }, 'error while shutting down');
+            resolve();
+          },
+        );
       };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+      for (const signal of SIGNALS) process.once(signal, shutdown);
     });
   },
 };

@@ -28,6 +28,29 @@ const wholeNumber = (min: number, max: number, expected: string) =>
 
 const seconds = wholeNumber(1, 10 * 365 * 24 * 60 * 60, 'expected a positive whole number of seconds, e.g. 7200');
 
+/** Hosts on which an `http://` identity provider is accepted (development and tests only). */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+const issuerUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    if (url.search || url.hash || url.username || url.password) return false;
+    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+  } catch {
+    return false;
+  }
+}, 'expected the provider\'s https issuer URL, e.g. https://example.eu.auth0.com/ (http only on 127.0.0.1, ::1 or localhost)');
+
+const flag = (expected: string) =>
+  z
+    .string()
+    .transform((value) => value.trim().toLowerCase())
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: expected }))
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** Asymmetric JWS algorithms only: `none` and the HMAC family (keyed with the client secret) are refused. */
+export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
   HOST: z.string().min(1, 'expected a host name or address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
@@ -39,6 +62,19 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
   SESSION_IDLE_TIMEOUT: seconds.default(2 * 60 * 60),
   SESSION_ABSOLUTE_TIMEOUT: seconds.default(7 * 24 * 60 * 60),
+  OIDC_ISSUER: issuerUrl.optional(),
+  OIDC_CLIENT_ID: z.string().min(1, 'expected the client ID registered at the identity provider').optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1, 'expected the client secret registered at the identity provider').optional(),
+  OIDC_SCOPES: z
+    .string()
+    .refine((value) => value.split(/\s+/).includes('openid'), 'expected space-separated scopes including openid, e.g. "openid profile email"')
+    .default('openid profile email'),
+  OIDC_GROUPS_CLAIM: z.string().min(1, 'expected a claim name or dotted path, e.g. groups or realm_access.roles').default('groups'),
+  OIDC_USE_USERINFO: flag('expected true or false').default(false),
+  OIDC_ID_TOKEN_ALG: z.enum(SIGNING_ALGORITHMS, { error: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` }).default('RS256'),
+  OIDC_API_AUDIENCE: z.string().min(1, 'expected the API identifier (audience) of access tokens, e.g. https://gatehouse.example.com/api').optional(),
+  OIDC_HTTP_TIMEOUT: wholeNumber(1, 120, 'expected a whole number of seconds from 1 to 120').default(10),
+  SSO_REQUIRE_MAPPED_GROUP: flag('expected true or false').default(true),
 });
 
 export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
@@ -52,33 +88,45 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads and validates the configuration from `env`. Empty strings count as unset, so a
- * `.env` line `DATABASE_URL=` selects the default.
+ * Reads and validates the configuration from `env`. Empty (or blank) strings count as unset,
+ * so a `.env` line `DATABASE_URL=` selects the default.
  *
- * @throws ConfigError naming every invalid variable, e.g. `PORT: expected a port number (got "http")`.
+ * @throws ConfigError naming every invalid variable on one line, e.g.
+ *   `invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")`.
+ *   A password in `DATABASE_URL` is never repeated.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const input = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const input = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''));
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      const got = input[name];
-      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(redact(name, got))})`}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        const got = input[name];
+        return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(redact(name, got))})`}`;
+      });
+  if (input.NODE_ENV === 'production' && input.DATABASE_URL === undefined) {
+    problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   }
+  if (input.OIDC_ISSUER !== undefined) {
+    for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const) {
+      if (input[name] === undefined) problems.push(`${name}: required when OIDC_ISSUER is set`);
+    }
+  }
+  if (!parsed.success || problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   const config = parsed.data;
   return { ...config, PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '') };
 }
 
+/** `DATABASE_URL` without its password, even when it does not parse as a URL; never the client secret. */
 function redact(name: string, value: string): string {
+  if (name === 'OIDC_CLIENT_SECRET') return '***';
   if (name !== 'DATABASE_URL') return value;
   try {
     const url = new URL(value);
     if (url.password) url.password = '***';
     return url.toString();
   } catch {
-    return value;
+    return value.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1***@');
   }
 }

@@ -1,26 +1,34 @@
-import { Check, Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Check, Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
+import { Field, ID, ObjectType } from 'type-graphql';
 
 /** `core.Tweet`, the original project's sample business model. */
+@ObjectType('Tweet', { description: 'A tweet recorded by the business (core.Tweet).' })
 @Entity({ tableName: 'core_tweet' })
 @Check({ name: 'core_tweet_tweet_id_positive_check', expression: 'tweet_id > 0' })
 export class Tweet {
+  @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
   id: string & Opt = randomUUID();
 
+  @Field(() => String)
   @Property({ type: 'string', length: 16 })
   screenName!: string;
 
+  @Field(() => Date)
   @Property({ type: 'datetime' })
   whenTweetWasCreated!: Date;
 
   /** A positive 64-bit integer: kept as a decimal string, since it exceeds 2^53. */
-  @Property({ type: 'bigint' })
+  @Field(() => String, { description: 'The tweet’s id at Twitter: a positive 64-bit integer, as a decimal string (it exceeds 2^53).' })
+  @Property({ type: new BigIntType('string') })
   tweetId!: string;
 
+  @Field(() => Date)
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 
+  @Field(() => Date)
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date & Opt = new Date();
 }

@@ -31,19 +31,19 @@ export async function openDatabase(config: Config, logger: Logger, options: { on
     try {
       embedded = await startEmbeddedPostgres(dataDir);
     } catch (error) {
-      throw new DatabaseUnavailableError(`cannot open the embedded database in ${dataDir}: ${(error as Error).message}`, { cause: error });
+      throw new DatabaseUnavailableError(`cannot open the embedded database in ${dataDir}: ${reason(error)}`, { cause: error });
     }
     logger.info({ dataDir }, 'using the embedded database (set DATABASE_URL to use PostgreSQL)');
   }
   const clientUrl = embedded?.url ?? config.DATABASE_URL!;
   let orm: MikroORM | undefined;
   try {
-    orm = await openOrm({ clientUrl, poolMax: embedded ? 1 : config.DATABASE_POOL_MAX, onQuery: options.onQuery });
+    orm = await openOrm({ clientUrl, poolMax: embedded ? 1 : config.DATABASE_POOL_MAX, onQuery: options.onQuery, logger });
     await orm.em.fork().getConnection().execute('select 1');
   } catch (error) {
     await orm?.close(true).catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
-    throw new DatabaseUnavailableError(`cannot reach the database at ${describeUrl(clientUrl)}: ${(error as Error).message}`, { cause: error });
+    throw new DatabaseUnavailableError(`cannot reach the database at ${describeUrl(clientUrl)}: ${reason(error)}`, { cause: error });
   }
   return {
     orm: orm!,
@@ -58,4 +58,11 @@ export async function openDatabase(config: Config, logger: Logger, options: { on
 function describeUrl(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+}
+
+/** The first line of what went wrong; a connection refused on every address has no message of its own. */
+function reason(error: unknown): string {
+  const inner = error instanceof AggregateError && error.errors.length ? error.errors[0] : error;
+  const { message, code } = (inner ?? {}) as { message?: string; code?: string };
+  return (message?.split('\n')[0] || code || String(inner)).trim();
 }

@@ -2,6 +2,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/env';
+import type { Logger } from '../config/logger';
 import { ENTITIES } from './entities';
 
 export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');
@@ -11,10 +12,12 @@ export interface OrmOptions {
   poolMax: number;
   /** Called with every SQL statement the ORM runs (tests count them). */
   onQuery?: (sql: string) => void;
+  /** Receives the driver's warnings (e.g. a pooled connection that the server closed), which otherwise go to the console. */
+  logger?: Logger;
 }
 
 /** MikroORM configuration shared by the service, the command-line tool and the tests. */
-export function ormConfig({ clientUrl, poolMax, onQuery }: OrmOptions): Options {
+export function ormConfig({ clientUrl, poolMax, onQuery, logger }: OrmOptions): Options {
   return defineConfig({
     clientUrl,
     entities: ENTITIES,
@@ -36,6 +39,7 @@ export function ormConfig({ clientUrl, poolMax, onQuery }: OrmOptions): Options 
     ensureDatabase: false,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },
+    ...(logger ? { driverOptions: { log: driverLog(logger) } } : {}),
     ...(onQuery
       ? { debug: ['query'] as const, logger: (message: string) => onQuery(message) }
       : { debug: false }),
@@ -44,4 +48,10 @@ export function ormConfig({ clientUrl, poolMax, onQuery }: OrmOptions): Options 
 
 export async function openOrm(options: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(ormConfig(options));
+}
+
+/** knex's log hooks, into the service's JSON log instead of bare console lines. */
+function driverLog(logger: Logger) {
+  const at = (level: 'debug' | 'warn' | 'error') => (message: unknown) => logger[level]({ driver: message }, 'database driver');
+  return { debug: at('debug'), warn: at('warn'), error: at('error'), deprecate: at('warn') };
 }

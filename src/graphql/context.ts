@@ -3,8 +3,10 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/env';
 import type { Logger } from '../config/logger';
 import { PermissionBackend } from '../permissions/has-perm';
+import { createLoaders, type Loaders } from './loaders';
 import type { Session } from '../sessions/session.entity';
 import type { SessionPolicy } from '../sessions/sessions.service';
+import type { SsoService } from '../sso/sso.service';
 import type { User } from '../users/user.entity';
 
 /** Long-lived collaborators, built once at start and shared by every request. */
@@ -14,6 +16,8 @@ export interface GatehouseServices {
   readonly sessionPolicy: SessionPolicy;
   /** Counts failed password sign-ins per account, across instances. */
   readonly loginThrottle: RateLimiterAbstract;
+  /** Single sign-on; null when no identity provider is configured. Optional so tests may omit it. */
+  readonly sso?: SsoService | null;
 }
 
 /** What the transport lets a resolver do, without the resolver knowing it is HTTP. */
@@ -36,10 +40,17 @@ export interface GatehouseContext {
   /** The signed-in, active user; null when the request has no valid session. */
   readonly user: User | null;
   readonly permissions: PermissionBackend;
+  /** Batched, per-request loading of users' groups, permissions and members (see loaders.ts). */
+  readonly loaders: Loaders;
   readonly services: GatehouseServices;
   readonly request: RequestPort;
 }
 
-export function createContext(args: { em: EntityManager; session: Session | null; services: GatehouseServices; request: RequestPort }): GatehouseContext {
-  return { ...args, user: args.session?.user ?? null, permissions: new PermissionBackend(args.em) };
+/**
+ * `user` defaults to the session's; a request authenticated by a provider-issued access token
+ * (no session) passes its user explicitly.
+ */
+export function createContext(args: { em: EntityManager; session: Session | null; services: GatehouseServices; request: RequestPort; user?: User | null }): GatehouseContext {
+  const { user, ...rest } = args;
+  return { ...rest, user: user !== undefined ? user : (args.session?.user ?? null), permissions: new PermissionBackend(args.em), loaders: createLoaders(args.em) };
 }

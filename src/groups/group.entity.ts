@@ -1,12 +1,19 @@
 import { Collection, Entity, ManyToMany, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Field, ID, ObjectType } from 'type-graphql';
 import { Permission } from '../permissions/permission.entity';
 
-/** `auth.Group`: a named set of permissions that users are members of. */
+/**
+ * `auth.Group`: a named set of permissions that users are members of. Its `permissions` and
+ * `users` GraphQL fields are resolved by `GroupResolver` through the request's loaders.
+ */
+@ObjectType('Group', { simpleResolvers: true })
 @Entity({ tableName: 'auth_group' })
 export class Group {
+  @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
+  @Field(() => String)
   @Property({ type: 'string', length: 150 })
   @Unique({ name: 'auth_group_name_unique' })
   name!: string;

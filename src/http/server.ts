@@ -11,6 +11,9 @@ import { createContext, type GatehouseContext, type GatehouseServices } from '..
 import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
 import { resolveSession } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
+import { queryLimits } from '../graphql/limits';
+import { loginPageRoutes } from './login-page';
+import { oidcRoutes } from './oidc-routes';
 
 export interface HttpServer {
   readonly url: string;
@@ -20,7 +23,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/graphql`, `/login`, `/oidc/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
@@ -30,13 +33,20 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   const httpServer = http.createServer(app);
 
   const development = config.NODE_ENV !== 'production';
+  const limits = queryLimits();
   const apollo = new ApolloServer<GatehouseContext>({
     schema,
     introspection: development,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
     formatError: createFormatError(logger),
+    // `gatehouse serve` owns shutdown (HTTP, then the database); Apollo's own signal handlers
+    // would end the process before the database is closed.
+    stopOnTerminationSignals: false,
+    validationRules: limits.validationRules,
+    allowBatchedHttpRequests: false,
     plugins: [
+      ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }) : ApolloServerPluginLandingPageProductionDefault({ footer: false }),
     ],
@@ -56,6 +66,8 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
+  app.use(loginPageRoutes({ services, db }));
+  app.use(oidcRoutes({ services, db }));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -63,10 +75,14 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       context: async ({ req, res }) => {
         const em = db.orm.em.fork();
         const token = readSessionToken(req, config);
-        const session = token ? await resolveSession(em, token, services.sessionPolicy) : null;
+        // A JWT (three dot-separated parts) can only be a provider-issued access token; session tokens have no dots.
+        const jwt = token !== null && token.split('.').length === 3 && services.sso?.bearerTokensEnabled ? token : null;
+        const session = token && !jwt ? await resolveSession(em, token, services.sessionPolicy) : null;
+        const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,
           session,
+          user,
           services,
           request: {
             ipAddress: req.socket.remoteAddress ?? '',

@@ -73,9 +73,22 @@ export class SessionResolver {
   @Mutation(() => Boolean, { description: 'Ends the current session.' })
   @Authenticated()
   async logout(@Ctx() ctx: GatehouseContext): Promise<boolean> {
-    await endSession(ctx.em, ctx.session!.id);
+    // A request authenticated by a provider access token has no session to end.
+    if (ctx.session) await endSession(ctx.em, ctx.session.id);
     ctx.request.clearSessionToken();
     return true;
+  }
+
+  @Query(() => String, {
+    nullable: true,
+    description:
+      'Where to send the browser after `logout` to sign out at the identity provider too (RP-initiated logout, with `id_token_hint`); null for a password session or a provider without logout. Read it before calling `logout`; browsers can instead POST /oidc/logout/, which does both.',
+  })
+  @Authenticated()
+  async logoutUrl(@Ctx() ctx: GatehouseContext): Promise<string | null> {
+    if (!ctx.session || ctx.session.authMethod !== AuthMethod.OIDC || !ctx.services.sso) return null;
+    const session = await ctx.em.findOne(Session, { id: ctx.session.id }, { populate: ['idToken'] });
+    return ctx.services.sso.logoutUrl(session?.idToken ?? null);
   }
 
   @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first.' })

@@ -17,8 +17,13 @@ export interface SessionMetadata {
   idToken?: string | null;
 }
 
-/** `lastSeenAt` is written at most this often, so reading a session is not a write per request. */
+/**
+ * `lastSeenAt` is written at most this often, so reading a session is not a write per request —
+ * and at least twice per idle timeout, so that a session in use never idles out (which a short
+ * SESSION_IDLE_TIMEOUT, below a minute, would otherwise do).
+ */
 const TOUCH_INTERVAL_MS = 60_000;
+const touchInterval = (policy: SessionPolicy) => Math.min(TOUCH_INTERVAL_MS, (policy.idleTimeout * 1000) / 2);
 
 /** SHA-256 of a session token, the only form in which it is stored. */
 export function hashToken(token: string): string {
@@ -59,7 +64,7 @@ export async function resolveSession(em: EntityManager, token: string, policy: S
     { tokenHash: hashToken(token), expiresAt: { $gt: new Date(now) }, lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) }, user: { isActive: true } },
     { populate: ['user'], strategy: 'joined' },
   );
-  if (session && now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+  if (session && now - session.lastSeenAt.getTime() > touchInterval(policy)) {
     await em.nativeUpdate(Session, { id: session.id }, { lastSeenAt: new Date(now) });
     session.lastSeenAt = new Date(now);
   }

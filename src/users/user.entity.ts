@@ -5,9 +5,13 @@ import { UserGroup } from './user-group.entity';
 
 /**
  * `auth.User`, Django's fields. `password` holds an argon2id hash, or null for an unusable
- * password (users created by single sign-on).
+ * password (users created by single sign-on); it is never a GraphQL field. `groups`,
+ * `memberships` and `userPermissions` are resolved by `UserResolver` through the request's loaders.
+ *
+ * `simpleResolvers`: the plain fields are read straight off the object (no per-field
+ * middleware chain), which matters on lists of hundreds of users.
  */
-@ObjectType('User')
+@ObjectType('User', { simpleResolvers: true })
 @Entity({ tableName: 'auth_user' })
 export class User {
   @Field(() => ID)

@@ -1,0 +1,47 @@
+import { Arg, Ctx, Field, ID, InputType, Int, Query, Resolver } from 'type-graphql';
+import { HasPermission } from '../graphql/access';
+import { Connection, type Page } from '../graphql/connection';
+import type { GatehouseContext } from '../graphql/context';
+import { findPage } from '../graphql/crud';
+import { permissionFor, modelRef } from '../permissions/registry';
+import { LOG_ENTRY_ORDERING, logEntryWhere, type LogEntryFilter } from './audit.service';
+import { ActionFlag, LogEntry } from './log-entry.entity';
+
+const LOG_ENTRY = modelRef('admin', 'logentry');
+const LogEntryConnection = Connection(LogEntry);
+
+@InputType({ description: 'Every criterion given must hold.' })
+export class LogEntryFilterInput implements LogEntryFilter {
+  @Field(() => ID, { nullable: true, description: 'Entries made by this user.' })
+  userId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'e.g. core' })
+  appLabel?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'e.g. tweet' })
+  model?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The changed object’s id (with appLabel and model).' })
+  objectId?: string | null;
+
+  @Field(() => ActionFlag, { nullable: true })
+  actionFlag?: ActionFlag | null;
+
+  @Field(() => Date, { nullable: true, description: 'Entries made at or after this instant.' })
+  since?: Date | null;
+}
+
+@Resolver(() => LogEntry)
+export class LogEntryResolver {
+  @Query(() => LogEntryConnection, { description: 'The admin log, newest first.' })
+  @HasPermission(permissionFor(LOG_ENTRY, 'view'))
+  logEntries(
+    @Ctx() { em }: GatehouseContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('filter', () => LogEntryFilterInput, { nullable: true }) filter?: LogEntryFilterInput | null,
+  ): Promise<Page<LogEntry>> {
+    // The actors come in one batched statement with the page, never one per row.
+    return findPage(em, LogEntry, logEntryWhere(filter ?? {}), LOG_ENTRY_ORDERING, { first, after }, { populate: ['user'] });
+  }
+}

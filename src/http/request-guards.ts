@@ -1,0 +1,44 @@
+import type { Request } from 'express';
+
+/** The value of cookie `name` in the request, or null. */
+export function readCookie(req: Request, name: string): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=');
+    if (index > 0 && part.slice(0, index).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(index + 1).trim());
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * True when a state-changing form POST comes from Gatehouse's own pages: its `Origin` (or,
+ * without one, its `Referer`) is PUBLIC_URL's origin. SameSite cookies do not stop login CSRF
+ * (an attacker's page signing the victim in as the attacker), because the login form needs no
+ * cookie; browsers send `Origin` with every cross-origin POST, so checking it does.
+ * A request with neither header is refused.
+ */
+export function isSameOriginPost(req: Request, publicUrl: string): boolean {
+  const expected = new URL(publicUrl).origin;
+  const origin = req.get('origin');
+  if (origin !== undefined) return origin === expected;
+  const referer = req.get('referer');
+  if (!referer) return false;
+  try {
+    return new URL(referer).origin === expected;
+  } catch {
+    return false;
+  }
+}
+
+/** The raw query string of the request, without the `?`. */
+export function rawQuery(req: Request): string {
+  const index = req.originalUrl.indexOf('?');
+  return index < 0 ? '' : req.originalUrl.slice(index + 1);
+}

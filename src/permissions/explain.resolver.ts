@@ -1,0 +1,68 @@
+import { Arg, Ctx, Field, ID, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
+import { badInput, notFound } from '../errors';
+import { HasPermission } from '../graphql/access';
+import type { GatehouseContext } from '../graphql/context';
+import { MembershipSource } from '../users/user-group.entity';
+import { User } from '../users/user.entity';
+// Registers the MembershipSource enum with the schema (the users module owns its GraphQL name).
+import '../users/user.types';
+import { explainPermission, PermissionReason } from './explain';
+import { isPermissionName, modelRef, permissionFor } from './registry';
+
+registerEnumType(PermissionReason, { name: 'PermissionReason', description: 'Which rule of the permission policy decided.' });
+
+@ObjectType('MembershipGrant', { description: 'One reason a user is in a group.' })
+export class MembershipGrantInfo {
+  @Field(() => MembershipSource)
+  source!: MembershipSource;
+
+  @Field(() => ID, { nullable: true, description: 'The mapping rule behind an SSO_RULE membership.' })
+  ruleId!: number | null;
+}
+
+@ObjectType('GroupGrant', { description: 'A group of the user that carries the permission.' })
+export class GroupGrantInfo {
+  @Field(() => ID)
+  groupId!: number;
+
+  @Field(() => String)
+  groupName!: string;
+
+  @Field(() => [MembershipGrantInfo])
+  memberships!: MembershipGrantInfo[];
+}
+
+@ObjectType('PermissionExplanation', { description: 'Whether a user has a permission, and why.' })
+export class PermissionExplanationInfo {
+  @Field(() => User)
+  user!: User;
+
+  @Field(() => String)
+  permission!: string;
+
+  @Field(() => Boolean)
+  granted!: boolean;
+
+  @Field(() => PermissionReason, { description: 'INACTIVE and SUPERUSER decide before any grant is looked at.' })
+  reason!: PermissionReason;
+
+  @Field(() => Boolean, { description: 'Held directly, whatever decided.' })
+  directGrant!: boolean;
+
+  @Field(() => [GroupGrantInfo], { description: 'The user’s groups that carry it, whatever decided.' })
+  groups!: GroupGrantInfo[];
+}
+
+@Resolver()
+export class ExplainPermissionResolver {
+  @Query(() => PermissionExplanationInfo, {
+    name: 'explainPermission',
+    description: 'Whether the user has the permission (app_label.codename) and why. An unknown permission is BAD_USER_INPUT, an unknown user NOT_FOUND.',
+  })
+  @HasPermission(permissionFor(modelRef('auth', 'user'), 'view'))
+  explain(@Ctx() { em }: GatehouseContext, @Arg('userId', () => ID) userId: string, @Arg('permission', () => String) permission: string): Promise<PermissionExplanationInfo> {
+    if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
+    if (!/^[1-9][0-9]{0,14}$/.test(userId)) throw notFound('user', userId);
+    return explainPermission(em, Number(userId), permission);
+  }
+}

@@ -1,0 +1,254 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ActionFlag } from '../audit/log-entry.entity';
+import { changedFields, logChange } from '../audit/audit.service';
+import { badInput, notFound } from '../errors';
+import { Group } from '../groups/group.entity';
+import { decodeCursor, pageSize, toPage, type Page } from '../graphql/connection';
+import { modelRef } from '../permissions/registry';
+import type { User } from '../users/user.entity';
+import { UserGroup } from '../users/user-group.entity';
+import { SsoIdentity } from './sso-identity.entity';
+import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
+import { compilePattern, evaluateRules, loadEnabledRules, type MappingResult } from './mapping';
+
+/**
+ * Managing the mapping rules (`sso.GroupMappingRule`) and previewing what they do. Knows
+ * nothing of GraphQL: the resolver checks the permissions, this validates, writes and logs.
+ */
+
+export const RULE_MODEL = modelRef('sso', 'groupmappingrule');
+
+export interface RuleFields {
+  /** null: the configured groups claim. */
+  claim: string | null;
+  matchType: MatchType;
+  pattern: string;
+  caseSensitive: boolean;
+  groupId: number;
+  enabled: boolean;
+  description: string;
+}
+
+const MAX_CLAIM_LENGTH = 255;
+const MAX_DESCRIPTION_LENGTH = 1000;
+
+/** "GLOB *@example.com → viewer": how a rule reads in the admin log. */
+export const ruleRepr = (rule: Pick<GroupMappingRule, 'matchType' | 'pattern' | 'claim'> & { group: Pick<Group, 'name'> }): string =>
+  `${rule.claim ? `${rule.claim} ` : ''}${rule.matchType} ${rule.pattern} → ${rule.group.name}`;
+
+/** A GraphQL ID as a rule's primary key; anything else names no rule. */
+export function parseRuleId(id: string | number): number | null {
+  const n = typeof id === 'number' ? id : /^\d{1,15}$/.test(id) ? Number(id) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+function validateClaim(claim: string | null): string | null {
+  if (claim === null) return null;
+  const trimmed = claim.trim();
+  if (trimmed === '') throw badInput('input.claim', 'must be a claim name or dotted path, or null for the groups claim');
+  if (trimmed.length > MAX_CLAIM_LENGTH) throw badInput('input.claim', `must be at most ${MAX_CLAIM_LENGTH} characters`);
+  return trimmed;
+}
+
+function validateDescription(description: string): string {
+  if (description.length > MAX_DESCRIPTION_LENGTH) throw badInput('input.description', `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  return description;
+}
+
+async function findGroup(em: EntityManager, groupId: number | string): Promise<Group> {
+  const id = parseRuleId(groupId);
+  const group = id === null ? null : await em.findOne(Group, { id });
+  if (!group) throw badInput('input.groupId', `no group has the id ${String(groupId)}`);
+  return group;
+}
+
+/** The rules, oldest first, as a Relay page. */
+export async function listRules(em: EntityManager, first: number | null | undefined, after: string | null | undefined): Promise<Page<GroupMappingRule>> {
+  const limit = pageSize(first);
+  const afterId = after ? Number(decodeCursor(after, 1)[0]) : 0;
+  if (!Number.isSafeInteger(afterId)) throw badInput('after', 'is not a cursor from this connection');
+  const rows = await em.find(GroupMappingRule, { id: { $gt: afterId } }, { populate: ['group'], orderBy: { id: 'asc' }, limit: limit + 1 });
+  return toPage(rows, limit, (r) => [r.id], () => em.count(GroupMappingRule, {}));
+}
+
+/**
+ * Creates a rule. An invalid pattern is BAD_USER_INPUT naming `input.pattern`, an unknown
+ * group names `input.groupId`; the rule and its LogEntry are written in one transaction.
+ */
+export async function createRule(em: EntityManager, actor: User | null, fields: RuleFields): Promise<GroupMappingRule> {
+  const claim = validateClaim(fields.claim);
+  compilePattern(fields.matchType, fields.pattern, fields.caseSensitive);
+  const description = validateDescription(fields.description);
+  return em.transactional(async (tx) => {
+    const group = await findGroup(tx, fields.groupId);
+    const rule = tx.create(GroupMappingRule, {
+      claim,
+      matchType: fields.matchType,
+      pattern: fields.pattern,
+      caseSensitive: fields.caseSensitive,
+      group,
+      enabled: fields.enabled,
+      description,
+    });
+    await tx.flush();
+    logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.ADDITION });
+    await tx.flush();
+    return rule;
+  });
+}
+
+/**
+ * Changes the given fields of rule `id` (undefined: unchanged; `claim: null`: back to the groups
+ * claim). The pattern is validated against the resulting match type and case sensitivity.
+ * Memberships the rule granted are re-evaluated at each user's next sign-in, not now.
+ */
+export async function updateRule(em: EntityManager, actor: User | null, id: string, changes: Partial<RuleFields>): Promise<GroupMappingRule> {
+  const ruleId = parseRuleId(id);
+  return em.transactional(async (tx) => {
+    const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+    if (!rule) throw notFound('group mapping rule', id);
+    const next = {
+      claim: changes.claim === undefined ? rule.claim : validateClaim(changes.claim),
+      matchType: changes.matchType ?? rule.matchType,
+      pattern: changes.pattern ?? rule.pattern,
+      caseSensitive: changes.caseSensitive ?? rule.caseSensitive,
+      enabled: changes.enabled ?? rule.enabled,
+      description: changes.description === undefined ? rule.description : validateDescription(changes.description),
+    };
+    compilePattern(next.matchType, next.pattern, next.caseSensitive);
+    const group = changes.groupId === undefined ? rule.group : await findGroup(tx, changes.groupId);
+    const message = changedFields<Record<string, unknown>>({ ...rule, group: rule.group.id }, { ...next, group: group.id });
+    if (!message) return rule;
+    tx.assign(rule, { ...next, group });
+    logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.CHANGE, message });
+    await tx.flush();
+    return rule;
+  });
+}
+
+/**
+ * Deletes rule `id`. The memberships it granted go with it (the foreign key cascades), so its
+ * users lose those groups at once; memberships an admin assigned are untouched.
+ */
+export async function deleteRule(em: EntityManager, actor: User | null, id: string): Promise<void> {
+  const ruleId = parseRuleId(id);
+  await em.transactional(async (tx) => {
+    const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+    if (!rule) throw notFound('group mapping rule', id);
+    logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.DELETION });
+    tx.remove(rule);
+    await tx.flush();
+  });
+}
+
+/** How a login with given claims would go, by the same policy the relying party applies. */
+export interface LoginDecision {
+  allowed: boolean;
+  /** Why it would be refused: the groups-claim problem, or `no_matching_rule`; null when allowed. */
+  refusal: `groups_claim_${NonNullable<MappingResult['groupsClaimProblem']>}` | 'no_matching_rule' | null;
+}
+
+/**
+ * The login policy on a mapping result, as the relying party applies it: with
+ * `requireMappedGroup` (SSO_REQUIRE_MAPPED_GROUP, default true) a sign-in that no rule matches
+ * is refused, and the refusal names the groups-claim problem when there is one (a missing,
+ * empty or malformed groups claim grants nothing: `evaluateRules` fails closed on it).
+ */
+export function decideLogin(result: MappingResult, requireMappedGroup: boolean): LoginDecision {
+  if (!requireMappedGroup || result.matches.length > 0) return { allowed: true, refusal: null };
+  return { allowed: false, refusal: result.groupsClaimProblem ? `groups_claim_${result.groupsClaimProblem}` : 'no_matching_rule' };
+}
+
+export interface MappingPreview {
+  result: MappingResult;
+  groups: Group[];
+  decision: LoginDecision;
+}
+
+/** What the enabled rules make of `claims`: matches, groups and whether the login would pass. */
+export async function previewMapping(em: EntityManager, claims: Record<string, unknown>, options: { groupsClaim: string; requireMappedGroup: boolean }): Promise<MappingPreview> {
+  const rules = await loadEnabledRules(em);
+  const result = evaluateRules(rules, claims, options.groupsClaim);
+  const byId = new Map(rules.map((r) => [r.group.id, r.group]));
+  return { result, groups: result.groupIds.map((id) => byId.get(id)!), decision: decideLogin(result, options.requireMappedGroup) };
+}
+
+export interface ProposedRule extends RuleFields {
+  /** The rule being changed; absent for a new rule. */
+  id?: string | null;
+}
+
+export interface UserImpact {
+  user: User;
+  gained: Group[];
+  lost: Group[];
+}
+
+/**
+ * For a proposed new rule or change: which SSO users would gain or lose which groups at their
+ * next sign-in, judged on the claims each presented at their last one (`SsoIdentity.lastClaims`).
+ * Compares what all rules grant now with what they would grant with the proposal applied; a
+ * group the user also holds by another rule, or by an admin, is neither gained nor lost.
+ * Validates the proposal as `createRule`/`updateRule` would; writes nothing.
+ */
+export async function previewRuleChange(em: EntityManager, proposal: ProposedRule, groupsClaim: string): Promise<UserImpact[]> {
+  const claim = validateClaim(proposal.claim);
+  compilePattern(proposal.matchType, proposal.pattern, proposal.caseSensitive);
+  const group = await findGroup(em, proposal.groupId);
+  const current = await em.find(GroupMappingRule, {}, { populate: ['group'], orderBy: { id: 'asc' } });
+  let proposedRules: GroupMappingRule[];
+  const candidate = Object.assign(new GroupMappingRule(), {
+    id: 0,
+    claim,
+    matchType: proposal.matchType,
+    pattern: proposal.pattern,
+    caseSensitive: proposal.caseSensitive,
+    enabled: proposal.enabled,
+    group,
+    description: proposal.description,
+  });
+  if (proposal.id !== undefined && proposal.id !== null) {
+    const ruleId = parseRuleId(proposal.id);
+    const existing = current.find((r) => r.id === ruleId);
+    if (!existing) throw notFound('group mapping rule', proposal.id);
+    candidate.id = existing.id;
+    proposedRules = current.map((r) => (r === existing ? candidate : r));
+  } else {
+    proposedRules = [...current, candidate];
+  }
+
+  const identities = await em.find(SsoIdentity, {}, { populate: ['user'], orderBy: { user: { id: 'asc' }, id: 'asc' } });
+  const adminGroups = await adminMemberships(em, identities.map((i) => i.user.id));
+  const groups = new Map<number, Group>([...current, candidate].map((r) => [r.group.id, r.group]));
+  const impacts = new Map<number, { user: User; gained: Set<number>; lost: Set<number> }>();
+  for (const identity of identities) {
+    const before = new Set(evaluateRules(current, identity.lastClaims, groupsClaim).groupIds);
+    const after = new Set(evaluateRules(proposedRules, identity.lastClaims, groupsClaim).groupIds);
+    const held = adminGroups.get(identity.user.id) ?? new Set<number>();
+    const gained = [...after].filter((id) => !before.has(id) && !held.has(id));
+    const lost = [...before].filter((id) => !after.has(id) && !held.has(id));
+    if (!gained.length && !lost.length) continue;
+    // A user with identities at several providers: the union of their changes.
+    const entry = impacts.get(identity.user.id) ?? { user: identity.user, gained: new Set<number>(), lost: new Set<number>() };
+    gained.forEach((id) => entry.gained.add(id));
+    lost.forEach((id) => entry.lost.add(id));
+    impacts.set(identity.user.id, entry);
+  }
+  return [...impacts.values()].map(({ user, gained, lost }) => ({
+    user,
+    gained: [...gained].sort((a, b) => a - b).map((id) => groups.get(id)!),
+    lost: [...lost].sort((a, b) => a - b).map((id) => groups.get(id)!),
+  }));
+}
+
+async function adminMemberships(em: EntityManager, userIds: number[]): Promise<Map<number, Set<number>>> {
+  const held = new Map<number, Set<number>>();
+  if (!userIds.length) return held;
+  const rows = await em.find(UserGroup, { user: { $in: userIds }, rule: null });
+  for (const row of rows) {
+    const set = held.get(row.user.id) ?? new Set<number>();
+    set.add(row.group.id);
+    held.set(row.user.id, set);
+  }
+  return held;
+}

@@ -1,0 +1,58 @@
+import type { Config } from '../config/env';
+
+/**
+ * Where the relying party signs users in: the provider's issuer and Gatehouse's client
+ * registration there. It comes from `OIDC_ISSUER` / `OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET`, or
+ * from the built-in development identity provider, which returns the same shape.
+ */
+export interface OidcProviderConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The claim holding the groups, when the provider dictates it (the development IdP); else OIDC_GROUPS_CLAIM. */
+  readonly groupsClaim?: string;
+}
+
+/** Everything single sign-on needs, resolved once at start. */
+export interface SsoSettings extends Omit<OidcProviderConfig, 'groupsClaim'> {
+  /** Gatehouse's public base URL, without a trailing slash; redirect URIs derive from it only. */
+  readonly publicUrl: string;
+  readonly scopes: string;
+  readonly groupsClaim: string;
+  readonly useUserinfo: boolean;
+  /** The one JWS algorithm accepted for ID tokens and provider access tokens. */
+  readonly signingAlgorithm: string;
+  /** Audience of provider-issued JWT access tokens accepted as bearer tokens; null: off. */
+  readonly apiAudience: string | null;
+  readonly requireMappedGroup: boolean;
+  /** Seconds before any call to the provider is abandoned. */
+  readonly httpTimeout: number;
+}
+
+/** The provider configured through the environment, or null when `OIDC_ISSUER` is unset. */
+export function providerFromEnv(config: Config): OidcProviderConfig | null {
+  if (!config.OIDC_ISSUER || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET) return null;
+  return { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET };
+}
+
+/** Combines a provider (from the environment or the development IdP) with the rest of the configuration. */
+export function ssoSettings(config: Config, provider: OidcProviderConfig): SsoSettings {
+  return {
+    issuer: provider.issuer,
+    clientId: provider.clientId,
+    clientSecret: provider.clientSecret,
+    publicUrl: config.PUBLIC_URL.replace(/\/+$/, ''),
+    scopes: config.OIDC_SCOPES,
+    groupsClaim: provider.groupsClaim ?? config.OIDC_GROUPS_CLAIM,
+    useUserinfo: config.OIDC_USE_USERINFO,
+    signingAlgorithm: config.OIDC_ID_TOKEN_ALG,
+    apiAudience: config.OIDC_API_AUDIENCE ?? null,
+    requireMappedGroup: config.SSO_REQUIRE_MAPPED_GROUP,
+    httpTimeout: config.OIDC_HTTP_TIMEOUT,
+  };
+}
+
+/** The callback URL to register at the provider. */
+export const callbackUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/oidc/callback/`;
+/** Where the provider sends the browser after logout. */
+export const postLogoutUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/login`;

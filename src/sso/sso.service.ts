@@ -1,0 +1,180 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Config } from '../config/env';
+import type { Logger } from '../config/logger';
+import { AuthMethod, type Session } from '../sessions/session.entity';
+import { createSession, type SessionPolicy } from '../sessions/sessions.service';
+import type { User } from '../users/user.entity';
+import { beginLoginTransaction, consumeLoginTransaction } from './login-transactions';
+import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
+import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
+import { signInWithClaims, SsoLoginRefused, type SsoRefusalReason } from './sso-login';
+
+/**
+ * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
+ * generic message there; the detail goes to the log only.
+ */
+export type SsoErrorCode = SsoRefusalReason | 'idp_unavailable' | 'sso_failed';
+
+/** A failed sign-in, with the code the login page shows. */
+export class SsoFailure extends Error {
+  constructor(
+    readonly code: SsoErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SsoFailure';
+  }
+}
+
+/**
+ * Single sign-on as the HTTP routes and the GraphQL context use it: start a sign-in, complete
+ * it into a session, build the provider logout URL, authenticate a provider access token.
+ */
+export class SsoService {
+  readonly relyingParty: RelyingParty;
+
+  constructor(
+    readonly settings: SsoSettings,
+    private readonly logger: Logger,
+    private readonly sessionPolicy: SessionPolicy,
+    options: { retry?: RetryPolicy } = {},
+  ) {
+    this.relyingParty = new RelyingParty(settings, logger, options.retry);
+  }
+
+  start(): void {
+    this.relyingParty.start();
+  }
+
+  stop(): void {
+    this.relyingParty.stop();
+  }
+
+  /** Provider access tokens are accepted as bearer tokens only when OIDC_API_AUDIENCE is set. */
+  get bearerTokensEnabled(): boolean {
+    return this.settings.apiAudience !== null;
+  }
+
+  /**
+   * Records a new attempt (state, nonce, PKCE verifier, `next`) and returns the provider URL
+   * to send the browser to, with the attempt's state.
+   *
+   * @throws SsoFailure `idp_unavailable` while the provider cannot be discovered.
+   */
+  async beginLogin(em: EntityManager, next: string, options: { forceLogin?: boolean } = {}): Promise<{ url: string; state: string }> {
+    try {
+      await this.relyingParty.config(); // before writing anything: no transaction for a provider that is down
+      const attempt = await beginLoginTransaction(em, next);
+      return { url: (await this.relyingParty.authorizationUrl(attempt, options)).href, state: attempt.state };
+    } catch (error) {
+      throw translate(error, this.logger, 'single sign-on could not start');
+    }
+  }
+
+  /**
+   * Completes the attempt the callback's `state` names: consumes it (once only; expired →
+   * refused), runs the code flow with every check on, applies the login policy and starts a
+   * session in the same transaction. Returns the session token and where to go next.
+   *
+   * @throws SsoFailure with a generic code; the detail is logged, nothing is persisted
+   *   (except the audit entry of a policy refusal).
+   */
+  async completeLogin(em: EntityManager, callbackQuery: string, meta: { userAgent: string; ipAddress: string }): Promise<{ token: string; session: Session; next: string }> {
+    try {
+      const query = new URLSearchParams(callbackQuery);
+      const state = query.get('state') ?? '';
+      const attempt = await consumeLoginTransaction(em, state);
+      if (!attempt) throw new Error('unknown, used or expired login transaction (state)');
+      if (query.has('error')) throw new Error(`the provider answered ${query.get('error')}: ${query.get('error_description') ?? ''}`);
+      const completed = await this.relyingParty.completeLogin(callbackQuery, attempt);
+      const { result } = await signInWithClaims(
+        em,
+        { issuer: this.relyingParty.issuer, claims: userClaims(completed.claims), via: 'login' },
+        this.settings,
+        this.logger,
+        (tx, user) => createSession(tx, user, { authMethod: AuthMethod.OIDC, idToken: completed.idToken, ...meta }, this.sessionPolicy),
+      );
+      return { ...result, next: attempt.next };
+    } catch (error) {
+      throw translate(error, this.logger, 'single sign-on failed');
+    }
+  }
+
+  /** The provider logout URL for a session's ID token, or null when the provider offers none. */
+  logoutUrl(idToken: string | null): string | null {
+    return this.relyingParty.endSessionUrl(idToken);
+  }
+
+  /**
+   * The user behind a provider-issued JWT access token, through the same policy as a sign-in
+   * (groups re-mapped, disabled users refused) but without a session; null when the token
+   * is not valid, bearer tokens are off, or the policy refuses.
+   */
+  async authenticateBearer(em: EntityManager, jwt: string): Promise<User | null> {
+    if (!this.bearerTokensEnabled) return null;
+    try {
+      const payload = await this.relyingParty.verifyAccessToken(jwt);
+      const { outcome } = await signInWithClaims(em, { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' }, this.settings, this.logger);
+      return outcome.user;
+    } catch (error) {
+      if (!(error instanceof SsoLoginRefused)) this.logger.info({ err: error }, 'bearer access token refused');
+      return null;
+    }
+  }
+}
+
+function translate(error: unknown, logger: Logger, message: string): SsoFailure {
+  if (error instanceof SsoFailure) return error;
+  if (error instanceof SsoLoginRefused) return new SsoFailure(error.reason, error.message, { cause: error });
+  if (error instanceof ProviderUnavailableError) {
+    logger.warn({ err: error.cause ?? error }, `${message}: identity provider unavailable`);
+    return new SsoFailure('idp_unavailable', 'the identity provider is unavailable', { cause: error });
+  }
+  logger.warn({ err: error }, message);
+  return new SsoFailure('sso_failed', 'single sign-on failed', { cause: error });
+}
+
+/** Whatever runs beside Gatehouse to provide SSO (e.g. the development IdP), stopped with it. */
+export interface ProviderHandle extends OidcProviderConfig {
+  stop(): Promise<void> | void;
+}
+
+/**
+ * Starts single sign-on: the provider from OIDC_ISSUER, else (outside production) the one
+ * `devProvider` starts, else none (SSO answers "identity provider unavailable"). Discovery
+ * runs in the background, so an unreachable provider never stops Gatehouse from starting.
+ */
+export async function startSso(
+  config: Config,
+  logger: Logger,
+  sessionPolicy: SessionPolicy,
+  options: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy } = {},
+): Promise<{ sso: SsoService | null; stop(): Promise<void> }> {
+  let provider: OidcProviderConfig | null = providerFromEnv(config);
+  let handle: ProviderHandle | null = null;
+  if (!provider && config.NODE_ENV !== 'production' && options.devProvider) {
+    try {
+      handle = await options.devProvider();
+      provider = handle;
+      logger.warn({ issuer: handle.issuer }, 'single sign-on uses the built-in development identity provider (OIDC_ISSUER is unset); never use it in production');
+    } catch (error) {
+      // Like an unreachable provider, a development IdP that cannot start must not stop Gatehouse.
+      logger.error({ err: error }, 'the development identity provider could not start; single sign-on is off');
+      return { sso: null, stop: async () => undefined };
+    }
+  }
+  if (!provider) {
+    logger.warn('single sign-on is off: OIDC_ISSUER is unset (sign in with a password)');
+    return { sso: null, stop: async () => undefined };
+  }
+  const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, { retry: options.retry });
+  sso.start();
+  return {
+    sso,
+    async stop() {
+      sso.stop();
+      await handle?.stop();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { notFound } from '../errors';
+import { HasPermission } from '../graphql/access';
+import { Connection, pageSize, type Page } from '../graphql/connection';
+import type { GatehouseContext } from '../graphql/context';
+import { selects } from '../graphql/loaders';
+import { Group } from '../groups/group.entity';
+import { Permission } from '../permissions/permission.entity';
+import { modelRef, permissionFor } from '../permissions/registry';
+import { User } from './user.entity';
+import { CreateUserInput, Membership, parseId, UpdateUserInput, UserFilter, UserOrder } from './user.types';
+import { findUser, listUsers } from './users.queries';
+import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, unknownValues, updateUser } from './users.service';
+
+const USER = modelRef('auth', 'user');
+const GROUP = modelRef('auth', 'group');
+const PERMISSION = modelRef('auth', 'permission');
+
+export const UserConnection = Connection(User);
+
+/** An id argument of a mutation: one that cannot exist is NOT_FOUND, as one that does not. */
+const existingId = (value: string) => {
+  try {
+    return parseId(value, 'id');
+  } catch {
+    throw notFound('user', value);
+  }
+};
+
+/**
+ * Users: queries, mutations and the fields that reach into groups and permissions. Every
+ * access declaration is derived from the registry; the directive checks it before any of
+ * these methods runs, so nothing is looked up for a caller without it.
+ */
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => UserConnection, { description: 'Users matching `filter`, in `orderBy` order (keyset pages).' })
+  @HasPermission(permissionFor(USER, 'view'))
+  async users(
+    @Ctx() { em, loaders }: GatehouseContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter | null,
+    @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC }) orderBy?: UserOrder | null,
+  ): Promise<Page<User>> {
+    const groupId = filter?.groupId ? parseId(filter.groupId, 'filter.groupId') : null;
+    const page = await listUsers(em, { filter: { ...filter, groupId }, order: orderBy ?? UserOrder.USERNAME_ASC, limit: pageSize(first), after });
+    // The page's groups in one statement now, so that each row's `groups` resolves without a promise.
+    if (page.edges.length && selects(info, ['edges', 'node'], ['groups', 'memberships'])) await loaders.prefetchGroups(page.edges.map((edge) => edge.node.id));
+    return page;
+  }
+
+  @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
+  @HasPermission(permissionFor(USER, 'view'))
+  user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<User | null> {
+    const key = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : null;
+    return key === null || key > 2_147_483_647 ? Promise.resolve(null) : findUser(em, key);
+  }
+
+  @Mutation(() => User, { description: 'Creates a user; only a superuser may create a superuser or a staff user.' })
+  @HasPermission(permissionFor(USER, 'add'))
+  async createUser(@Ctx() ctx: GatehouseContext, @Arg('input', () => CreateUserInput) input: CreateUserInput): Promise<User> {
+    return afterWrite(ctx, await createUser(ctx.em, ctx.user!, input));
+  }
+
+  @Mutation(() => User, { description: 'Changes the given fields; deactivating a user ends their sessions.' })
+  @HasPermission(permissionFor(USER, 'change'))
+  async updateUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateUserInput) input: UpdateUserInput): Promise<User> {
+    const user = await updateUser(ctx.em, ctx.user!, existingId(id), input);
+    return afterWrite(ctx, user, user.id);
+  }
+
+  @Mutation(() => ID, { description: 'Deletes a user (never yourself, never the last active superuser) and returns its id.' })
+  @HasPermission(permissionFor(USER, 'delete'))
+  async deleteUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
+    const deleted = await deleteUser(ctx.em, ctx.user!, existingId(id));
+    return afterWrite(ctx, String(deleted), deleted);
+  }
+
+  @Mutation(() => User, { description: 'Sets the password and ends the user’s sessions (but the caller’s current one).' })
+  @HasPermission(permissionFor(USER, 'change'))
+  async setUserPassword(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('password', () => String) password: string): Promise<User> {
+    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id), password, ctx.session?.id);
+    return afterWrite(ctx, user, user.id);
+  }
+
+  @Mutation(() => User, { description: 'Sets the groups an admin put the user in; memberships from single sign-on rules are kept.' })
+  @HasPermission(permissionFor(USER, 'change'))
+  async setUserGroups(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('groupIds', () => [ID]) groupIds: string[]): Promise<User> {
+    const bad = groupIds.filter((gid) => !/^[1-9][0-9]{0,9}$/.test(gid));
+    if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
+    const user = await setUserGroups(ctx.em, ctx.user!, existingId(id), groupIds.map(Number));
+    return afterWrite(ctx, user, user.id);
+  }
+
+  @Mutation(() => User, { description: 'Sets the user’s direct permissions, by full name (core.view_tweet).' })
+  @HasPermission(permissionFor(USER, 'change'))
+  async setUserPermissions(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('permissions', () => [String]) permissions: string[]): Promise<User> {
+    const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id), permissions);
+    return afterWrite(ctx, user, user.id);
+  }
+
+  @FieldResolver(() => [Group], { nullable: true, description: 'The groups the user is in, each once, by name.' })
+  @HasPermission(permissionFor(GROUP, 'view'))
+  groups(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Group[] | Promise<Group[]> {
+    const known = loaders.groupsOf(user.id);
+    return known instanceof Promise ? known.then((loaded) => loaded.groups) : known.groups;
+  }
+
+  @FieldResolver(() => [Membership], { nullable: true, description: 'Why the user is in each group: one entry per admin assignment or mapping rule.' })
+  @HasPermission(permissionFor(GROUP, 'view'))
+  memberships(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Membership[] | Promise<Membership[]> {
+    const known = loaders.groupsOf(user.id);
+    return known instanceof Promise ? known.then((loaded) => loaded.memberships) : known.memberships;
+  }
+
+  @FieldResolver(() => [Permission], { nullable: true, description: 'Permissions granted to the user directly (not through groups).' })
+  @HasPermission(permissionFor(PERMISSION, 'view'))
+  userPermissions(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Promise<readonly Permission[]> {
+    return loaders.permissionsOfUser.load(user.id);
+  }
+}
+
+/**
+ * After a write to users or groups: this request's loaders and the permissions it computed
+ * for the caller (and for `userId`) are forgotten, so the rest of the operation (its selection
+ * set, the next mutation of the same document) reads the new state.
+ */
+export function afterWrite<T>(ctx: GatehouseContext, result: T, userId?: number): T {
+  ctx.loaders.clear();
+  if (ctx.user) ctx.permissions.forget(ctx.user.id);
+  if (userId !== undefined) ctx.permissions.forget(userId);
+  return result;
+}

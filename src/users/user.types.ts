@@ -1,0 +1,103 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { badInput } from '../errors';
+import { Group } from '../groups/group.entity';
+import { MembershipSource } from './user-group.entity';
+
+/** The orderings of `users`; each has a keyset cursor, so pages stay stable while rows change. */
+export enum UserOrder {
+  USERNAME_ASC = 'USERNAME_ASC',
+  USERNAME_DESC = 'USERNAME_DESC',
+  DATE_JOINED_ASC = 'DATE_JOINED_ASC',
+  DATE_JOINED_DESC = 'DATE_JOINED_DESC',
+}
+registerEnumType(UserOrder, { name: 'UserOrder', description: 'How `users` is sorted. Ties on date joined are broken by id.' });
+registerEnumType(MembershipSource, { name: 'MembershipSource', description: 'Who put a user in a group: an admin, or a single sign-on mapping rule.' });
+
+@InputType({ description: 'Every condition given must hold.' })
+export class UserFilter {
+  @Field(() => String, { nullable: true, description: 'Case-insensitive substring of username, e-mail, first or last name.' })
+  search?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  isActive?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  isStaff?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  isSuperuser?: boolean | null;
+
+  @Field(() => ID, { nullable: true, description: 'Only members of this group (by any membership).' })
+  groupId?: string | null;
+}
+
+@InputType()
+export class CreateUserInput {
+  @Field(() => String, { description: '1-150 characters: letters, digits and @ . + - _' })
+  username!: string;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => String, { nullable: true })
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Write-only. Omitted: the user has no usable password (single sign-on only).' })
+  password?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Default true.' })
+  isActive?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Default false. Only a superuser may set it.' })
+  isStaff?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Default false. Only a superuser may set it.' })
+  isSuperuser?: boolean | null;
+}
+
+@InputType({ description: 'Only the fields given are changed. The password has its own mutation, setUserPassword.' })
+export class UpdateUserInput {
+  @Field(() => String, { nullable: true })
+  username?: string | null;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => String, { nullable: true })
+  firstName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  lastName?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'false ends all of the user’s sessions.' })
+  isActive?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only a superuser may change it.' })
+  isStaff?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only a superuser may change it.' })
+  isSuperuser?: boolean | null;
+}
+
+/** One reason a user is in a group. A user can be in one group for several reasons. */
+@ObjectType('Membership', { simpleResolvers: true })
+export class Membership {
+  @Field(() => Group)
+  group!: Group;
+
+  @Field(() => MembershipSource)
+  source!: MembershipSource;
+
+  @Field(() => ID, { nullable: true, description: 'The single sign-on mapping rule that granted it; null when an admin did.' })
+  ruleId!: string | null;
+}
+
+/** A GraphQL `ID` naming a row with an integer key; anything else is BAD_USER_INPUT naming `field`. */
+export function parseId(value: string, field: string): number {
+  const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw badInput(field, `"${value}" is not an id`);
+  return id;
+}

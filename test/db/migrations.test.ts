@@ -1,0 +1,127 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { Client } from 'pg';
+import { migrate, migrationNeeded, pendingMigrations } from '../../src/db/migrate';
+import { MIGRATIONS_DIR, openOrm } from '../../src/db/orm';
+import { syncPermissions } from '../../src/permissions/sync';
+import { ALL_PERMISSIONS } from '../../src/permissions/registry';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL!;
+
+async function permissionRows(orm: MikroORM) {
+  return orm.em.fork().execute<Array<{ app_label: string; model: string; codename: string; name: string }>>(
+    'select app_label, model, codename, name from auth_permission order by app_label, codename',
+  );
+}
+
+const expectedRows = () =>
+  ALL_PERMISSIONS.map((p) => ({ app_label: p.appLabel, model: p.model, codename: p.codename, name: p.name })).sort((a, b) =>
+    a.app_label === b.app_label ? a.codename.localeCompare(b.codename) : a.app_label.localeCompare(b.app_label),
+  );
+
+describe('migrations', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  it('agree with the entities on a freshly migrated database: nothing pending, no migration needed', async () => {
+    expect(await pendingMigrations(db.orm)).toEqual([]);
+    expect(await migrationNeeded(db.orm)).toBe(false);
+  });
+
+  it('are all applied, one per file in migrations/', async () => {
+    const files = fs.readdirSync(MIGRATIONS_DIR).filter((file) => /^Migration.*\.ts$/.test(file) && !file.endsWith('.d.ts'));
+    const applied = await db.orm.getMigrator().getExecutedMigrations();
+    expect(applied.map((m) => m.name).sort()).toEqual(files.map((file) => file.replace(/\.ts$/, '')).sort());
+  });
+
+  it('apply nothing a second time', async () => {
+    expect(await migrate(db.orm)).toEqual({ applied: [], permissions: { created: 0, updated: 0 } });
+  });
+
+  describe('on an empty database', () => {
+    const name = `gatehouse_t_${Date.now()}_${randomBytes(4).toString('hex')}_empty`;
+    const orms: MikroORM[] = [];
+    const admin = async (sql: string) => {
+      const client = new Client({ connectionString: ADMIN_URL });
+      await client.connect();
+      await client.query(sql).finally(() => client.end());
+    };
+    beforeAll(() => admin(`create database "${name}"`));
+    afterAll(async () => {
+      await Promise.all(orms.map((orm) => orm.close(true)));
+      await admin(`drop database if exists "${name}" with (force)`);
+    });
+
+    it('are applied exactly once when two instances start together, leaving the schema equal to the entities', async () => {
+      const url = new URL(ADMIN_URL);
+      url.pathname = `/${name}`;
+      orms.push(await openOrm({ clientUrl: url.toString(), poolMax: 4 }), await openOrm({ clientUrl: url.toString(), poolMax: 4 }));
+      expect((await pendingMigrations(orms[0])).length).toBeGreaterThan(0);
+      const [first, second] = await Promise.all(orms.map((orm) => migrate(orm)));
+      const all = [...first.applied, ...second.applied];
+      expect(all.sort()).toEqual((await orms[0].getMigrator().getExecutedMigrations()).map((m) => m.name).sort());
+      expect(first.applied.length === 0 || second.applied.length === 0).toBe(true);
+      expect(first.permissions.created + second.permissions.created).toBe(ALL_PERMISSIONS.length);
+      expect(await migrationNeeded(orms[0])).toBe(false);
+      expect(await permissionRows(orms[0])).toEqual(expectedRows());
+    });
+  });
+});
+
+describe('syncPermissions', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  it('leaves a migrated database as it is, every permission present once with its Django name', async () => {
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
+    expect(await permissionRows(db.orm)).toEqual(expectedRows());
+  });
+
+  it('restores a permission row that was deleted, and only that one', async () => {
+    const em = db.orm.em.fork();
+    const { id: before } = (await em.execute<Array<{ id: number }>>("select id from auth_permission where app_label = 'core' and codename = 'view_tweet'"))[0];
+    await em.execute("delete from auth_permission where app_label = 'core' and codename = 'view_tweet'");
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 1, updated: 0 });
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
+    expect(await permissionRows(db.orm)).toEqual(expectedRows());
+    const [{ id: after }] = await em.execute<Array<{ id: number }>>("select id from auth_permission where app_label = 'core' and codename = 'view_tweet'");
+    expect(after).not.toBe(before);
+  });
+
+  it('puts back the name of a permission renamed by hand, keeping its row (and so its grants)', async () => {
+    const em = db.orm.em.fork();
+    const [{ id }] = await em.execute<Array<{ id: number }>>("update auth_permission set name = 'Can peek at user' where app_label = 'auth' and codename = 'view_user' returning id");
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 1 });
+    const [row] = await em.execute<Array<{ id: number; name: string }>>("select id, name from auth_permission where app_label = 'auth' and codename = 'view_user'");
+    expect(row).toEqual({ id, name: 'Can view user' });
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
+  });
+
+  it('leaves alone the permissions of a model that is no longer registered', async () => {
+    const em = db.orm.em.fork();
+    await em.execute("insert into auth_permission (app_label, model, codename, name) values ('legacy', 'widget', 'view_widget', 'Can view widget')");
+    expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
+    const legacy = await em.execute("select name from auth_permission where app_label = 'legacy'");
+    expect(legacy).toEqual([{ name: 'Can view widget' }]);
+  });
+
+  it('never creates a duplicate, even when run concurrently', async () => {
+    await db.orm.em.fork().execute("delete from auth_permission where app_label = 'core' and codename like '%_language'");
+    const results = await Promise.all([1, 2, 3].map(() => syncPermissions(db.orm.em.fork())));
+    expect(results.reduce((sum, r) => sum + r.created, 0)).toBe(4);
+    const [{ duplicates }] = await db.orm.em
+      .fork()
+      .execute<Array<{ duplicates: string }>>('select count(*) - count(distinct (app_label, codename)) as duplicates from auth_permission');
+    expect(Number(duplicates)).toBe(0);
+    expect((await permissionRows(db.orm)).filter((r) => r.app_label !== 'legacy')).toEqual(expectedRows());
+  });
+});

@@ -1,0 +1,144 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { collect, expectOneLine, gatehouse, spawnGatehouse } from '../cli/run-gatehouse';
+
+// The zero-set-up default: no DATABASE_URL, so every command runs on the embedded PostgreSQL
+// (PGlite) in DATA_DIR. The steps build on each other and run in order.
+jest.setTimeout(120_000);
+
+describe('the embedded database (no DATABASE_URL)', () => {
+  let dataDir: string;
+  const env = () => ({ DATA_DIR: dataDir });
+  const lockFile = () => path.join(dataDir, 'pglite.lock');
+
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-embedded-'));
+  });
+  afterAll(() => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('migrate creates the database in DATA_DIR and applies every migration', async () => {
+    const result = await gatehouse(['migrate'], env());
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^applied \d+ migration\(s\): Migration\w+/);
+    expect(result.stdout).toMatch(/permissions: \d+ created, 0 renamed\n$/);
+    expect(fs.existsSync(path.join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(lockFile())).toBe(false);
+  });
+
+  it('seed and createsuperuser work on it', async () => {
+    const seed = await gatehouse(['seed'], env());
+    expect(seed.code).toBe(0);
+    expect(seed.stdout.split('\n')[0]).toBe('created groups: viewer, business, support, developer');
+    const create = await gatehouse(['createsuperuser', '--no-input', '--username', 'root', '--email', 'root@example.com', '--password', 'embedded password'], env());
+    expect(create).toEqual({ code: 0, stdout: 'superuser "root" created\n', stderr: '' });
+  });
+
+  describe('gatehouse serve', () => {
+    let server: ChildProcessWithoutNullStreams;
+    let output: Promise<{ code: number | null; stdout: string; stderr: string }>;
+    let url: string;
+
+    beforeAll(async () => {
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      server = spawnGatehouse(['serve'], { ...env(), PORT: String(port) });
+      output = collectAll(server);
+      await waitForReady(`${url}/readyz`, server);
+    });
+    afterAll(() => {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    });
+
+    it('is ready on the embedded database', async () => {
+      const response = await fetch(`${url}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ready', database: 'embedded' });
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+    });
+
+    it('answers GraphQL: me is null without a session', async () => {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ me { user { username } } }' }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ data: { me: null } });
+    });
+
+    it('holds the data directory: a second process is refused with one line, and the server keeps serving', async () => {
+      expect(Number(fs.readFileSync(lockFile(), 'utf8'))).toBe(server.pid);
+      const second = await gatehouse(['migrate'], env());
+      expect(second.code).toBe(1);
+      expect(expectOneLine(second.stderr)).toBe(
+        `gatehouse migrate: cannot open the embedded database in ${path.join(dataDir, 'pglite')}: it is in use by another Gatehouse process (pid ${server.pid}); stop that process, or set DATABASE_URL to use PostgreSQL`,
+      );
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    });
+
+    it('stops on SIGTERM with exit 0, closing the database and releasing the lock', async () => {
+      server.kill('SIGTERM');
+      const { code, stderr } = await output;
+      expect(code).toBe(0);
+      expect(stderr).not.toMatch(/error|^\s+at /im);
+      expect(fs.existsSync(lockFile())).toBe(false);
+    });
+  });
+
+  it('keeps its data across a restart: the superuser is still there', async () => {
+    const again = await gatehouse(['createsuperuser', '--no-input', '--username', 'root', '--password', 'another password'], env());
+    expect(again.code).toBe(1);
+    expect(expectOneLine(again.stderr)).toBe('gatehouse createsuperuser: the username "root" is already taken');
+    const seed = await gatehouse(['seed'], env());
+    expect(seed.stdout).toBe('nothing to do: the reference groups are already seeded\n');
+  });
+
+  it('takes over the lock left behind by a process that was killed', async () => {
+    const dead = spawnGatehouse(['--help']);
+    await collect(dead);
+    fs.writeFileSync(lockFile(), String(dead.pid));
+    const result = await gatehouse(['check'], env());
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('configuration ok (database: embedded)\ndatabase ok: migrated, schema matches the entities, permissions in sync\n');
+    expect(fs.existsSync(lockFile())).toBe(false);
+  });
+});
+
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function collectAll(child: ChildProcessWithoutNullStreams) {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+async function waitForReady(readyz: string, child: ChildProcessWithoutNullStreams, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gatehouse serve exited with ${child.exitCode} before it was ready`);
+    try {
+      if ((await fetch(readyz)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${readyz} not ready within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,48 @@
+import { QUERY_LIMITS } from '../../src/graphql/limits';
+import { makeGroup, makeUser } from '../support/factories';
+import { startTestServer, type TestServer } from '../support/server';
+
+describe('query limits', () => {
+  let server: TestServer;
+  let token: string;
+  beforeAll(async () => {
+    server = await startTestServer();
+    const em = server.db.orm.em.fork();
+    const group = await makeGroup(em, ['auth.view_user', 'auth.view_group', 'auth.view_permission']);
+    token = await server.signIn(await makeUser(em, { groups: [group] }));
+  });
+  afterAll(() => server.stop());
+
+  const expectRefused = (result: Awaited<ReturnType<TestServer['graphql']>>, pattern: RegExp) => {
+    expect(result.status).toBe(400);
+    expect(result.data).toBeUndefined();
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0].message).toMatch(pattern);
+  };
+
+  it('accepts the headline admin query (depth 6)', async () => {
+    const result = await server.graphql('{ users(first: 5) { edges { node { username groups { name permissions { codename } } } } } }', {}, token);
+    expect(result.errors).toBeUndefined();
+  });
+
+  it(`refuses a query deeper than ${QUERY_LIMITS.maxDepth} before running any resolver`, async () => {
+    const deep = '{ users { edges { node { groups { users { edges { node { groups { users { edges { node { username } } } } } } } } } } } }';
+    server.resetQueries();
+    expectRefused(await server.graphql(deep, {}, token), /depth/i);
+    expect(server.queries.filter((sql) => !/auth_session/.test(sql))).toEqual([]);
+  });
+
+  it(`refuses more than ${QUERY_LIMITS.maxAliases} aliases`, async () => {
+    const aliases = Array.from({ length: QUERY_LIMITS.maxAliases + 1 }, (_, i) => `a${i}: me { user { id } }`).join(' ');
+    expectRefused(await server.graphql(`{ ${aliases} }`, {}, token), /alias/i);
+  });
+
+  it('refuses batched requests', async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify([{ query: '{ me { user { id } } }' }, { query: '{ me { user { id } } }' }]),
+    });
+    expect(response.status).toBe(400);
+  });
+});

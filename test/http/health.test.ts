@@ -1,0 +1,114 @@
+import { Client } from 'pg';
+import { startGatehouse, type Gatehouse } from '../../src/app';
+import { loadConfig } from '../../src/config/env';
+import { createLogger } from '../../src/config/logger';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL!;
+
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Nothing internal in a response body: no stack frames, no file paths, no SQL. */
+function expectNoInternals(body: string): void {
+  expect(body).not.toMatch(/\bat .+:\d+:\d+/);
+  expect(body).not.toMatch(/\/(work|src|node_modules)\//);
+  expect(body).not.toMatch(/select|does not exist|ECONNREFUSED|terminat/i);
+}
+
+describe('the HTTP service', () => {
+  let db: TestDatabase;
+  let gatehouse: Gatehouse;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
+    gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL));
+    url = gatehouse.http.url;
+  });
+  afterAll(async () => {
+    await gatehouse?.stop();
+    await db.drop();
+  });
+
+  describe('GET /healthz', () => {
+    it('answers 200 while the process is up', async () => {
+      const response = await fetch(`${url}/healthz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ok' });
+    });
+  });
+
+  describe('GET /readyz', () => {
+    it('answers 200 naming the kind of database when it is reachable', async () => {
+      const response = await fetch(`${url}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ready', database: 'postgresql' });
+    });
+  });
+
+  describe('unknown paths', () => {
+    it('answer 404 with JSON', async () => {
+      for (const [method, path] of [
+        ['GET', '/'],
+        ['GET', '/admin'],
+        ['POST', '/readyz'],
+        ['GET', '/graphql/../../etc/passwd'],
+      ]) {
+        const response = await fetch(`${url}${path}`, { method });
+        expect(response.status).toBe(404);
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await response.json()).toEqual({ error: 'not found' });
+      }
+    });
+  });
+
+  describe('POST /graphql', () => {
+    it('answers malformed JSON with 400 and no stack trace', async () => {
+      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": "{ me { user { username } } }"' });
+      expect(response.status).toBe(400);
+      const body = await response.text();
+      expectNoInternals(body);
+      expect(body).not.toContain('SyntaxError');
+    });
+
+    it('answers a body that is not JSON at all with 400', async () => {
+      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'query { me }' });
+      expect(response.status).toBe(400);
+      expectNoInternals(await response.text());
+    });
+
+    it('answers a valid query: me is null without a session', async () => {
+      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { user { username } } }' }) });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ data: { me: null } });
+    });
+  });
+
+  // Last: it takes the database away for real.
+  describe('when the database becomes unreachable', () => {
+    it('/readyz answers 503 {status: unavailable} without detail, /healthz still 200, and /readyz recovers when it is back', async () => {
+      await admin(`drop database "${db.name}" with (force)`);
+      const started = Date.now();
+      const down = await fetch(`${url}/readyz`);
+      expect(down.status).toBe(503);
+      const body = await down.text();
+      expect(JSON.parse(body)).toMatchObject({ status: 'unavailable' });
+      expectNoInternals(body);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+      await admin(`create database "${db.name}" template "${process.env.GATEHOUSE_TEST_TEMPLATE}"`);
+      const up = await fetch(`${url}/readyz`);
+      expect(up.status).toBe(200);
+    });
+  });
+});

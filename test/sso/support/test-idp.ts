@@ -1,0 +1,149 @@
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// ---- the parts of oidc-provider (ESM-only, untyped) used here ----
+interface OidcGrant {
+  addOIDCScope(scope: string): void;
+  save(): Promise<string>;
+}
+interface Provider {
+  callback(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  interactionDetails(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ prompt: { name: string }; params: Record<string, unknown>; session?: { accountId: string } }>;
+  interactionFinished(req: http.IncomingMessage, res: http.ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+  Grant: new (props: { accountId: string; clientId: string }) => OidcGrant;
+  on(event: string, listener: (...args: unknown[]) => void): void;
+}
+type Configuration = Record<string, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Provider } = require('oidc-provider') as { Provider: new (issuer: string, configuration: Configuration) => Provider };
+
+/** One person in the test directory: the claims the provider issues for them (sub is the key). */
+export type DirectoryEntry = Record<string, unknown>;
+
+/**
+ * A real OpenID Provider (oidc-provider 9) on 127.0.0.1 for the tests — not the development IdP.
+ * Its login interaction signs in whoever the test puts in `nextLogin` (a test-only IdP may do
+ * that; Gatehouse has no such backdoor), and consent is granted automatically. Claims come from
+ * `directory`, which tests edit between sign-ins; all of them go into the ID token.
+ */
+export interface TestIdp {
+  readonly issuer: string;
+  readonly port: number;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly directory: Map<string, DirectoryEntry>;
+  /** The account the next authorization request signs in. */
+  nextLogin: string | null;
+  /** Signs `claims` as the provider does (its own RS256 key and `kid`), for bearer-token tests. */
+  sign(claims: JWTPayload, options?: { alg?: string; kid?: string }): Promise<string>;
+  readonly publicJwk: JWK;
+  stop(): Promise<void>;
+}
+
+export async function startTestIdp(options: { redirectUri: string; postLogoutRedirectUri: string; groupsClaim?: string; port?: number; apiAudience?: string }): Promise<TestIdp> {
+  const groupsClaim = options.groupsClaim ?? 'groups';
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const privateJwk = { ...(await exportJWK(privateKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+  const directory = new Map<string, DirectoryEntry>();
+  const clientId = 'gatehouse-test';
+  const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
+
+  let provider: Provider | null = null;
+  // Bind first, then build the issuer from the real port.
+  const server = http.createServer((req, res) => {
+    if (!provider) {
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
+    if (req.url?.startsWith('/interaction/')) {
+      interact(provider, req, res).catch((error: unknown) => {
+        res.statusCode = 500;
+        res.end(String(error));
+      });
+      return;
+    }
+    provider.callback()(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const idp: TestIdp = {
+    issuer,
+    port,
+    clientId,
+    clientSecret,
+    directory,
+    nextLogin: null,
+    publicJwk,
+    async sign(claims, signOptions = {}) {
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: signOptions.alg ?? 'RS256', kid: signOptions.kid ?? 'test-key-1', typ: 'at+jwt' })
+        .sign(privateKey);
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  async function interact(op: Provider, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const details = await op.interactionDetails(req, res);
+    if (details.prompt.name === 'login') {
+      if (!idp.nextLogin || !directory.has(idp.nextLogin)) throw new Error(`test IdP: nobody to sign in (${idp.nextLogin})`);
+      await op.interactionFinished(req, res, { login: { accountId: idp.nextLogin } }, { mergeWithLastSubmission: false });
+      return;
+    }
+    const grant = new op.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+    grant.addOIDCScope(String(details.params.scope));
+    await op.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+  }
+
+  const configuration: Configuration = {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: [options.redirectUri],
+        post_logout_redirect_uris: [options.postLogoutRedirectUri],
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'RS256',
+      },
+    ],
+    jwks: { keys: [privateJwk] },
+    async findAccount(_ctx: unknown, id: string) {
+      const entry = directory.get(id);
+      if (!entry) return undefined;
+      return { accountId: id, claims: () => ({ ...directory.get(id), sub: id }) };
+    },
+    claims: { openid: ['sub', groupsClaim], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
+    // Scope claims in the ID token too (by default they go only to userinfo).
+    conformIdTokenClaims: false,
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true }, userinfo: { enabled: true } },
+    cookies: { keys: ['test-idp-cookie-key'] },
+    pkce: { required: () => true },
+    ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
+  };
+  // The in-memory adapter is what a test IdP wants; its "not for production" warning is noise here.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('oidc-provider WARNING')) warn(...args);
+  };
+  try {
+    provider = new Provider(issuer, configuration);
+  } finally {
+    console.warn = warn;
+  }
+  // Quiet: errors surface in the tests' assertions.
+  provider.on('server_error', () => undefined);
+  return idp;
+}

@@ -1,0 +1,156 @@
+import { User } from '../../src/users/user.entity';
+import { makeUser } from '../support/factories';
+import { startTestServer, type TestServer } from '../support/server';
+import { callerWith, onlyError, snapshotCounts, superuser, type Caller } from './support';
+
+const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id isStaff isSuperuser } }';
+const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id isActive isStaff isSuperuser } }';
+const DELETE = 'mutation($id: ID!) { deleteUser(id: $id) }';
+const SET_PASSWORD = 'mutation($id: ID!, $password: String!) { setUserPassword(id: $id, password: $password) { id } }';
+const SET_PERMISSIONS = 'mutation($id: ID!, $permissions: [String!]!) { setUserPermissions(id: $id, permissions: $permissions) { id } }';
+const SET_GROUPS = 'mutation($id: ID!, $groupIds: [ID!]!) { setUserGroups(id: $id, groupIds: $groupIds) { id } }';
+
+const ALL_USER_PERMS = ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user'] as const;
+
+describe('guard rails on users', () => {
+  let server: TestServer;
+  let manager: Caller; // every auth.*_user permission, but not a superuser
+  const em = () => server.db.orm.em.fork();
+  const flags = (id: number) => em().findOneOrFail(User, id);
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    manager = await callerWith(server, ALL_USER_PERMS);
+  });
+  afterAll(() => server.stop());
+
+  describe('only a superuser may create a superuser or a staff user, or change isSuperuser / isStaff', () => {
+    it.each([
+      [{ isSuperuser: true }, 'input.isSuperuser'],
+      [{ isStaff: true }, 'input.isStaff'],
+    ])('refuses a non-superuser creating %j with FORBIDDEN naming the rule, and writes nothing', async (extra, field) => {
+      const before = await snapshotCounts(server);
+      const error = onlyError(await server.graphql(CREATE, { input: { username: `g-escalate-${field}`, ...extra } }, manager.token));
+      expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserFlags', field });
+      expect(error.message).toBe('only a superuser may set isSuperuser or isStaff');
+      expect(await snapshotCounts(server)).toEqual(before);
+    });
+
+    it('lets a superuser create a superuser and a staff user', async () => {
+      const root = await superuser(server);
+      const result = await server.graphql(CREATE, { input: { username: 'g-new-root', isSuperuser: true, isStaff: true } }, root.token);
+      expect(result.data).toEqual({ createUser: { id: expect.any(String), isStaff: true, isSuperuser: true } });
+    });
+
+    it.each([
+      [{ isSuperuser: true }, 'input.isSuperuser'],
+      [{ isStaff: true }, 'input.isStaff'],
+    ])('refuses a non-superuser setting %j on another user, and on themselves', async (change, field) => {
+      const target = await makeUser(em());
+      for (const id of [target.id, manager.user.id]) {
+        const error = onlyError(await server.graphql(UPDATE, { id: String(id), input: change }, manager.token));
+        expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserFlags', field });
+        expect(await flags(id)).toMatchObject({ isSuperuser: false, isStaff: false });
+      }
+    });
+
+    it('lets a non-superuser send the flags unchanged along with other changes', async () => {
+      const target = await makeUser(em(), { isStaff: true });
+      const result = await server.graphql(UPDATE, { id: String(target.id), input: { isStaff: true, isSuperuser: false, isActive: false } }, manager.token);
+      expect(result.data).toEqual({ updateUser: { id: String(target.id), isActive: false, isStaff: true, isSuperuser: false } });
+    });
+
+    it('lets a superuser change the flags of others', async () => {
+      const root = await superuser(server);
+      const target = await makeUser(em());
+      const result = await server.graphql(UPDATE, { id: String(target.id), input: { isStaff: true } }, root.token);
+      expect(result.data).toEqual({ updateUser: { id: String(target.id), isActive: true, isStaff: true, isSuperuser: false } });
+    });
+  });
+
+  describe('only a superuser may change or delete a superuser', () => {
+    it('refuses a non-superuser every write to a superuser account with FORBIDDEN, changing nothing', async () => {
+      const root = await makeUser(em(), { isSuperuser: true, isStaff: true });
+      const rootToken = await server.signIn(root);
+      const attempts = [
+        [UPDATE, { id: String(root.id), input: { email: 'mine@example.com' } }],
+        [UPDATE, { id: String(root.id), input: { isActive: false } }],
+        [SET_PASSWORD, { id: String(root.id), password: 'taken over password' }],
+        [SET_PERMISSIONS, { id: String(root.id), permissions: [] }],
+        [SET_GROUPS, { id: String(root.id), groupIds: [] }],
+        [DELETE, { id: String(root.id) }],
+      ] as const;
+      const before = await snapshotCounts(server);
+      for (const [query, variables] of attempts) {
+        const error = onlyError(await server.graphql(query, variables, manager.token));
+        expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserAccounts' });
+      }
+      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await flags(root.id)).toMatchObject({ email: '', isActive: true, isSuperuser: true });
+      expect((await server.graphql('{ me { user { id } } }', {}, rootToken)).data).toEqual({ me: { user: { id: String(root.id) } } });
+    });
+  });
+
+  describe('the last active superuser', () => {
+    // A database of its own, where each test starts with no active superuser at all.
+    let alone: TestServer;
+    const fresh = () => alone.db.orm.em.fork();
+    const activeSuperusers = () => fresh().count(User, { isSuperuser: true, isActive: true });
+    beforeAll(async () => {
+      alone = await startTestServer();
+    });
+    beforeEach(() => fresh().nativeUpdate(User, { isSuperuser: true }, { isActive: false }));
+    afterAll(() => alone.stop());
+
+    it('cannot deactivate or demote themselves (CONFLICT naming the rule); an inactive superuser does not count', async () => {
+      const last = await makeUser(fresh(), { isSuperuser: true, isStaff: true });
+      await makeUser(fresh(), { isSuperuser: true, isActive: false });
+      const token = await alone.signIn(last);
+      const deactivate = onlyError(await alone.graphql(UPDATE, { id: String(last.id), input: { isActive: false } }, token));
+      expect(deactivate.extensions).toEqual({ code: 'CONFLICT', rule: 'lastSuperuser', field: 'input.isActive' });
+      const demote = onlyError(await alone.graphql(UPDATE, { id: String(last.id), input: { isSuperuser: false, email: 'x@example.com' } }, token));
+      expect(demote.extensions).toEqual({ code: 'CONFLICT', rule: 'lastSuperuser', field: 'input.isSuperuser' });
+      expect(demote.message).toBe('the last active superuser cannot be deactivated, demoted or deleted');
+      expect(await fresh().findOneOrFail(User, last.id)).toMatchObject({ isActive: true, isSuperuser: true, email: '' });
+    });
+
+    it('can step down once a second active superuser exists', async () => {
+      const first = await makeUser(fresh(), { isSuperuser: true, isStaff: true });
+      await makeUser(fresh(), { isSuperuser: true });
+      const token = await alone.signIn(first);
+      const result = await alone.graphql(UPDATE, { id: String(first.id), input: { isSuperuser: false } }, token);
+      expect(result.data).toEqual({ updateUser: { id: String(first.id), isActive: true, isStaff: true, isSuperuser: false } });
+      expect(await activeSuperusers()).toBe(1);
+    });
+
+    it('cannot be deleted: not by themselves (BAD_USER_INPUT), not by a non-superuser (FORBIDDEN); any other active superuser makes them not the last', async () => {
+      const last = await makeUser(fresh(), { isSuperuser: true });
+      const token = await alone.signIn(last);
+      const deleter = await makeUser(fresh(), { perms: ['auth.delete_user'] });
+      const self = onlyError(await alone.graphql(DELETE, { id: String(last.id) }, token));
+      expect(self.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id', rule: 'selfDeletion' });
+      const byOther = onlyError(await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(deleter)));
+      expect(byOther.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserAccounts' });
+      expect(await activeSuperusers()).toBe(1);
+      const second = await makeUser(fresh(), { isSuperuser: true });
+      expect((await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(second))).data).toEqual({ deleteUser: String(last.id) });
+      expect(await activeSuperusers()).toBe(1);
+    });
+
+    it('survives two superusers demoting each other at the same moment: exactly one succeeds, the other gets CONFLICT', async () => {
+      const a = await makeUser(fresh(), { isSuperuser: true });
+      const b = await makeUser(fresh(), { isSuperuser: true });
+      const [tokenA, tokenB] = [await alone.signIn(a), await alone.signIn(b)];
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all([
+          alone.graphql(UPDATE, { id: String(b.id), input: { isSuperuser: false } }, tokenA),
+          alone.graphql(UPDATE, { id: String(a.id), input: { isSuperuser: false } }, tokenB),
+        ]);
+        const codes = results.map((r) => (r.errors ? r.errors[0].extensions?.code : 'OK')).sort();
+        expect(codes).toEqual(['CONFLICT', 'OK']);
+        expect(await activeSuperusers()).toBe(1);
+        await fresh().nativeUpdate(User, { id: { $in: [a.id, b.id] } }, { isSuperuser: true });
+      }
+    });
+  });
+});

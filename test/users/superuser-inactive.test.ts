@@ -1,0 +1,97 @@
+import { getNamedType, isLeafType, isNonNullType, type GraphQLField } from 'graphql';
+import { accessCatalog } from '../../src/graphql/access';
+import { buildDeclaredSchema } from '../../src/graphql/schema';
+import { ALL_PERMISSIONS } from '../../src/permissions/registry';
+import { Session } from '../../src/sessions/session.entity';
+import { User } from '../../src/users/user.entity';
+import { makeGroup, makeUser } from '../support/factories';
+import { startTestServer, type TestServer } from '../support/server';
+import { callerWith, onlyError, superuser } from './support';
+
+const ME = '{ me { user { username } permissions } }';
+const USERS = '{ users(first: 5) { totalCount edges { node { username groups { name permissions { codename } } userPermissions { codename } } } } }';
+
+/** `{ field }` or `{ field { __typename } }` for every Query field that needs no argument, read from the schema. */
+async function argumentlessQueries(): Promise<Array<{ name: string; document: string; permission: string | null }>> {
+  const schema = await buildDeclaredSchema();
+  const access = new Map(accessCatalog(schema).map((entry) => [entry.coordinate, entry.access]));
+  const fields = Object.values(schema.getQueryType()!.getFields()) as Array<GraphQLField<unknown, unknown>>;
+  return fields
+    .filter((field) => field.args.every((arg) => !isNonNullType(arg.type)))
+    .map((field) => {
+      const a = access.get(`Query.${field.name}`);
+      return {
+        name: field.name,
+        document: `{ ${field.name}${isLeafType(getNamedType(field.type)) ? '' : ' { __typename }'} }`,
+        permission: a?.kind === 'permission' ? a.permission : null,
+      };
+    });
+}
+
+describe('superusers and inactive users, end to end', () => {
+  let server: TestServer;
+  const em = () => server.db.orm.em.fork();
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  it('gives an active superuser, in no group and with no grant, every permission and every query', async () => {
+    const root = await superuser(server);
+    const me = await server.graphql<{ me: { permissions: string[] } }>(ME, {}, root.token);
+    expect(me.data!.me.permissions).toEqual(ALL_PERMISSIONS.map((p) => p.fullName).sort());
+    const queries = await argumentlessQueries();
+    expect(queries.filter((q) => q.permission).length).toBeGreaterThan(5);
+    for (const query of queries) {
+      const result = await server.graphql(query.document, {}, root.token);
+      const denials = (result.errors ?? []).filter((e) => e.extensions?.code === 'FORBIDDEN' || e.extensions?.code === 'UNAUTHENTICATED');
+      expect({ query: query.name, denials }).toEqual({ query: query.name, denials: [] });
+    }
+    const users = await server.graphql(USERS, {}, root.token);
+    expect(users.errors).toBeUndefined();
+  });
+
+  it('refuses the same queries to a signed-in user with no permission, naming each permission', async () => {
+    const nobody = await callerWith(server, []);
+    for (const query of (await argumentlessQueries()).filter((q) => q.permission)) {
+      const result = await server.graphql(query.document, {}, nobody.token);
+      expect({ query: query.name, extensions: result.errors?.[0]?.extensions }).toEqual({ query: query.name, extensions: { code: 'FORBIDDEN', permission: query.permission } });
+    }
+  });
+
+  it('gives an inactive superuser nothing: their existing token stops working and they cannot sign in', async () => {
+    const root = await superuser(server);
+    expect((await server.graphql(USERS, {}, root.token)).errors).toBeUndefined();
+    await em().nativeUpdate(User, { id: root.user.id }, { isActive: false });
+    expect((await server.graphql(ME, {}, root.token)).data).toEqual({ me: null });
+    expect(onlyError(await server.graphql(USERS, {}, root.token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: root.user.username, p: 'correct horse battery staple' });
+    expect(onlyError(login).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('stops an inactive user’s existing token, even one deactivated behind the API’s back', async () => {
+    const group = await makeGroup(em(), ['auth.view_user']);
+    const user = await makeUser(em(), { groups: [group] });
+    const token = await server.signIn(user);
+    expect((await server.graphql(USERS, {}, token)).errors?.filter((e) => e.extensions?.code === 'UNAUTHENTICATED') ?? []).toEqual([]);
+    await em().nativeUpdate(User, { id: user.id }, { isActive: false });
+    expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    // Reactivated, the session (still in the table) works again: it was refused for the user, not revoked.
+    await em().nativeUpdate(User, { id: user.id }, { isActive: true });
+    expect((await server.graphql(ME, {}, token)).data).toEqual({ me: { user: { username: user.username }, permissions: ['auth.view_user'] } });
+  });
+
+  it('signs out a user deactivated mid-session through updateUser: UNAUTHENTICATED on their next request, sessions gone', async () => {
+    const admin = await callerWith(server, ['auth.change_user']);
+    const victim = await callerWith(server, ['auth.view_user']);
+    const second = await server.signIn(victim.user);
+    expect((await server.graphql(ME, {}, victim.token)).data?.me).not.toBeNull();
+    const result = await server.graphql('mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { isActive } }', { id: String(victim.user.id) }, admin.token);
+    expect(result.data).toEqual({ updateUser: { isActive: false } });
+    for (const token of [victim.token, second]) expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(await em().count(Session, { user: victim.user.id })).toBe(0);
+    // Reactivating does not bring the ended sessions back.
+    await server.graphql('mutation($id: ID!) { updateUser(id: $id, input: { isActive: true }) { isActive } }', { id: String(victim.user.id) }, admin.token);
+    expect((await server.graphql(ME, {}, victim.token)).data).toEqual({ me: null });
+  });
+});

@@ -1,0 +1,289 @@
+import { ActionFlag } from '../../src/audit/log-entry.entity';
+import { Group } from '../../src/groups/group.entity';
+import { Session } from '../../src/sessions/session.entity';
+import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
+import { User } from '../../src/users/user.entity';
+import { verifyPassword } from '../../src/users/passwords';
+import { makeGroup, makeRule, makeUser } from '../support/factories';
+import { startTestServer, type TestServer } from '../support/server';
+import { callerWith, logEntriesOf, onlyError, snapshotCounts, type Caller } from './support';
+
+const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id username email firstName lastName isActive isStaff isSuperuser } }';
+const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id username email isActive } }';
+const DELETE = 'mutation($id: ID!) { deleteUser(id: $id) }';
+const SET_PASSWORD = 'mutation($id: ID!, $password: String!) { setUserPassword(id: $id, password: $password) { id } }';
+const SET_GROUPS = 'mutation($id: ID!, $groupIds: [ID!]!) { setUserGroups(id: $id, groupIds: $groupIds) { groups { name } memberships { group { name } source } } }';
+const SET_PERMISSIONS = 'mutation($id: ID!, $permissions: [String!]!) { setUserPermissions(id: $id, permissions: $permissions) { userPermissions { fullName } } }';
+const ME = '{ me { user { username } permissions } }';
+
+describe('user mutations', () => {
+  let server: TestServer;
+  let admin: Caller;
+  const em = () => server.db.orm.em.fork();
+  const find = (id: number | string) => em().findOne(User, Number(id), { populate: ['password'] });
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    admin = await callerWith(server, ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user', 'auth.view_group', 'auth.view_permission'], { username: 'm-admin' });
+  });
+  afterAll(() => server.stop());
+
+  describe('Mutation.createUser', () => {
+    it('creates a user with the given fields and logs the addition', async () => {
+      const result = await server.graphql<{ createUser: Record<string, unknown> }>(
+        CREATE,
+        { input: { username: 'm-new.user', email: ' new@example.com ', firstName: 'New', lastName: 'User', password: 'a long enough password' } },
+        admin.token,
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.createUser).toEqual({ id: expect.any(String), username: 'm-new.user', email: 'new@example.com', firstName: 'New', lastName: 'User', isActive: true, isStaff: false, isSuperuser: false });
+      const stored = await find(result.data!.createUser.id as string);
+      expect(stored!.password).toMatch(/^\$argon2id\$/);
+      expect(await verifyPassword(stored!.password, 'a long enough password')).toBe(true);
+      const [entry] = await logEntriesOf(server, 'user', stored!.id);
+      expect(entry).toMatchObject({ actionFlag: ActionFlag.ADDITION, objectRepr: 'm-new.user', changeMessage: [{ added: {} }] });
+      expect(entry.user?.id).toBe(admin.user.id);
+    });
+
+    it('creates a user without a usable password when none is given', async () => {
+      const result = await server.graphql<{ createUser: { id: string } }>(CREATE, { input: { username: 'm-sso-only' } }, admin.token);
+      expect((await find(result.data!.createUser.id))!.password).toBeNull();
+    });
+
+    it.each([
+      [{ username: 'has space' }, 'input.username'],
+      [{ username: '' }, 'input.username'],
+      [{ username: 'x'.repeat(151) }, 'input.username'],
+      [{ username: 'm-ok1', email: 'not-an-address' }, 'input.email'],
+      [{ username: 'm-ok2', email: `${'a'.repeat(250)}@example.com` }, 'input.email'],
+      [{ username: 'm-ok3', firstName: 'x'.repeat(151) }, 'input.firstName'],
+      [{ username: 'm-ok4', lastName: 'x'.repeat(151) }, 'input.lastName'],
+      [{ username: 'm-ok5', password: 'short' }, 'input.password'],
+    ])('refuses %j with BAD_USER_INPUT naming %s and writes nothing', async (input, field) => {
+      const before = await snapshotCounts(server);
+      const error = onlyError(await server.graphql(CREATE, { input }, admin.token));
+      expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
+      expect(error.message.startsWith(`${field}:`)).toBe(true);
+      expect(await snapshotCounts(server)).toEqual(before);
+    });
+
+    it('refuses a taken username with CONFLICT naming input.username and writes nothing', async () => {
+      await makeUser(em(), { username: 'm-taken' });
+      const before = await snapshotCounts(server);
+      const error = onlyError(await server.graphql(CREATE, { input: { username: 'm-taken' } }, admin.token));
+      expect(error.extensions).toEqual({ code: 'CONFLICT', field: 'input.username' });
+      expect(await snapshotCounts(server)).toEqual(before);
+    });
+
+    it('answers CONFLICT, never an internal error, when concurrent creations race for one username (the unique index decides)', async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, () => server.graphql(CREATE, { input: { username: 'm-race' } }, admin.token)));
+      const codes = results.map((r) => (r.errors ? r.errors[0].extensions?.code : 'OK'));
+      expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
+      expect(codes.filter((c) => c !== 'OK')).toEqual(Array(5).fill('CONFLICT'));
+      expect(results.filter((r) => r.errors).every((r) => r.errors![0].extensions?.field === 'input.username')).toBe(true);
+      expect(await em().count(User, { username: 'm-race' })).toBe(1);
+    });
+
+    it('refuses a caller without auth.add_user with FORBIDDEN and writes nothing', async () => {
+      const other = await callerWith(server, ['auth.change_user', 'auth.view_user']);
+      const before = await snapshotCounts(server);
+      expect(onlyError(await server.graphql(CREATE, { input: { username: 'm-nope' } }, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.add_user' });
+      expect(await snapshotCounts(server)).toEqual(before);
+    });
+  });
+
+  describe('Mutation.updateUser', () => {
+    it('changes only the given fields and logs which fields changed', async () => {
+      const target = await makeUser(em(), { username: 'm-upd' });
+      const result = await server.graphql(UPDATE, { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2', firstName: null } }, admin.token);
+      expect(result.data).toEqual({ updateUser: { id: String(target.id), username: 'm-upd2', email: 'upd@example.com', isActive: true } });
+      const entries = await logEntriesOf(server, 'user', target.id);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ actionFlag: ActionFlag.CHANGE, objectRepr: 'm-upd2' });
+      expect((entries[0].changeMessage as Array<{ changed: { fields: string[] } }>)[0].changed.fields.sort()).toEqual(['email', 'username']);
+    });
+
+    it('writes nothing, not even a log entry, for a change that changes nothing', async () => {
+      const target = await makeUser(em(), { username: 'm-same' });
+      const result = await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-same', isActive: true } }, admin.token);
+      expect(result.errors).toBeUndefined();
+      expect(await logEntriesOf(server, 'user', target.id)).toEqual([]);
+    });
+
+    it('refuses a taken username with CONFLICT naming input.username and changes nothing', async () => {
+      await makeUser(em(), { username: 'm-first' });
+      const target = await makeUser(em(), { username: 'm-second' });
+      const error = onlyError(await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-first', email: 'x@example.com' } }, admin.token));
+      expect(error.extensions).toEqual({ code: 'CONFLICT', field: 'input.username' });
+      expect(await find(target.id)).toMatchObject({ username: 'm-second', email: '' });
+      expect(await logEntriesOf(server, 'user', target.id)).toEqual([]);
+    });
+
+    it('refuses an invalid e-mail with BAD_USER_INPUT naming input.email and changes nothing', async () => {
+      const target = await makeUser(em(), { username: 'm-badmail' });
+      const error = onlyError(await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-renamed', email: 'nope@' } }, admin.token));
+      expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.email' });
+      expect(await find(target.id)).toMatchObject({ username: 'm-badmail', email: '' });
+    });
+
+    it('answers NOT_FOUND for a user that does not exist', async () => {
+      expect(onlyError(await server.graphql(UPDATE, { id: '999999', input: { email: 'a@example.com' } }, admin.token)).extensions).toEqual({ code: 'NOT_FOUND', id: '999999' });
+      expect(onlyError(await server.graphql(UPDATE, { id: 'zzz', input: { email: 'a@example.com' } }, admin.token)).extensions.code).toBe('NOT_FOUND');
+    });
+  });
+
+  describe('Mutation.deleteUser', () => {
+    it('deletes the user and their memberships, never the groups, returns the id and logs the deletion', async () => {
+      const e = em();
+      const group = await makeGroup(e, ['core.view_tweet']);
+      const target = await makeUser(e, { username: 'm-doomed', groups: [group], perms: ['core.add_tweet'] });
+      await server.signIn(target);
+      const result = await server.graphql(DELETE, { id: String(target.id) }, admin.token);
+      expect(result.data).toEqual({ deleteUser: String(target.id) });
+      expect(await em().count(User, { id: target.id })).toBe(0);
+      expect(await em().count(UserGroup, { user: target.id })).toBe(0);
+      expect(await em().count(Session, { user: target.id })).toBe(0);
+      expect(await em().count(Group, { id: group.id })).toBe(1);
+      const [entry] = await logEntriesOf(server, 'user', target.id);
+      expect(entry).toMatchObject({ actionFlag: ActionFlag.DELETION, objectRepr: 'm-doomed', changeMessage: [{ deleted: {} }] });
+    });
+
+    it('refuses to delete the caller’s own account with BAD_USER_INPUT', async () => {
+      const error = onlyError(await server.graphql(DELETE, { id: String(admin.user.id) }, admin.token));
+      expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id', rule: 'selfDeletion' });
+      expect(await em().count(User, { id: admin.user.id })).toBe(1);
+    });
+
+    it('refuses a caller without auth.delete_user with FORBIDDEN and deletes nothing', async () => {
+      const target = await makeUser(em());
+      const other = await callerWith(server, ['auth.change_user', 'auth.view_user']);
+      expect(onlyError(await server.graphql(DELETE, { id: String(target.id) }, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.delete_user' });
+      expect(await em().count(User, { id: target.id })).toBe(1);
+    });
+  });
+
+  describe('Mutation.setUserPassword', () => {
+    it('sets a password the user can sign in with, ends all their sessions and logs the change', async () => {
+      const target = await makeUser(em(), { username: 'm-pw' });
+      const first = await server.signIn(target);
+      const second = await server.signIn(target);
+      const result = await server.graphql(SET_PASSWORD, { id: String(target.id), password: 'a brand new password' }, admin.token);
+      expect(result.errors).toBeUndefined();
+      for (const token of [first, second]) expect((await server.graphql(ME, {}, token)).data).toEqual({ me: null });
+      expect(await em().count(Session, { user: target.id })).toBe(0);
+      const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: 'm-pw', p: 'a brand new password' });
+      expect(login.errors).toBeUndefined();
+      const entries = await logEntriesOf(server, 'user', target.id);
+      expect(entries.at(-1)).toMatchObject({ actionFlag: ActionFlag.CHANGE, changeMessage: [{ changed: { fields: ['password'] } }] });
+      expect(JSON.stringify(entries)).not.toContain('a brand new password');
+    });
+
+    it('keeps the caller’s current session when they change their own password, ending their others', async () => {
+      const self = await callerWith(server, ['auth.change_user']);
+      const other = await server.signIn(self.user);
+      const result = await server.graphql(SET_PASSWORD, { id: String(self.user.id), password: 'my own new password' }, self.token);
+      expect(result.errors).toBeUndefined();
+      expect((await server.graphql(ME, {}, self.token)).data?.me).not.toBeNull();
+      expect((await server.graphql(ME, {}, other)).data).toEqual({ me: null });
+    });
+
+    it('refuses a short password with BAD_USER_INPUT naming password and changes nothing', async () => {
+      const target = await makeUser(em());
+      const token = await server.signIn(target);
+      const before = (await find(target.id))!.password;
+      expect(onlyError(await server.graphql(SET_PASSWORD, { id: String(target.id), password: 'short' }, admin.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'password' });
+      expect((await find(target.id))!.password).toBe(before);
+      expect((await server.graphql(ME, {}, token)).data?.me).not.toBeNull();
+    });
+  });
+
+  describe('Mutation.setUserGroups', () => {
+    it('sets the admin-assigned groups, keeps those granted by single sign-on rules, and logs what was added and removed', async () => {
+      const e = em();
+      const [alpha, beta, gamma, sso] = [await makeGroup(e, [], 'sg-alpha'), await makeGroup(e, [], 'sg-beta'), await makeGroup(e, [], 'sg-gamma'), await makeGroup(e, [], 'sg-sso')];
+      const target = await makeUser(e, { groups: [alpha, beta] });
+      e.create(UserGroup, { user: target, group: sso, source: MembershipSource.SSO_RULE, rule: await makeRule(e, sso) });
+      await e.flush();
+
+      const result = await server.graphql<{ setUserGroups: { groups: Array<{ name: string }>; memberships: Array<{ group: { name: string }; source: string }> } }>(
+        SET_GROUPS,
+        { id: String(target.id), groupIds: [String(beta.id), String(gamma.id), String(gamma.id)] },
+        admin.token,
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.setUserGroups.groups.map((g) => g.name)).toEqual(['sg-beta', 'sg-gamma', 'sg-sso']);
+      expect(result.data!.setUserGroups.memberships).toEqual([
+        { group: { name: 'sg-beta' }, source: 'ADMIN' },
+        { group: { name: 'sg-gamma' }, source: 'ADMIN' },
+        { group: { name: 'sg-sso' }, source: 'SSO_RULE' },
+      ]);
+      const entries = await logEntriesOf(server, 'user', target.id);
+      expect(entries.at(-1)).toMatchObject({ actionFlag: ActionFlag.CHANGE, changeMessage: [{ changed: { fields: ['groups'], added: ['sg-gamma'], removed: ['sg-alpha'] } }] });
+
+      // An empty list removes every admin-assigned membership; the rule's stays.
+      const cleared = await server.graphql<{ setUserGroups: { groups: Array<{ name: string }> } }>(SET_GROUPS, { id: String(target.id), groupIds: [] }, admin.token);
+      expect(cleared.data!.setUserGroups.groups.map((g) => g.name)).toEqual(['sg-sso']);
+    });
+
+    it('refuses unknown group ids with BAD_USER_INPUT naming groupIds and each unknown id, changing nothing', async () => {
+      const e = em();
+      const kept = await makeGroup(e, []);
+      const target = await makeUser(e, { groups: [kept] });
+      const before = await snapshotCounts(server);
+      const error = onlyError(await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: [String(kept.id), '999998', '999999'] }, admin.token));
+      expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'groupIds', unknown: ['999998', '999999'] });
+      expect(error.message).toContain('999998');
+      expect(await snapshotCounts(server)).toEqual(before);
+      const malformed = onlyError(await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: ['abc'] }, admin.token));
+      expect(malformed.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'groupIds', unknown: ['abc'] });
+    });
+  });
+
+  describe('Mutation.setUserPermissions', () => {
+    it('sets the direct permissions by full name and logs what was added and removed', async () => {
+      const target = await makeUser(em(), { perms: ['core.view_tweet', 'core.add_tweet'] });
+      const result = await server.graphql<{ setUserPermissions: { userPermissions: Array<{ fullName: string }> } }>(
+        SET_PERMISSIONS,
+        { id: String(target.id), permissions: ['core.view_tweet', 'core.view_language', 'core.view_language'] },
+        admin.token,
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.setUserPermissions.userPermissions.map((p) => p.fullName).sort()).toEqual(['core.view_language', 'core.view_tweet']);
+      const entries = await logEntriesOf(server, 'user', target.id);
+      expect(entries.at(-1)).toMatchObject({ changeMessage: [{ changed: { fields: ['userPermissions'], added: ['core.view_language'], removed: ['core.add_tweet'] } }] });
+    });
+
+    it('refuses unknown permission names with BAD_USER_INPUT naming them all, changing nothing', async () => {
+      const target = await makeUser(em(), { perms: ['core.view_tweet'] });
+      const before = await snapshotCounts(server);
+      const error = onlyError(await server.graphql(SET_PERMISSIONS, { id: String(target.id), permissions: ['core.view_tweet', 'core.fly_tweet', 'nonsense'] }, admin.token));
+      expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'permissions', unknown: ['core.fly_tweet', 'nonsense'] });
+      expect(error.message).toContain('core.fly_tweet');
+      expect(error.message).toContain('nonsense');
+      expect(await snapshotCounts(server)).toEqual(before);
+    });
+  });
+
+  describe('a change to a user’s grants applies to their very next request', () => {
+    const TWEETS = '{ tweets(first: 1) { totalCount } }';
+
+    it('through direct permissions, through groups, and through a group’s permissions', async () => {
+      const subject = await callerWith(server, []);
+      const groupAdmin = await callerWith(server, ['auth.change_group', 'auth.view_group']);
+      const denied = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => r.errors?.[0]?.extensions?.code === 'FORBIDDEN';
+
+      expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(true);
+      await server.graphql(SET_PERMISSIONS, { id: String(subject.user.id), permissions: ['core.view_tweet'] }, admin.token);
+      expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(false);
+      await server.graphql(SET_PERMISSIONS, { id: String(subject.user.id), permissions: [] }, admin.token);
+      expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(true);
+
+      const group = await makeGroup(em(), ['core.view_tweet']);
+      await server.graphql(SET_GROUPS, { id: String(subject.user.id), groupIds: [String(group.id)] }, admin.token);
+      expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(false);
+      await server.graphql('mutation($id: ID!) { setGroupPermissions(id: $id, permissions: []) { id } }', { id: String(group.id) }, groupAdmin.token);
+      expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(true);
+      expect((await server.graphql<{ me: { permissions: string[] } }>(ME, {}, subject.token)).data!.me.permissions).toEqual([]);
+    });
+  });
+});
