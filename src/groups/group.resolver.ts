@@ -7,7 +7,7 @@ import { Permission } from '../permissions/permission.entity';
 import { modelRef, permissionFor } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { afterWrite, UserConnection } from '../users/user.resolver';
-import { parseId } from '../users/user.types';
+import { idOrNull } from '../users/user.types';
 import { Group } from './group.entity';
 import { decodeMemberCursor, findGroup, listGroups } from './groups.queries';
 import { createGroup, deleteGroup, setGroupPermissions, updateGroup } from './groups.service';
@@ -37,11 +37,9 @@ export class UpdateGroupInput {
 }
 
 const existingId = (value: string) => {
-  try {
-    return parseId(value, 'id');
-  } catch {
-    throw notFound('group', value);
-  }
+  const id = idOrNull(value);
+  if (id === null) throw notFound('group', value);
+  return id;
 };
 
 /**
@@ -64,8 +62,8 @@ export class GroupResolver {
   @Query(() => Group, { nullable: true, description: 'The group with this id; null when there is none.' })
   @HasPermission(permissionFor(GROUP, 'view'))
   group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<Group | null> {
-    const key = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : null;
-    return key === null || key > 2_147_483_647 ? Promise.resolve(null) : findGroup(em, key);
+    const key = idOrNull(id);
+    return key === null ? Promise.resolve(null) : findGroup(em, key);
   }
 
   @Mutation(() => Group, { description: 'Creates a group.' })

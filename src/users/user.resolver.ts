@@ -9,7 +9,7 @@ import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
 import { modelRef, permissionFor } from '../permissions/registry';
 import { User } from './user.entity';
-import { CreateUserInput, Membership, parseId, UpdateUserInput, UserFilter, UserOrder } from './user.types';
+import { CreateUserInput, Membership, idOrNull, parseId, UpdateUserInput, UserFilter, UserOrder } from './user.types';
 import { findUser, listUsers } from './users.queries';
 import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, unknownValues, updateUser } from './users.service';
 
@@ -21,11 +21,9 @@ export const UserConnection = Connection(User);
 
 /** An id argument of a mutation: one that cannot exist is NOT_FOUND, as one that does not. */
 const existingId = (value: string) => {
-  try {
-    return parseId(value, 'id');
-  } catch {
-    throw notFound('user', value);
-  }
+  const id = idOrNull(value);
+  if (id === null) throw notFound('user', value);
+  return id;
 };
 
 /**
@@ -55,8 +53,8 @@ export class UserResolver {
   @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
   @HasPermission(permissionFor(USER, 'view'))
   user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<User | null> {
-    const key = /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : null;
-    return key === null || key > 2_147_483_647 ? Promise.resolve(null) : findUser(em, key);
+    const key = idOrNull(id);
+    return key === null ? Promise.resolve(null) : findUser(em, key);
   }
 
   @Mutation(() => User, { description: 'Creates a user; only a superuser may create a superuser or a staff user.' })
@@ -89,7 +87,7 @@ export class UserResolver {
   @Mutation(() => User, { description: 'Sets the groups an admin put the user in; memberships from single sign-on rules are kept.' })
   @HasPermission(permissionFor(USER, 'change'))
   async setUserGroups(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('groupIds', () => [ID]) groupIds: string[]): Promise<User> {
-    const bad = groupIds.filter((gid) => !/^[1-9][0-9]{0,9}$/.test(gid));
+    const bad = groupIds.filter((gid) => idOrNull(gid) === null);
     if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
     const user = await setUserGroups(ctx.em, ctx.user!, existingId(id), groupIds.map(Number));
     return afterWrite(ctx, user, user.id);

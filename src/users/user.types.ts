@@ -95,9 +95,15 @@ export class Membership {
   ruleId!: string | null;
 }
 
+/** The integer key a GraphQL `ID` names, or null when it cannot name a row (not a positive int4). */
+export function idOrNull(value: string): number | null {
+  const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : null;
+  return id !== null && id <= 2_147_483_647 ? id : null;
+}
+
 /** A GraphQL `ID` naming a row with an integer key; anything else is BAD_USER_INPUT naming `field`. */
 export function parseId(value: string, field: string): number {
-  const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw badInput(field, `"${value}" is not an id`);
+  const id = idOrNull(value);
+  if (id === null) throw badInput(field, `"${value}" is not an id`);
   return id;
 }
