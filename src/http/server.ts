@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -46,6 +47,8 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     validationRules: limits.validationRules,
     allowBatchedHttpRequests: false,
     plugins: [
+      // Admin data is per user and never HTTP-cacheable; the plugin would also wrap every field.
+      ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       development ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true }) : ApolloServerPluginLandingPageProductionDefault({ footer: false }),

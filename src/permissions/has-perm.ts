@@ -27,6 +27,7 @@ const NOTHING: ReadonlySet<string> = new Set();
  */
 export class PermissionBackend {
   private readonly cache = new Map<number, Promise<ReadonlySet<string>>>();
+  private readonly resolved = new Map<number, ReadonlySet<string>>();
 
   constructor(private readonly em: EntityManager) {}
 
@@ -36,11 +37,25 @@ export class PermissionBackend {
     if (user.isSuperuser) return Promise.resolve(EVERY_PERMISSION);
     let pending = this.cache.get(user.id);
     if (!pending) {
-      pending = loadPermissions(this.em, user.id);
-      pending.catch(() => this.cache.delete(user.id));
-      this.cache.set(user.id, pending);
+      const loading = loadPermissions(this.em, user.id);
+      pending = loading;
+      loading.then(
+        (all) => this.cache.get(user.id) === loading && this.resolved.set(user.id, all),
+        () => this.cache.get(user.id) === loading && this.cache.delete(user.id),
+      );
+      this.cache.set(user.id, loading);
     }
     return pending;
+  }
+
+  /**
+   * The user's permissions when they are already known in this request, without I/O;
+   * undefined when they still have to be loaded (use `getAllPermissions`).
+   */
+  peek(user: PermissionSubject): ReadonlySet<string> | undefined {
+    if (!user.isActive) return NOTHING;
+    if (user.isSuperuser) return EVERY_PERMISSION;
+    return this.resolved.get(user.id);
   }
 
   /** True when the user has `perm`. Unknown names are never granted. */
@@ -65,6 +80,7 @@ export class PermissionBackend {
   /** Forgets what was computed for `userId` (after changing that user's grants mid-request). */
   forget(userId: number): void {
     this.cache.delete(userId);
+    this.resolved.delete(userId);
   }
 }
 

@@ -110,6 +110,23 @@ describe('PermissionBackend', () => {
     expect(db.queries).toHaveLength(1);
   });
 
+  it('peek answers without I/O: nothing before the permissions are loaded, the set afterwards', async () => {
+    const em = db.orm.em.fork();
+    const user = await makeUser(em, { perms: ['core.view_tweet'] });
+    const inactive = await makeUser(em, { isActive: false, perms: ['core.view_tweet'] });
+    const superuser = await makeUser(em, { isSuperuser: true });
+    const perms = backend();
+    db.resetQueries();
+    expect(perms.peek(user)).toBeUndefined();
+    expect(perms.peek(inactive)?.size).toBe(0);
+    expect(perms.peek(superuser)?.size).toBe(ALL_PERMISSIONS.length);
+    await perms.getAllPermissions(user);
+    expect([...perms.peek(user)!]).toEqual(['core.view_tweet']);
+    perms.forget(user.id);
+    expect(perms.peek(user)).toBeUndefined();
+    expect(db.queries).toHaveLength(1);
+  });
+
   it('sees a change of grants in the next request’s backend', async () => {
     const em = db.orm.em.fork();
     const user = await makeUser(em);
