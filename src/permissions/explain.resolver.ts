@@ -2,6 +2,8 @@ import { Arg, Ctx, Field, ID, ObjectType, Query, registerEnumType, Resolver } fr
 import { badInput, notFound } from '../errors';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
+import { GroupMappingRuleType, mappingSettings } from '../sso/mapping-rule.resolver';
 import { MembershipSource } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 // Registers the MembershipSource enum with the schema (the users module owns its GraphQL name).
@@ -18,6 +20,13 @@ export class MembershipGrantInfo {
 
   @Field(() => ID, { nullable: true, description: 'The mapping rule behind an SSO_RULE membership.' })
   ruleId!: number | null;
+
+  @Field(() => GroupMappingRuleType, { nullable: true, description: 'That mapping rule (its claim, pattern and group).' })
+  @HasPermission(permissionFor(modelRef('sso', 'groupmappingrule'), 'view'))
+  rule!: GroupMappingRule | null;
+
+  @Field(() => String, { nullable: true, description: 'The value of the rule’s claim that matched, in the claims of the user’s last single sign-on.' })
+  claimValue!: string | null;
 }
 
 @ObjectType('GroupGrant', { description: 'A group of the user that carries the permission.' })
@@ -60,9 +69,9 @@ export class ExplainPermissionResolver {
     description: 'Whether the user has the permission (app_label.codename) and why. An unknown permission is BAD_USER_INPUT, an unknown user NOT_FOUND.',
   })
   @HasPermission(permissionFor(modelRef('auth', 'user'), 'view'))
-  explain(@Ctx() { em }: GatehouseContext, @Arg('userId', () => ID) userId: string, @Arg('permission', () => String) permission: string): Promise<PermissionExplanationInfo> {
+  explain(@Ctx() { em, services }: GatehouseContext, @Arg('userId', () => ID) userId: string, @Arg('permission', () => String) permission: string): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
     if (!/^[1-9][0-9]{0,14}$/.test(userId)) throw notFound('user', userId);
-    return explainPermission(em, Number(userId), permission);
+    return explainPermission(em, Number(userId), permission, { groupsClaim: mappingSettings(services).groupsClaim });
   }
 }

@@ -1,5 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { notFound } from '../errors';
+import { evaluateRules } from '../sso/mapping';
+import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
+import { SsoIdentity } from '../sso/sso-identity.entity';
 import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 import type { PermissionName } from './registry';
@@ -22,6 +25,9 @@ export interface MembershipGrant {
   source: MembershipSource;
   /** The single sign-on mapping rule behind an SSO_RULE membership. */
   ruleId: number | null;
+  rule: GroupMappingRule | null;
+  /** The claim value the rule matched in the claims of the user's last sign-in, if it still matches. */
+  claimValue: string | null;
 }
 
 export interface GroupGrant {
@@ -50,9 +56,10 @@ export interface PermissionExplanation {
  *
  * @example
  *   await explainPermission(em, 7, 'core.view_tweet')
- *   // { granted: true, reason: 'GROUPS', groups: [{ groupName: 'viewer', memberships: [{ source: 'sso_rule', ruleId: 3 }] }], … }
+ *   // { granted: true, reason: 'GROUPS',
+ *   //   groups: [{ groupName: 'viewer', memberships: [{ source: 'sso_rule', ruleId: 3, claimValue: 'B2E_APP_MANAGEMENT_VIEWER', … }] }], … }
  */
-export async function explainPermission(em: EntityManager, userId: number, permission: PermissionName): Promise<PermissionExplanation> {
+export async function explainPermission(em: EntityManager, userId: number, permission: PermissionName, options: { groupsClaim: string }): Promise<PermissionExplanation> {
   const user = await em.findOne(User, userId);
   if (!user) throw notFound('user', userId);
   const [appLabel, codename] = permission.split('.');
@@ -60,13 +67,17 @@ export async function explainPermission(em: EntityManager, userId: number, permi
   const memberships = await em.find(
     UserGroup,
     { user: userId, group: { permissions: { appLabel, codename } } },
-    { populate: ['group'], orderBy: [{ group: { name: 'asc' } }, { id: 'asc' }] },
+    { populate: ['group', 'rule', 'rule.group'], orderBy: [{ group: { name: 'asc' } }, { id: 'asc' }] },
   );
+  // The claims presented at the user's last single sign-on say which value each rule matched.
+  const identity = memberships.some((m) => m.rule) ? await em.findOne(SsoIdentity, { user: userId }, { orderBy: { lastLoginAt: 'desc' } }) : null;
+  const claimValueOf = (rule: GroupMappingRule) => (identity ? (evaluateRules([rule], identity.lastClaims, options.groupsClaim).matches[0]?.value ?? null) : null);
   const groups: GroupGrant[] = [];
   for (const membership of memberships) {
     let grant = groups.find((g) => g.groupId === membership.group.id);
     if (!grant) groups.push((grant = { groupId: membership.group.id, groupName: membership.group.name, memberships: [] }));
-    grant.memberships.push({ source: membership.source, ruleId: membership.rule?.id ?? null });
+    const rule = membership.rule ?? null;
+    grant.memberships.push({ source: membership.source, ruleId: rule?.id ?? null, rule, claimValue: rule ? claimValueOf(rule) : null });
   }
   const reason = !user.isActive
     ? PermissionReason.INACTIVE

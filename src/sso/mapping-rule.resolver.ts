@@ -181,7 +181,7 @@ export class GroupMappingImpact {
  * The groups claim and login policy in force: the running single sign-on's settings (which name
  * the development IdP's own groups claim when it is on), else the configuration.
  */
-function mappingSettings(services: GatehouseServices): { groupsClaim: string; requireMappedGroup: boolean } {
+export function mappingSettings(services: GatehouseServices): { groupsClaim: string; requireMappedGroup: boolean } {
   const settings = services.sso?.settings;
   return {
     groupsClaim: settings?.groupsClaim ?? services.config.OIDC_GROUPS_CLAIM,

@@ -3,6 +3,7 @@ import { PermissionBackend } from '../../src/permissions/has-perm';
 import { ALL_PERMISSIONS } from '../../src/permissions/registry';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import type { User } from '../../src/users/user.entity';
+import { SsoIdentity } from '../../src/sso/sso-identity.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -82,6 +83,35 @@ describe('Query.explainPermission', () => {
         { groupName: 'b_by_sso', memberships: [{ source: 'SSO_RULE', ruleId: String(rule.id) }, { source: 'ADMIN', ruleId: null }] },
       ],
     });
+  });
+
+  it('names the mapping rule and the claim value of the user’s last sign-in behind an SSO group', async () => {
+    const group = await makeGroup(em(), ['core.view_tweet'], 'sso_viewers');
+    const rule = await makeRule(em(), group, 'B2E_APP_MANAGEMENT_VIEWER');
+    const user = await makeUser(em());
+    const fork = em();
+    fork.create(UserGroup, { user: user.id, group: group.id, source: MembershipSource.SSO_RULE, rule: rule.id });
+    fork.create(SsoIdentity, { user: user.id, issuer: 'https://idp.example.com', subject: 'sub-1', lastClaims: { sub: 'sub-1', groups: ['ALL_STAFF', 'B2E_APP_MANAGEMENT_VIEWER'] } });
+    await fork.flush();
+    const query = `query($userId: ID!) { explainPermission(userId: $userId, permission: "core.view_tweet") {
+      groups { groupName memberships { source ruleId claimValue rule { id pattern matchType claim group { name } } } } } }`;
+    const admin = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), ['auth.view_user', 'sso.view_groupmappingrule'])] }));
+    const result = await server.graphql(query, { userId: String(user.id) }, admin);
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      explainPermission: {
+        groups: [
+          {
+            groupName: 'sso_viewers',
+            memberships: [{ source: 'SSO_RULE', ruleId: String(rule.id), claimValue: 'B2E_APP_MANAGEMENT_VIEWER', rule: { id: String(rule.id), pattern: 'B2E_APP_MANAGEMENT_VIEWER', matchType: 'EXACT', claim: null, group: { name: 'sso_viewers' } } }],
+          },
+        ],
+      },
+    });
+    // The rule itself needs sso.view_groupmappingrule; the rest of the explanation does not.
+    const withoutRulePermission = await server.graphql(query, { userId: String(user.id) }, token);
+    expect(withoutRulePermission.errors).toEqual([expect.objectContaining({ extensions: { code: 'FORBIDDEN', permission: 'sso.view_groupmappingrule' } })]);
+    expect(withoutRulePermission.data).toMatchObject({ explainPermission: { groups: [{ memberships: [{ claimValue: 'B2E_APP_MANAGEMENT_VIEWER', rule: null }] }] } });
   });
 
   it('says NONE when neither the user nor any of their groups holds it', async () => {
