@@ -1,5 +1,8 @@
-// `npm run schema:check`: regenerates the SDL with codegen.yml into a temporary file and fails,
-// showing the difference, when it differs from the committed schema/schema.graphql.
+// `npm run schema:check`: runs codegen.yml in memory and fails, showing the difference, when any
+// file it generates differs from the committed one: the SDL (schema/schema.graphql) and the typed
+// documents of the test suite's operations (test/generated/). Also fails when test/generated/
+// holds a file that codegen.yml no longer generates, and when the operations in test/operations/
+// do not validate against the schema. Exit codes: 0 up to date, 1 out of date, 2 cannot generate.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -8,35 +11,88 @@ const path = require('node:path');
 const { generate, loadContext } = require('@graphql-codegen/cli');
 
 const ROOT = path.resolve(__dirname, '..');
-const COMMITTED = path.join(ROOT, 'schema', 'schema.graphql');
+/** A directory holding nothing but codegen.yml's outputs. */
+const GENERATED_DIR = 'test/generated';
+/** What each committed output is generated from, for the messages. */
+const SOURCES = {
+  'schema/schema.graphql': 'the schema the code declares',
+  [`${GENERATED_DIR}/graphql.ts`]: 'test/operations/*.graphql and the schema the code declares',
+};
+
+const relative = (file) => path.relative(ROOT, path.resolve(ROOT, file)).split(path.sep).join('/');
+
+function filesUnder(dir) {
+  const absolute = path.join(ROOT, dir);
+  if (!fs.existsSync(absolute)) return [];
+  return fs.readdirSync(absolute, { withFileTypes: true }).flatMap((entry) => {
+    const file = `${dir}/${entry.name}`;
+    return entry.isDirectory() ? filesUnder(file) : [file];
+  });
+}
+
+function unifiedDiff(file, committedPath, freshPath) {
+  try {
+    return execFileSync('diff', ['-u', '--label', `committed ${file}`, '--label', 'generated', committedPath, freshPath], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    if (error.status === 1) return error.stdout; // diff exits 1 when the files differ; its output is the point
+    throw error;
+  }
+}
+
+/** A diff cut to a readable size: the typed documents are one long line of JSON each. */
+function shortened(diff, maxLines = 200, maxColumns = 240) {
+  const lines = diff.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
+  const shown = lines.slice(0, maxLines).map((line) => (line.length > maxColumns ? `${line.slice(0, maxColumns)}… (${line.length - maxColumns} more characters)` : line));
+  if (lines.length > maxLines) shown.push(`… (${lines.length - maxLines} more lines of diff)`);
+  return `${shown.join('\n')}\n`;
+}
 
 async function main() {
   process.chdir(ROOT);
   const context = await loadContext(path.join(ROOT, 'codegen.yml'));
   context.updateConfig({ silent: true });
-  const outputs = await generate(context, false);
-  const output = outputs.find((o) => path.resolve(ROOT, o.filename) === COMMITTED);
-  if (!output) throw new Error('codegen.yml does not generate schema/schema.graphql');
-  const fresh = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-schema-')), 'schema.graphql');
-  fs.writeFileSync(fresh, output.content);
-  const committed = fs.existsSync(COMMITTED) ? fs.readFileSync(COMMITTED, 'utf8') : null;
-  if (committed === output.content) {
-    process.stdout.write('schema/schema.graphql is up to date\n');
-    return 0;
+  let outputs;
+  try {
+    outputs = await generate(context, false);
+  } catch (error) {
+    // Listr wraps the plugins' errors; the documents' validation errors name file, line and field.
+    const details = (error.errors ?? [error]).map((e) => String(e.details ?? e.message ?? e)).join('\n');
+    process.stderr.write(`codegen.yml cannot be generated (an operation in test/operations/ that does not validate against the schema?):\n${details}\n`);
+    return 2;
   }
-  process.stderr.write(
-    committed === null
-      ? 'schema/schema.graphql is missing: run `npm run schema` and commit it\n'
-      : 'schema/schema.graphql differs from the schema the code declares: run `npm run schema` and commit the result\n',
-  );
-  if (committed !== null) {
-    try {
-      execFileSync('diff', ['-u', '--label', 'committed schema/schema.graphql', '--label', 'generated from the code', COMMITTED, fresh], { stdio: 'inherit' });
-    } catch {
-      // diff exits 1 when the files differ; its output is the point
+  const generated = new Map(outputs.map((o) => [relative(o.filename), o.content]));
+  for (const required of Object.keys(SOURCES)) {
+    if (!generated.has(required)) throw new Error(`codegen.yml does not generate ${required}`);
+  }
+
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-schema-'));
+  const problems = [];
+  for (const [file, content] of [...generated].sort(([a], [b]) => a.localeCompare(b))) {
+    const committedPath = path.join(ROOT, file);
+    const committed = fs.existsSync(committedPath) ? fs.readFileSync(committedPath, 'utf8') : null;
+    if (committed === content) {
+      process.stdout.write(`${file} is up to date\n`);
+      continue;
     }
+    const from = SOURCES[file] ?? 'codegen.yml';
+    problems.push(file);
+    if (committed === null) {
+      process.stderr.write(`${file} is missing: it is generated from ${from}\n`);
+      continue;
+    }
+    process.stderr.write(`${file} differs from what is generated from ${from}:\n`);
+    const fresh = path.join(scratch, file);
+    fs.mkdirSync(path.dirname(fresh), { recursive: true });
+    fs.writeFileSync(fresh, content);
+    process.stderr.write(`${shortened(unifiedDiff(file, committedPath, fresh))}(generated file kept at ${fresh})\n`);
   }
-  process.stderr.write(`(generated file kept at ${fresh})\n`);
+  for (const file of filesUnder(GENERATED_DIR)) {
+    if (generated.has(file)) continue;
+    problems.push(file);
+    process.stderr.write(`${file} is not generated by codegen.yml: delete it, or generate it there\n`);
+  }
+  if (problems.length === 0) return 0;
+  process.stderr.write(`\nschema check failed for ${problems.join(', ')}: run \`npm run schema\` and commit the result\n`);
   return 1;
 }
 

@@ -3,30 +3,8 @@ import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { modelRef } from '../../src/permissions/registry';
 import type { User } from '../../src/users/user.entity';
 import { makeGroup, makeUser } from '../support/factories';
+import { LogEntriesDocument as LIST, type LogEntriesQuery, type LogEntriesQueryVariables, type LogEntryFilterInput } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
-
-const LIST = `query($first: Int, $after: String, $filter: LogEntryFilterInput) {
-  logEntries(first: $first, after: $after, filter: $filter) {
-    edges { cursor node { id actionTime user { username } appLabel model objectId objectRepr actionFlag changeMessage } }
-    pageInfo { hasNextPage endCursor }
-    totalCount
-  }
-}`;
-
-interface Node {
-  id: string;
-  actionTime: string;
-  user: { username: string } | null;
-  appLabel: string;
-  model: string;
-  objectId: string | null;
-  objectRepr: string;
-  actionFlag: string;
-  changeMessage: unknown;
-}
-interface ListResult {
-  logEntries: { edges: Array<{ cursor: string; node: Node }>; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
-}
 
 const TWEET = modelRef('core', 'tweet');
 const LANGUAGE = modelRef('core', 'language');
@@ -59,12 +37,12 @@ describe('Query.logEntries', () => {
   });
   afterAll(() => server?.stop());
 
-  const list = async (variables: Record<string, unknown>) => {
-    const result = await server.graphql<ListResult>(LIST, variables, token);
+  const list = async (variables: LogEntriesQueryVariables) => {
+    const result = await server.graphql(LIST, variables, token);
     expect(result.errors).toBeUndefined();
     return result.data!.logEntries;
   };
-  const summary = (page: ListResult['logEntries']) => page.edges.map(({ node }) => `${node.user?.username ?? '-'} ${node.actionFlag} ${node.model} ${node.objectId}`);
+  const summary = (page: LogEntriesQuery['logEntries']) => page.edges.map(({ node }) => `${node.user?.username ?? '-'} ${node.actionFlag} ${node.model} ${node.objectId}`);
 
   it('lists the admin log newest first, with who, what, the action flag and the JSON change message', async () => {
     const page = await list({ first: 10 });
@@ -81,7 +59,7 @@ describe('Query.logEntries', () => {
     expect(page.totalCount).toBe(6);
   });
 
-  it.each([
+  it.each<[string, () => LogEntryFilterInput, string[]]>([
     ['userId', () => ({ userId: String(ada.id) }), ['ada ADDITION tweet t-2', 'ada ADDITION language l-1', 'ada ADDITION tweet t-1']],
     ['appLabel', () => ({ appLabel: 'auth' }), []],
     ['model', () => ({ model: 'language' }), ['grace DELETION language l-1', 'ada ADDITION language l-1']],

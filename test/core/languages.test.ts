@@ -2,13 +2,8 @@ import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
 import type { PermissionName } from '../../src/permissions/registry';
 import { makeGroup, makeUser } from '../support/factories';
+import { CreateLanguageDocument as CREATE, DeleteLanguageDocument as DELETE, LanguageDocument as ONE, UpdateLanguageDocument as UPDATE } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
-
-const FIELDS = 'id languageTag language accentOrDialect family';
-const CREATE = `mutation($input: CreateLanguageInput!) { createLanguage(input: $input) { ${FIELDS} } }`;
-const UPDATE = `mutation($id: ID!, $input: UpdateLanguageInput!) { updateLanguage(id: $id, input: $input) { ${FIELDS} } }`;
-const DELETE = 'mutation($id: ID!) { deleteLanguage(id: $id) }';
-const ONE = `query($id: ID!) { language(id: $id) { ${FIELDS} } }`;
 
 describe('core.Language CRUD', () => {
   let server: TestServer;
@@ -33,10 +28,10 @@ describe('core.Language CRUD', () => {
   describe('Mutation.createLanguage', () => {
     it('creates the language (blank optional fields stored as null) and logs an ADDITION', async () => {
       const { user, token } = await signInWith(['core.add_language']);
-      const result = await server.graphql<{ createLanguage: Record<string, string | null> }>(CREATE, { input: { languageTag: 'en-GB', language: 'English', accentOrDialect: ' ', family: 'Indo-European' } }, token);
+      const result = await server.graphql(CREATE, { input: { languageTag: 'en-GB', language: 'English', accentOrDialect: ' ', family: 'Indo-European' } }, token);
       expect(result.errors).toBeUndefined();
       expect(result.data!.createLanguage).toMatchObject({ languageTag: 'en-GB', language: 'English', accentOrDialect: null, family: 'Indo-European' });
-      const [entry] = await entriesFor(result.data!.createLanguage.id!);
+      const [entry] = await entriesFor(result.data!.createLanguage.id);
       expect(entry).toMatchObject({ actionFlag: ActionFlag.ADDITION, objectRepr: 'en-GB', changeMessage: [{ added: {} }] });
       expect(entry.user?.id).toBe(user.id);
     });

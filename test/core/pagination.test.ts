@@ -1,14 +1,11 @@
 import { Tweet } from '../../src/core/tweet.entity';
 import { encodeCursor } from '../../src/graphql/connection';
+import { TweetsDocument as PAGE, type TweetsQuery, type TweetsQueryVariables } from '../generated/graphql';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
-const PAGE = 'query($first: Int, $after: String) { tweets(first: $first, after: $after) { edges { cursor node { screenName } } pageInfo { hasNextPage endCursor } totalCount } }';
+/** `Tweets` without `totalCount`: to show that the count runs only when asked for. */
 const PAGE_WITHOUT_COUNT = 'query($first: Int, $after: String) { tweets(first: $first, after: $after) { edges { node { screenName } } pageInfo { hasNextPage endCursor } } }';
-
-interface TweetPage {
-  tweets: { edges: Array<{ cursor: string; node: { screenName: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
-}
 
 describe('Query.tweets (a Relay connection)', () => {
   let server: TestServer;
@@ -26,8 +23,8 @@ describe('Query.tweets (a Relay connection)', () => {
   });
   afterAll(() => server?.stop());
 
-  const page = async (variables: Record<string, unknown>) => {
-    const result = await server.graphql<TweetPage>(PAGE, variables, token);
+  const page = async (variables: TweetsQueryVariables) => {
+    const result = await server.graphql(PAGE, variables, token);
     expect(result.errors).toBeUndefined();
     return result.data!.tweets;
   };
@@ -37,7 +34,7 @@ describe('Query.tweets (a Relay connection)', () => {
     let after: string | null = null;
     const hasNext: boolean[] = [];
     do {
-      const current: TweetPage['tweets'] = await page({ first: 2, after });
+      const current: TweetsQuery['tweets'] = await page({ first: 2, after });
       seen.push(...current.edges.map((e) => e.node.screenName));
       hasNext.push(current.pageInfo.hasNextPage);
       expect(current.pageInfo.endCursor).toBe(current.edges.at(-1)!.cursor);

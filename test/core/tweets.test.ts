@@ -1,14 +1,9 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Tweet } from '../../src/core/tweet.entity';
 import type { PermissionName } from '../../src/permissions/registry';
+import { CreateTweetDocument as CREATE, DeleteTweetDocument as DELETE, TweetDocument as ONE, UpdateTweetDocument as UPDATE } from '../generated/graphql';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-
-const FIELDS = 'id screenName whenTweetWasCreated tweetId createdAt updatedAt';
-const CREATE = `mutation($input: CreateTweetInput!) { createTweet(input: $input) { ${FIELDS} } }`;
-const UPDATE = `mutation($id: ID!, $input: UpdateTweetInput!) { updateTweet(id: $id, input: $input) { ${FIELDS} } }`;
-const DELETE = 'mutation($id: ID!) { deleteTweet(id: $id) }';
-const ONE = `query($id: ID!) { tweet(id: $id) { ${FIELDS} } }`;
 
 // Beyond 2^53: a JavaScript number would round it to ...808.
 const BIG_ID = '9223372036854775807';
@@ -36,7 +31,7 @@ describe('core.Tweet CRUD', () => {
   describe('Mutation.createTweet', () => {
     it('creates the tweet, keeps a 64-bit tweetId exactly, and logs an ADDITION by the caller in the admin log', async () => {
       const { user, token } = await signInWith(['core.add_tweet']);
-      const result = await server.graphql<{ createTweet: Record<string, string> }>(CREATE, {
+      const result = await server.graphql(CREATE, {
         input: { screenName: '  ada  ', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: BIG_ID },
       }, token);
       expect(result.errors).toBeUndefined();
@@ -100,7 +95,7 @@ describe('core.Tweet CRUD', () => {
     it('changes the given fields only and logs a CHANGE naming exactly those fields', async () => {
       const { user, token } = await signInWith(['core.change_tweet']);
       const tweet = await makeTweet('before');
-      const result = await server.graphql<{ updateTweet: Record<string, string> }>(UPDATE, { id: tweet.id, input: { screenName: 'after', tweetId: BIG_ID } }, token);
+      const result = await server.graphql(UPDATE, { id: tweet.id, input: { screenName: 'after', tweetId: BIG_ID } }, token);
       expect(result.errors).toBeUndefined();
       expect(result.data!.updateTweet).toMatchObject({ id: tweet.id, screenName: 'after', tweetId: BIG_ID, whenTweetWasCreated: '2021-11-15T18:00:00.000Z' });
       expect(new Date(result.data!.updateTweet.updatedAt).getTime()).toBeGreaterThanOrEqual(tweet.updatedAt.getTime());

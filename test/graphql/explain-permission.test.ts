@@ -4,24 +4,9 @@ import { ALL_PERMISSIONS } from '../../src/permissions/registry';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import type { User } from '../../src/users/user.entity';
 import { SsoIdentity } from '../../src/sso/sso-identity.entity';
+import { ExplainPermissionDocument as EXPLAIN } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-
-const EXPLAIN = `query($userId: ID!, $permission: String!) {
-  explainPermission(userId: $userId, permission: $permission) {
-    user { id } permission granted reason directGrant
-    groups { groupName memberships { source ruleId } }
-  }
-}`;
-
-interface Explanation {
-  user: { id: string };
-  permission: string;
-  granted: boolean;
-  reason: string;
-  directGrant: boolean;
-  groups: Array<{ groupName: string; memberships: Array<{ source: string; ruleId: string | null }> }>;
-}
 
 describe('Query.explainPermission', () => {
   let server: TestServer;
@@ -36,7 +21,7 @@ describe('Query.explainPermission', () => {
   }
 
   const explain = async (user: User | string, permission: string) => {
-    const result = await server.graphql<{ explainPermission: Explanation }>(EXPLAIN, { userId: typeof user === 'string' ? user : String(user.id), permission }, token);
+    const result = await server.graphql(EXPLAIN, { userId: typeof user === 'string' ? user : String(user.id), permission }, token);
     return result;
   };
   const explained = async (user: User, permission: string) => {

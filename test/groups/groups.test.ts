@@ -4,31 +4,17 @@ import { GroupMappingRule } from '../../src/sso/group-mapping-rule.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
+import {
+  CreateGroupDocument as CREATE,
+  DeleteGroupDocument as DELETE,
+  GroupDocument as GROUP,
+  GroupsDocument as GROUPS,
+  SetGroupPermissionsDocument as SET_PERMISSIONS,
+  UpdateGroupDocument as UPDATE,
+  type GroupsQuery,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 import { callerWith, logEntriesOf, onlyError, snapshotCounts, type Caller } from '../users/support';
-
-const GROUPS = `query($first: Int, $after: String, $filter: GroupFilter) {
-  groups(first: $first, after: $after, filter: $filter) { edges { node { id name } } pageInfo { hasNextPage endCursor } totalCount }
-}`;
-const GROUP = `query($id: ID!, $first: Int, $after: String) {
-  group(id: $id) { id name permissions { fullName } users(first: $first, after: $after) { edges { node { username } } pageInfo { hasNextPage endCursor } totalCount } }
-}`;
-const CREATE = 'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id name } }';
-const UPDATE = 'mutation($id: ID!, $input: UpdateGroupInput!) { updateGroup(id: $id, input: $input) { id name } }';
-const DELETE = 'mutation($id: ID!) { deleteGroup(id: $id) }';
-const SET_PERMISSIONS = 'mutation($id: ID!, $permissions: [String!]!) { setGroupPermissions(id: $id, permissions: $permissions) { permissions { fullName } } }';
-
-interface GroupsData {
-  groups: { edges: Array<{ node: { id: string; name: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
-}
-interface GroupData {
-  group: {
-    id: string;
-    name: string;
-    permissions: Array<{ fullName: string }>;
-    users: { edges: Array<{ node: { username: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
-  } | null;
-}
 
 describe('groups', () => {
   let server: TestServer;
@@ -44,14 +30,14 @@ describe('groups', () => {
     it('lists groups by name, searching case-insensitively, in pages with cursors', async () => {
       const e = em();
       for (const name of ['gq-Support', 'gq-viewers', 'gq-editors', 'gq-Admins']) await makeGroup(e, [], name);
-      const all = await server.graphql<GroupsData>(GROUPS, { filter: { search: 'GQ-' } }, admin.token);
+      const all = await server.graphql(GROUPS, { filter: { search: 'GQ-' } }, admin.token);
       expect(all.data!.groups.edges.map((e) => e.node.name)).toEqual(['gq-Admins', 'gq-Support', 'gq-editors', 'gq-viewers']);
       expect(all.data!.groups.totalCount).toBe(4);
-      expect((await server.graphql<GroupsData>(GROUPS, { filter: { search: 'VIEW' } }, admin.token)).data!.groups.edges.map((e) => e.node.name)).toEqual(['gq-viewers']);
+      expect((await server.graphql(GROUPS, { filter: { search: 'VIEW' } }, admin.token)).data!.groups.edges.map((e) => e.node.name)).toEqual(['gq-viewers']);
       const names: string[] = [];
       let after: string | null = null;
       do {
-        const page: GroupsData['groups'] = (await server.graphql<GroupsData>(GROUPS, { filter: { search: 'gq-' }, first: 3, after }, admin.token)).data!.groups;
+        const page: GroupsQuery['groups'] = (await server.graphql(GROUPS, { filter: { search: 'gq-' }, first: 3, after }, admin.token)).data!.groups;
         names.push(...page.edges.map((e) => e.node.name));
         after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       } while (after);
@@ -74,19 +60,19 @@ describe('groups', () => {
       e.create(UserGroup, { user: users[1], group, source: MembershipSource.SSO_RULE, rule: await makeRule(e, group) });
       await e.flush();
 
-      const first = await server.graphql<GroupData>(GROUP, { id: String(group.id), first: 2 }, admin.token);
+      const first = await server.graphql(GROUP, { id: String(group.id), first: 2 }, admin.token);
       expect(first.errors).toBeUndefined();
-      expect(first.data!.group!.permissions.map((p) => p.fullName).sort()).toEqual(['core.add_tweet', 'core.view_tweet']);
-      expect(first.data!.group!.users.edges.map((e) => e.node.username)).toEqual(['gm-alice', 'gm-bob']);
-      expect(first.data!.group!.users.totalCount).toBe(3);
-      expect(first.data!.group!.users.pageInfo.hasNextPage).toBe(true);
-      const next = await server.graphql<GroupData>(GROUP, { id: String(group.id), first: 2, after: first.data!.group!.users.pageInfo.endCursor }, admin.token);
-      expect(next.data!.group!.users.edges.map((e) => e.node.username)).toEqual(['gm-carol']);
-      expect(next.data!.group!.users.pageInfo.hasNextPage).toBe(false);
+      expect(first.data!.group!.permissions!.map((p) => p.fullName).sort()).toEqual(['core.add_tweet', 'core.view_tweet']);
+      expect(first.data!.group!.users!.edges.map((e) => e.node.username)).toEqual(['gm-alice', 'gm-bob']);
+      expect(first.data!.group!.users!.totalCount).toBe(3);
+      expect(first.data!.group!.users!.pageInfo.hasNextPage).toBe(true);
+      const next = await server.graphql(GROUP, { id: String(group.id), first: 2, after: first.data!.group!.users!.pageInfo.endCursor }, admin.token);
+      expect(next.data!.group!.users!.edges.map((e) => e.node.username)).toEqual(['gm-carol']);
+      expect(next.data!.group!.users!.pageInfo.hasNextPage).toBe(false);
     });
 
     it('returns null for a group that does not exist', async () => {
-      expect((await server.graphql<GroupData>(GROUP, { id: '999999' }, admin.token)).data).toEqual({ group: null });
+      expect((await server.graphql(GROUP, { id: '999999' }, admin.token)).data).toEqual({ group: null });
     });
 
     it('loads members and permissions of a whole page of groups in one statement each', async () => {
@@ -109,7 +95,7 @@ describe('groups', () => {
 
   describe('Mutation.createGroup and Mutation.updateGroup', () => {
     it('creates and renames a group, logging both', async () => {
-      const created = await server.graphql<{ createGroup: { id: string; name: string } }>(CREATE, { input: { name: '  gq-new  ' } }, admin.token);
+      const created = await server.graphql(CREATE, { input: { name: '  gq-new  ' } }, admin.token);
       expect(created.data!.createGroup.name).toBe('gq-new');
       const id = created.data!.createGroup.id;
       const renamed = await server.graphql(UPDATE, { id, input: { name: 'gq-renamed' } }, admin.token);
@@ -176,12 +162,12 @@ describe('groups', () => {
   describe('Mutation.setGroupPermissions', () => {
     it('sets the permissions by full name and logs what was added and removed', async () => {
       const group = await makeGroup(em(), ['core.view_tweet', 'core.add_tweet'], 'gq-perms');
-      const result = await server.graphql<{ setGroupPermissions: { permissions: Array<{ fullName: string }> } }>(
+      const result = await server.graphql(
         SET_PERMISSIONS,
         { id: String(group.id), permissions: ['core.view_tweet', 'core.delete_tweet'] },
         admin.token,
       );
-      expect(result.data!.setGroupPermissions.permissions.map((p) => p.fullName).sort()).toEqual(['core.delete_tweet', 'core.view_tweet']);
+      expect(result.data!.setGroupPermissions.permissions!.map((p) => p.fullName).sort()).toEqual(['core.delete_tweet', 'core.view_tweet']);
       const [entry] = await logEntriesOf(server, 'group', group.id);
       expect(entry.changeMessage).toEqual([{ changed: { fields: ['permissions'], added: ['core.delete_tweet'], removed: ['core.add_tweet'] } }]);
     });

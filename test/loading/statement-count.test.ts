@@ -2,16 +2,9 @@ import { Group } from '../../src/groups/group.entity';
 import { Permission } from '../../src/permissions/permission.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
+import { UsersReadPathDocument, UsersReadPathThroughFragmentsDocument } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-
-const HEADLINE = 'query($n: Int!) { users(first: $n) { edges { node { username groups { name permissions { codename } } } } } }';
-const WITH_FRAGMENTS = `query($n: Int!) { users(first: $n) { edges { node { ...Row } } } }
-  fragment Row on User { username ... on User { memberships { source group { name permissions { codename } } } } }`;
-
-interface HeadlineData {
-  users: { edges: Array<{ node: { username: string; groups: Array<{ name: string; permissions: Array<{ codename: string }> }> } }> };
-}
 
 /**
  * The headline read path costs the same statements for any page size — 4 in all, the session
@@ -56,13 +49,13 @@ describe('batched loading of Query.users', () => {
   for (const n of [5, 50, 500]) {
     it(`runs 4 statements, session lookup included, for first: ${n}`, async () => {
       server.resetQueries();
-      const result = await server.graphql<HeadlineData>(HEADLINE, { n }, token);
+      const result = await server.graphql(UsersReadPathDocument, { first: n }, token);
       expect(result.errors).toBeUndefined();
       const edges = result.data!.users.edges;
       expect(edges).toHaveLength(n);
       const sample = edges.find((e) => e.node.username.startsWith('u'))!.node;
       expect(sample.groups).toHaveLength(3);
-      for (const group of sample.groups) expect(group.permissions).toHaveLength(20);
+      for (const group of sample.groups!) expect(group.permissions).toHaveLength(20);
       expect(server.queries).toHaveLength(4);
       expect(server.queries[0]).toMatch(/from "auth_session"/);
       expect(server.queries[1]).toMatch(/auth_group_permissions/); // the caller's permissions
@@ -73,7 +66,7 @@ describe('batched loading of Query.users', () => {
 
   it('runs the same 4 when the fields come through fragments and memberships', async () => {
     server.resetQueries();
-    const result = await server.graphql(WITH_FRAGMENTS, { n: 500 }, token);
+    const result = await server.graphql(UsersReadPathThroughFragmentsDocument, { first: 500 }, token);
     expect(result.errors).toBeUndefined();
     expect(server.queries).toHaveLength(4);
   });

@@ -1,11 +1,10 @@
+import { print } from 'graphql';
 import { Session } from '../../src/sessions/session.entity';
 import { hashToken } from '../../src/sessions/sessions.service';
 import { User } from '../../src/users/user.entity';
+import { LoginDocument, LogoutDocument, MeDocument, type MeQuery } from '../generated/graphql';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-
-const LOGIN = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token user { username } } }';
-const ME = '{ me { user { username } permissions } }';
 
 describe('Mutation.login', () => {
   let server: TestServer;
@@ -20,15 +19,15 @@ describe('Mutation.login', () => {
     const user = await makeUser(em(), { groups: [group] });
     const token = await server.signIn(user);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const viaBearer = await server.graphql(ME, {}, token);
+    const viaBearer = await server.graphql(MeDocument, {}, token);
     expect(viaBearer.data).toEqual({ me: { user: { username: user.username }, permissions: ['core.view_tweet'] } });
 
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', cookie: `gatehouse_session=${token}` },
-      body: JSON.stringify({ query: ME }),
+      body: JSON.stringify({ query: print(MeDocument) }),
     });
-    expect(((await response.json()) as { data: { me: { user: { username: string } } } }).data.me.user.username).toBe(user.username);
+    expect(((await response.json()) as { data: MeQuery }).data.me?.user.username).toBe(user.username);
   });
 
   it('sets an HttpOnly, SameSite=Lax session cookie and stores only the token’s digest', async () => {
@@ -37,7 +36,7 @@ describe('Mutation.login', () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: LOGIN, variables: { u: user.username, p: 'correct horse battery staple' } }),
+      body: JSON.stringify({ query: print(LoginDocument), variables: { username: user.username, password: 'correct horse battery staple' } }),
     });
     const cookie = response.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^gatehouse_session=[A-Za-z0-9_-]{43};/);
@@ -65,14 +64,14 @@ describe('Mutation.login', () => {
     await em().nativeUpdate(User, { id: inactive.id }, { isActive: false });
     const sso = await makeUser(em(), { password: null });
     const attempts = [
-      { u: 'nobody-by-this-name', p: 'correct horse battery staple' },
-      { u: active.username, p: 'wrong password!' },
-      { u: inactive.username, p: 'correct horse battery staple' },
-      { u: sso.username, p: 'anything at all' },
+      { username: 'nobody-by-this-name', password: 'correct horse battery staple' },
+      { username: active.username, password: 'wrong password!' },
+      { username: inactive.username, password: 'correct horse battery staple' },
+      { username: sso.username, password: 'anything at all' },
     ];
     const before = await em().count(Session, {});
     for (const variables of attempts) {
-      const result = await server.graphql(LOGIN, variables);
+      const result = await server.graphql(LoginDocument, variables);
       expect(result.data).toBeNull();
       expect(result.errors).toEqual([expect.objectContaining({ message: 'invalid username or password', extensions: { code: 'UNAUTHENTICATED' } })]);
     }
@@ -82,8 +81,8 @@ describe('Mutation.login', () => {
   it('throttles repeated failures for one account, even with the right password, then says when to retry', async () => {
     const user = await makeUser(em());
     await server.signIn(user);
-    for (let i = 0; i < 5; i++) await server.graphql(LOGIN, { u: user.username, p: 'wrong password!' });
-    const result = await server.graphql(LOGIN, { u: user.username, p: 'correct horse battery staple' });
+    for (let i = 0; i < 5; i++) await server.graphql(LoginDocument, { username: user.username, password: 'wrong password!' });
+    const result = await server.graphql(LoginDocument, { username: user.username, password: 'correct horse battery staple' });
     expect(result.errors?.[0].extensions).toEqual({ code: 'UNAUTHENTICATED', retryAfterSeconds: expect.any(Number) });
     expect(result.errors?.[0].message).toMatch(/too many failed sign-ins/);
     const other = await makeUser(em());
@@ -101,10 +100,10 @@ describe('Mutation.logout', () => {
   it('ends the session: the same token is then anonymous', async () => {
     const user = await makeUser(server.db.orm.em.fork());
     const token = await server.signIn(user);
-    const result = await server.graphql('mutation { logout }', {}, token);
+    const result = await server.graphql(LogoutDocument, {}, token);
     expect(result.data).toEqual({ logout: true });
-    expect((await server.graphql(ME, {}, token)).data).toEqual({ me: null });
-    const again = await server.graphql('mutation { logout }', {}, token);
+    expect((await server.graphql(MeDocument, {}, token)).data).toEqual({ me: null });
+    const again = await server.graphql(LogoutDocument, {}, token);
     expect(again.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
 });

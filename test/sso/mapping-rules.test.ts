@@ -6,18 +6,18 @@ import { SsoIdentity } from '../../src/sso/sso-identity.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import type { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
+import {
+  CreateGroupMappingRuleDocument as CREATE,
+  DeleteGroupMappingRuleDocument as DELETE,
+  GroupMappingRulesDocument as LIST,
+  PreviewGroupMappingDocument as PREVIEW,
+  PreviewGroupMappingRuleDocument as PREVIEW_RULE,
+  UpdateGroupMappingRuleDocument as UPDATE,
+  type CreateGroupMappingRuleInput,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
 const GROUPS = 'https://gatehouse.dev/ad/groups';
-
-const RULE_FIELDS = 'id claim matchType pattern caseSensitive enabled description group { id name }';
-const LIST = `query($first: Int, $after: String) { groupMappingRules(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${RULE_FIELDS} } } } }`;
-const CREATE = `mutation($input: CreateGroupMappingRuleInput!) { createGroupMappingRule(input: $input) { ${RULE_FIELDS} } }`;
-const UPDATE = `mutation($id: ID!, $input: UpdateGroupMappingRuleInput!) { updateGroupMappingRule(id: $id, input: $input) { ${RULE_FIELDS} } }`;
-const DELETE = 'mutation($id: ID!) { deleteGroupMappingRule(id: $id) }';
-const PREVIEW = `query($claims: JSON!) { previewGroupMapping(claims: $claims) {
-  matches { rule { id } claim value } groups { id name } loginAllowed refusal groupsClaim groupsClaimProblem requireMappedGroup } }`;
-const PREVIEW_RULE = `query($input: ProposedGroupMappingRuleInput!) { previewGroupMappingRule(input: $input) { userId username gained { name } lost { name } } }`;
 
 describe('group mapping rules over GraphQL', () => {
   let server: TestServer;
@@ -67,7 +67,7 @@ describe('group mapping rules over GraphQL', () => {
       const first = await makeRule(em(), group, 'LIST_A');
       const second = await makeRule(em(), group, 'LIST_B');
       const { token } = await caller(['sso.view_groupmappingrule']);
-      const page1 = await server.graphql<{ groupMappingRules: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: Array<{ node: { id: string; pattern: string; group: { name: string } } }> } }>(LIST, {}, token);
+      const page1 = await server.graphql(LIST, {}, token);
       const all = page1.data!.groupMappingRules;
       expect(all.totalCount).toBe(all.edges.length);
       const mine = all.edges.map((e) => e.node).filter((n) => n.pattern.startsWith('LIST_'));
@@ -75,10 +75,10 @@ describe('group mapping rules over GraphQL', () => {
         { id: String(first.id), claim: null, matchType: 'EXACT', pattern: 'LIST_A', caseSensitive: true, enabled: true, description: '', group: { id: String(group.id), name: group.name } },
         expect.objectContaining({ id: String(second.id), pattern: 'LIST_B' }),
       ]);
-      const one = await server.graphql<{ groupMappingRules: { pageInfo: { hasNextPage: boolean; endCursor: string }; edges: unknown[] } }>(LIST, { first: 1 }, token);
+      const one = await server.graphql(LIST, { first: 1 }, token);
       expect(one.data!.groupMappingRules.edges).toHaveLength(1);
       expect(one.data!.groupMappingRules.pageInfo.hasNextPage).toBe(true);
-      const next = await server.graphql<{ groupMappingRules: { edges: Array<{ node: { id: string } }> } }>(LIST, { first: 1, after: one.data!.groupMappingRules.pageInfo.endCursor }, token);
+      const next = await server.graphql(LIST, { first: 1, after: one.data!.groupMappingRules.pageInfo.endCursor }, token);
       expect(next.data!.groupMappingRules.edges[0].node.id).toBe(all.edges[1].node.id);
     });
   });
@@ -96,7 +96,7 @@ describe('group mapping rules over GraphQL', () => {
     it('creates a rule (defaults: EXACT, groups claim, case-sensitive, enabled) and logs it with the actor', async () => {
       const group = await makeGroup(em());
       const { user, token } = await caller(['sso.add_groupmappingrule']);
-      const result = await server.graphql<{ createGroupMappingRule: { id: string } }>(CREATE, { input: { pattern: 'B2E_NEW', groupId: String(group.id), description: 'new team' } }, token);
+      const result = await server.graphql(CREATE, { input: { pattern: 'B2E_NEW', groupId: String(group.id), description: 'new team' } }, token);
       expect(result.errors).toBeUndefined();
       expect(result.data!.createGroupMappingRule).toEqual({
         id: expect.any(String),
@@ -120,7 +120,7 @@ describe('group mapping rules over GraphQL', () => {
       expect(result.data?.createGroupMappingRule).toMatchObject({ claim: 'email', matchType: 'GLOB', pattern: '*@example.com', caseSensitive: false });
     });
 
-    it.each([
+    it.each<{ label: string; fields: Omit<CreateGroupMappingRuleInput, 'groupId'>; field: string }>([
       { label: 'an invalid regular expression', fields: { matchType: 'REGEX', pattern: '(unclosed' }, field: 'input.pattern' },
       { label: 'a backreference', fields: { matchType: 'REGEX', pattern: '(a)\\1' }, field: 'input.pattern' },
       { label: 'an empty pattern', fields: { pattern: '' }, field: 'input.pattern' },

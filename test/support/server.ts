@@ -1,3 +1,5 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { startGatehouse, type Gatehouse } from '../../src/app';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/config/logger';
@@ -12,6 +14,11 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   headers: Headers;
 }
 
+/** `variables, token` after a typed document: `variables` is optional when it requires nothing. */
+export type TypedArguments<TVariables> = Record<string, never> extends TVariables
+  ? [variables?: TVariables, token?: string | null]
+  : [variables: TVariables, token?: string | null];
+
 /** A running Gatehouse on a database of its own, reached over real HTTP. */
 export interface TestServer {
   readonly url: string;
@@ -20,6 +27,11 @@ export interface TestServer {
   /** SQL statements the server ran since the last `resetQueries()`. */
   readonly queries: string[];
   resetQueries(): void;
+  /**
+   * POSTs a typed document of test/generated/graphql.ts (from test/operations/*.graphql): its
+   * variables are checked and its data typed. Variables may be left out only when none is required.
+   */
+  graphql<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...rest: TypedArguments<TVariables>): Promise<GraphQLResponse<TResult>>;
   /** POSTs a GraphQL operation; `token` is sent as `Authorization: Bearer`. */
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   /** Signs `user` in through the real `login` mutation (setting a password first) and returns the session token. */
@@ -36,7 +48,10 @@ export async function startTestServer(options: { env?: Record<string, string>; e
   const gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL), { onQuery: (sql) => queries.push(sql), enforce: options.enforce });
   const url = gatehouse.http.url;
 
-  const graphql: TestServer['graphql'] = async (query, variables, token) => {
+  function graphql<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...rest: TypedArguments<TVariables>): Promise<GraphQLResponse<TResult>>;
+  function graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  async function graphql(document: string | TypedDocumentNode<unknown, unknown>, variables?: unknown, token?: string | null): Promise<GraphQLResponse<never>> {
+    const query = typeof document === 'string' ? document : print(document);
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -44,7 +59,7 @@ export async function startTestServer(options: { env?: Record<string, string>; e
     });
     const body = (await response.json()) as { data?: never; errors?: never };
     return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
-  };
+  }
 
   return {
     url,

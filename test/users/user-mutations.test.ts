@@ -4,6 +4,7 @@ import { Session } from '../../src/sessions/session.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { verifyPassword } from '../../src/users/passwords';
+import { MeDocument as ME, SetUserGroupsDocument as SET_GROUPS } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { callerWith, logEntriesOf, onlyError, snapshotCounts, type Caller } from './support';
@@ -12,9 +13,7 @@ const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) {
 const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id username email isActive } }';
 const DELETE = 'mutation($id: ID!) { deleteUser(id: $id) }';
 const SET_PASSWORD = 'mutation($id: ID!, $password: String!) { setUserPassword(id: $id, password: $password) { id } }';
-const SET_GROUPS = 'mutation($id: ID!, $groupIds: [ID!]!) { setUserGroups(id: $id, groupIds: $groupIds) { groups { name } memberships { group { name } source } } }';
 const SET_PERMISSIONS = 'mutation($id: ID!, $permissions: [String!]!) { setUserPermissions(id: $id, permissions: $permissions) { userPermissions { fullName } } }';
-const ME = '{ me { user { username } permissions } }';
 
 describe('user mutations', () => {
   let server: TestServer;
@@ -205,13 +204,13 @@ describe('user mutations', () => {
       e.create(UserGroup, { user: target, group: sso, source: MembershipSource.SSO_RULE, rule: await makeRule(e, sso) });
       await e.flush();
 
-      const result = await server.graphql<{ setUserGroups: { groups: Array<{ name: string }>; memberships: Array<{ group: { name: string }; source: string }> } }>(
+      const result = await server.graphql(
         SET_GROUPS,
         { id: String(target.id), groupIds: [String(beta.id), String(gamma.id), String(gamma.id)] },
         admin.token,
       );
       expect(result.errors).toBeUndefined();
-      expect(result.data!.setUserGroups.groups.map((g) => g.name)).toEqual(['sg-beta', 'sg-gamma', 'sg-sso']);
+      expect(result.data!.setUserGroups.groups!.map((g) => g.name)).toEqual(['sg-beta', 'sg-gamma', 'sg-sso']);
       expect(result.data!.setUserGroups.memberships).toEqual([
         { group: { name: 'sg-beta' }, source: 'ADMIN' },
         { group: { name: 'sg-gamma' }, source: 'ADMIN' },
@@ -221,8 +220,8 @@ describe('user mutations', () => {
       expect(entries.at(-1)).toMatchObject({ actionFlag: ActionFlag.CHANGE, changeMessage: [{ changed: { fields: ['groups'], added: ['sg-gamma'], removed: ['sg-alpha'] } }] });
 
       // An empty list removes every admin-assigned membership; the rule's stays.
-      const cleared = await server.graphql<{ setUserGroups: { groups: Array<{ name: string }> } }>(SET_GROUPS, { id: String(target.id), groupIds: [] }, admin.token);
-      expect(cleared.data!.setUserGroups.groups.map((g) => g.name)).toEqual(['sg-sso']);
+      const cleared = await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: [] }, admin.token);
+      expect(cleared.data!.setUserGroups.groups!.map((g) => g.name)).toEqual(['sg-sso']);
     });
 
     it('refuses unknown group ids with BAD_USER_INPUT naming groupIds and each unknown id, changing nothing', async () => {
@@ -283,7 +282,7 @@ describe('user mutations', () => {
       expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(false);
       await server.graphql('mutation($id: ID!) { setGroupPermissions(id: $id, permissions: []) { id } }', { id: String(group.id) }, groupAdmin.token);
       expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(true);
-      expect((await server.graphql<{ me: { permissions: string[] } }>(ME, {}, subject.token)).data!.me.permissions).toEqual([]);
+      expect((await server.graphql(ME, {}, subject.token)).data!.me!.permissions).toEqual([]);
     });
   });
 });

@@ -1,18 +1,9 @@
 import { User } from '../../src/users/user.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
+import { UserDocument, UsersPageDocument, type UserFilter, type UserOrder, type UsersPageQuery, type UsersPageQueryVariables } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { callerWith, onlyError, type Caller } from './support';
-
-const USERS = `query($first: Int, $after: String, $filter: UserFilter, $orderBy: UserOrder) {
-  users(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-    edges { cursor node { id username } } pageInfo { hasNextPage endCursor } totalCount
-  }
-}`;
-
-interface UsersData {
-  users: { edges: Array<{ cursor: string; node: { id: string; username: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number };
-}
 
 describe('Query.users', () => {
   let server: TestServer;
@@ -21,18 +12,18 @@ describe('Query.users', () => {
   // Every username of this file starts with its own prefix, so filters can scope to them.
   const P = 'uq-';
 
-  const page = async (variables: Record<string, unknown>, token = reader.token) => {
-    const result = await server.graphql<UsersData>(USERS, variables, token);
+  const page = async (variables: UsersPageQueryVariables, token = reader.token) => {
+    const result = await server.graphql(UsersPageDocument, variables, token);
     expect(result.errors).toBeUndefined();
     return result.data!.users;
   };
 
   /** Every username through all pages of `first` rows each. */
-  const walk = async (variables: Record<string, unknown>, first: number) => {
+  const walk = async (variables: UsersPageQueryVariables, first: number) => {
     const names: string[] = [];
-    let after = (variables.after as string | null | undefined) ?? null;
+    let after = variables.after ?? null;
     for (;;) {
-      const users: UsersData['users'] = await page({ ...variables, first, after });
+      const users: UsersPageQuery['users'] = await page({ ...variables, first, after });
       names.push(...users.edges.map((e) => e.node.username));
       if (!users.pageInfo.hasNextPage) return names;
       after = users.pageInfo.endCursor;
@@ -74,7 +65,7 @@ describe('Query.users', () => {
   });
 
   it('filters by isActive, isStaff and isSuperuser, all conditions holding', async () => {
-    const names = async (filter: Record<string, unknown>) => (await page({ filter: { search: P, ...filter } })).edges.map((e) => e.node.username);
+    const names = async (filter: UserFilter) => (await page({ filter: { search: P, ...filter } })).edges.map((e) => e.node.username);
     expect(await names({ isActive: false })).toEqual([`${P}edsger`]);
     expect(await names({ isStaff: true })).toEqual([`${P}alan`, `${P}grace`]);
     expect(await names({ isStaff: true, isSuperuser: false })).toEqual([`${P}alan`]);
@@ -95,11 +86,11 @@ describe('Query.users', () => {
   });
 
   it('refuses a group id that cannot be one with BAD_USER_INPUT naming filter.groupId', async () => {
-    const error = onlyError(await server.graphql(USERS, { filter: { groupId: 'x1' } }, reader.token));
+    const error = onlyError(await server.graphql(UsersPageDocument, { filter: { groupId: 'x1' } }, reader.token));
     expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'filter.groupId' });
   });
 
-  it.each([
+  it.each<[UserOrder, string[]]>([
     ['USERNAME_ASC', ['ada', 'alan', 'barbara', 'edsger', 'grace']],
     ['USERNAME_DESC', ['grace', 'edsger', 'barbara', 'alan', 'ada']],
     // alan (day 1); grace and edsger joined at the same instant (day 2): the id breaks the tie
@@ -138,23 +129,23 @@ describe('Query.users', () => {
 
   it('refuses a cursor of another ordering, or a forged one, with BAD_USER_INPUT naming after', async () => {
     const byName = await page({ filter: { search: P }, first: 1 });
-    const wrong = onlyError(await server.graphql(USERS, { orderBy: 'DATE_JOINED_ASC', after: byName.pageInfo.endCursor }, reader.token));
+    const wrong = onlyError(await server.graphql(UsersPageDocument, { orderBy: 'DATE_JOINED_ASC', after: byName.pageInfo.endCursor }, reader.token));
     expect(wrong.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
     const forged = Buffer.from(JSON.stringify(['DATE_JOINED_ASC', "2024'; drop table auth_user; --", 1])).toString('base64url');
-    expect(onlyError(await server.graphql(USERS, { orderBy: 'DATE_JOINED_ASC', after: forged }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
-    expect(onlyError(await server.graphql(USERS, { after: 'not-a-cursor' }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(onlyError(await server.graphql(UsersPageDocument, { orderBy: 'DATE_JOINED_ASC', after: forged }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(onlyError(await server.graphql(UsersPageDocument, { after: 'not-a-cursor' }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 
   it('refuses a page size outside 1..500 with BAD_USER_INPUT naming first', async () => {
-    expect(onlyError(await server.graphql(USERS, { first: 0 }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
-    expect(onlyError(await server.graphql(USERS, { first: 501 }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
+    expect(onlyError(await server.graphql(UsersPageDocument, { first: 0 }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
+    expect(onlyError(await server.graphql(UsersPageDocument, { first: 501 }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 
   it('refuses a caller without auth.view_user with FORBIDDEN naming it, and an anonymous one with UNAUTHENTICATED', async () => {
     const other = await callerWith(server, ['auth.view_group']);
-    const denied = onlyError(await server.graphql(USERS, {}, other.token));
+    const denied = onlyError(await server.graphql(UsersPageDocument, {}, other.token));
     expect(denied.extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.view_user' });
-    expect(onlyError(await server.graphql(USERS, {})).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(onlyError(await server.graphql(UsersPageDocument, {})).extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 });
 
@@ -166,21 +157,19 @@ describe('Query.user', () => {
     reader = await callerWith(server, ['auth.view_user']);
   });
   afterAll(() => server.stop());
-  const USER = 'query($id: ID!) { user(id: $id) { id username email isActive } }';
-
   it('returns the user with that id, and null for one that does not exist or cannot', async () => {
     const target = await makeUser(server.db.orm.em.fork(), { username: 'someone' });
-    expect((await server.graphql(USER, { id: String(target.id) }, reader.token)).data).toEqual({ user: { id: String(target.id), username: 'someone', email: '', isActive: true } });
-    expect(await server.graphql(USER, { id: '999999' }, reader.token)).toMatchObject({ data: { user: null } });
-    expect(await server.graphql(USER, { id: 'abc' }, reader.token)).toMatchObject({ data: { user: null } });
+    expect((await server.graphql(UserDocument, { id: String(target.id) }, reader.token)).data).toEqual({ user: { id: String(target.id), username: 'someone', email: '', isActive: true } });
+    expect(await server.graphql(UserDocument, { id: '999999' }, reader.token)).toMatchObject({ data: { user: null } });
+    expect(await server.graphql(UserDocument, { id: 'abc' }, reader.token)).toMatchObject({ data: { user: null } });
   });
 
   it('answers a caller without auth.view_user the same FORBIDDEN whether the user exists or not', async () => {
     const other = await callerWith(server, []);
     const target = await makeUser(server.db.orm.em.fork());
     server.resetQueries();
-    const existing = await server.graphql(USER, { id: String(target.id) }, other.token);
-    const missing = await server.graphql(USER, { id: '999999' }, other.token);
+    const existing = await server.graphql(UserDocument, { id: String(target.id) }, other.token);
+    const missing = await server.graphql(UserDocument, { id: '999999' }, other.token);
     expect(existing.errors).toEqual(missing.errors);
     expect(onlyError(existing).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.view_user' });
     // Only the session lookups and the caller's permissions ran: nothing touched auth_user for the target.
