@@ -5,7 +5,9 @@ import { migrate } from './db/migrate';
 import type { GatehouseServices } from './graphql/context';
 import { buildGatehouseSchema } from './graphql/schema';
 import { createLoginThrottle } from './sessions/login-throttle';
+import { startHousekeeping, type HousekeepingSchedule } from './db/housekeeping';
 import { startHttpServer, type HttpServer } from './http/server';
+import { createAttemptLimiter } from './sso/attempt-limits';
 import type { RetryPolicy } from './sso/relying-party';
 import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
 import { seedForDevelopmentProvider } from './sso/dev-idp/dev-seed';
@@ -29,6 +31,8 @@ export async function startGatehouse(
     enforce?: boolean;
     /** Single sign-on: the provider to start when OIDC_ISSUER is unset (development IdP), and the discovery retry policy. */
     sso?: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy };
+    /** When the periodic purge of expired rows runs (default: 30 s after start, then every 10 minutes). */
+    housekeeping?: HousekeepingSchedule;
   } = {},
 ): Promise<Gatehouse> {
   const started = performance.now();
@@ -36,17 +40,17 @@ export async function startGatehouse(
   const db = await openDatabase(config, logger, { onQuery: options.onQuery });
   let http: HttpServer | undefined;
   let stopSso: () => Promise<void> = async () => undefined;
+  const sessionPolicy = { idleTimeout: config.SESSION_IDLE_TIMEOUT, absoluteTimeout: config.SESSION_ABSOLUTE_TIMEOUT };
   try {
     const migrated = await migrate(db.orm);
     if (migrated.applied.length) logger.info({ migrations: migrated.applied }, 'applied migrations');
     if (migrated.permissions.created || migrated.permissions.updated) logger.info(migrated.permissions, 'synchronised permissions');
-    const sessionPolicy = { idleTimeout: config.SESSION_IDLE_TIMEOUT, absoluteTimeout: config.SESSION_ABSOLUTE_TIMEOUT };
     // With no OIDC_ISSUER, development (not test, not production) gets the built-in IdP on PORT+1:
     // a stable port keeps its issuer, hence the users' (issuer, sub) identities, across restarts.
     const devProvider =
       options.sso?.devProvider ??
       (config.NODE_ENV === 'development' ? () => startDevIdentityProvider({ publicUrl: config.PUBLIC_URL, logger, nodeEnv: config.NODE_ENV, port: config.PORT === 0 ? 0 : config.PORT + 1 }) : undefined);
-    const sso = await startSso(config, logger, sessionPolicy, { ...options.sso, devProvider });
+    const sso = await startSso(config, logger, sessionPolicy, { ...options.sso, devProvider, attemptLimiter: createAttemptLimiter(db.orm) });
     const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
     if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);
     stopSso = sso.stop;
@@ -65,11 +69,13 @@ export async function startGatehouse(
   }
   logger.info({ url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) }, 'Gatehouse is ready');
   const server = http;
+  const housekeeping = startHousekeeping({ fork: () => db.orm.em.fork(), policy: sessionPolicy, logger, schedule: options.housekeeping });
   return {
     db,
     http: server,
     async stop() {
       await server.stop();
+      await housekeeping.stop();
       await stopSso();
       await db.close();
     },

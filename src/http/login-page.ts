@@ -16,6 +16,7 @@ const MESSAGES: Record<string, string> = {
   invalid_claims: 'Sign-in failed. Please try again.',
   idp_unavailable: 'The identity provider is unavailable. Try again later, or sign in with a password.',
   sso_failed: 'Sign-in failed. Please try again.',
+  too_many_attempts: 'Too many single sign-on attempts from your network. Wait a few minutes, then try again, or sign in with a password.',
 };
 
 const STYLE = `body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}

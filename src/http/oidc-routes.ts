@@ -4,19 +4,24 @@ import type { GatehouseServices } from '../graphql/context';
 import { Session } from '../sessions/session.entity';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
 import { endSession, resolveSession } from '../sessions/sessions.service';
-import { LOGIN_TRANSACTION_TTL_MS } from '../sso/login-transactions';
+import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
 import { SsoFailure, type SsoErrorCode } from '../sso/sso.service';
 import { isSameOriginPost, rawQuery, readCookie } from './request-guards';
 import { safeNext } from './safe-next';
 
 /** Attempts kept in the browser-binding cookie: enough for a few tabs signing in at once. */
-const MAX_PENDING_STATES = 5;
+const MAX_PENDING_STATES = MAX_PENDING_PER_BROWSER;
+/** States read from a (tampered, oversized) cookie beyond this many are ignored. */
+const MAX_COOKIE_STATES = 20;
 
 /**
  * The single sign-on routes, named after mozilla-django-oidc's:
  *
  * - `GET /oidc/authenticate/?next=<path>` → 302 to the provider (code flow, PKCE S256, state, nonce);
  *   `&reauthenticate=1` asks the provider to prompt for an account even if it has a session.
+ *   Each hit stores a login transaction, so it is bounded: per client address (SSO_ATTEMPTS_PER_CLIENT
+ *   per window, then 303 to `/login?error=too_many_attempts`) and per browser (the attempts that
+ *   fall out of the state cookie are deleted).
  * - `GET /oidc/callback/` → session cookie and 303 to `next`; any failure → 303 to
  *   `/login?error=<code>` with a generic message (detail in the log).
  * - `POST /oidc/logout/` → ends the session, then 303 to the provider's logout (or `/login`).
@@ -32,11 +37,12 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
   const https = config.PUBLIC_URL.startsWith('https://');
   const stateCookie = https ? '__Host-gatehouse_oidc_state' : 'gatehouse_oidc_state';
 
-  const pendingStates = (req: Request): string[] =>
+  const cookieStates = (req: Request): string[] =>
     (readCookie(req, stateCookie) ?? '')
       .split('.')
       .filter((s) => /^[A-Za-z0-9_-]{16,128}$/.test(s))
-      .slice(-MAX_PENDING_STATES);
+      .slice(-MAX_COOKIE_STATES);
+  const pendingStates = (req: Request): string[] => cookieStates(req).slice(-MAX_PENDING_STATES);
   const writeStates = (res: Response, states: string[]) => {
     if (states.length === 0) res.clearCookie(stateCookie, { httpOnly: true, sameSite: 'lax', secure: https, path: '/' });
     // SameSite=Lax: sent on the provider's top-level redirect back to the callback.
@@ -55,9 +61,16 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
   router.get('/oidc/authenticate/', noStore, async (req, res) => {
     const next = safeNext(req.query.next);
     if (!services.sso) return toLogin(res, 'idp_unavailable', next);
+    // The new attempt takes a place in the cookie; the attempts that lose theirs are deleted.
+    const states = cookieStates(req);
+    const kept = states.slice(-(MAX_PENDING_STATES - 1));
     try {
-      const { url, state } = await services.sso.beginLogin(db.orm.em.fork(), next, { forceLogin: req.query.reauthenticate === '1' });
-      writeStates(res, [...pendingStates(req), state].slice(-MAX_PENDING_STATES));
+      const { url, state } = await services.sso.beginLogin(db.orm.em.fork(), next, {
+        forceLogin: req.query.reauthenticate === '1',
+        client: req.socket.remoteAddress ?? '',
+        superseded: states.slice(0, states.length - kept.length),
+      });
+      writeStates(res, [...kept, state]);
       res.redirect(302, url);
     } catch (error) {
       toLogin(res, error instanceof SsoFailure ? error.code : 'sso_failed', next);

@@ -12,17 +12,34 @@ export interface LoginAttempt {
   next: string;
 }
 
+/** Login transactions a browser may have pending: the ones its state cookie can name. */
+export const MAX_PENDING_PER_BROWSER = 5;
+
 /**
  * Starts one sign-in attempt: fresh random state, nonce and PKCE verifier, stored in the
- * database (so several tabs and several instances work) for 10 minutes. Expired attempts
- * are swept on the way.
+ * database (so several tabs and several instances work) for 10 minutes. Expired attempts are
+ * deleted by the housekeeping (`purgeExpiredLoginTransactions`), not on this path.
  */
 export async function beginLoginTransaction(em: EntityManager, next: string): Promise<LoginAttempt> {
   const attempt: LoginAttempt = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier(), next };
   const now = Date.now();
-  await em.nativeDelete(LoginTransaction, { expiresAt: { $lt: new Date(now) } });
   await em.insert(LoginTransaction, { ...attempt, createdAt: new Date(now), expiresAt: new Date(now + LOGIN_TRANSACTION_TTL_MS) });
   return attempt;
+}
+
+/**
+ * Deletes the attempts a browser has given up: those that fell out of its state cookie, which
+ * the callback would refuse anyway. Keeps each browser to MAX_PENDING_PER_BROWSER rows.
+ * Only a browser that holds a state can name it, and states are 256-bit random values.
+ */
+export async function discardLoginTransactions(em: EntityManager, states: readonly string[]): Promise<number> {
+  if (states.length === 0) return 0;
+  return em.nativeDelete(LoginTransaction, { state: { $in: [...states] } });
+}
+
+/** Deletes the attempts whose 10 minutes have passed (the callback refuses them already). */
+export async function purgeExpiredLoginTransactions(em: EntityManager): Promise<number> {
+  return em.nativeDelete(LoginTransaction, { expiresAt: { $lte: new Date() } });
 }
 
 /**

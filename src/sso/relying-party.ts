@@ -4,7 +4,11 @@ import { LOOPBACK_HOSTS } from '../config/env';
 import type { Logger } from '../config/logger';
 import { callbackUrl, postLogoutUrl, type SsoSettings } from './settings';
 
-/** Discovery has not succeeded (yet): single sign-on answers "identity provider unavailable". */
+/**
+ * The identity provider cannot be reached: discovery has not succeeded (yet), or a call to it
+ * timed out (OIDC_HTTP_TIMEOUT) or failed on the network. Single sign-on answers "identity
+ * provider unavailable"; the cause is logged.
+ */
 export class ProviderUnavailableError extends Error {
   constructor(cause?: unknown) {
     super('the identity provider is unavailable', { cause });
@@ -164,18 +168,22 @@ export class RelyingParty {
     // The redirect_uri sent to the token endpoint derives from this URL: PUBLIC_URL, never Host.
     const current = new URL(callbackUrl(this.settings));
     current.search = callbackQuery;
-    const tokens = await client.authorizationCodeGrant(config, current, {
-      expectedState: checks.state,
-      expectedNonce: checks.nonce,
-      pkceCodeVerifier: checks.codeVerifier,
-      idTokenExpected: true,
-    });
+    // Token request, JWKS (signature check) and userinfo are each bounded by the timeout that
+    // discovery stored in `config` (openid-client applies it to every call made with it).
+    const tokens = await client
+      .authorizationCodeGrant(config, current, {
+        expectedState: checks.state,
+        expectedNonce: checks.nonce,
+        pkceCodeVerifier: checks.codeVerifier,
+        idTokenExpected: true,
+      })
+      .catch(unreachableAsUnavailable);
     const idClaims = tokens.claims();
     if (!idClaims || !tokens.id_token) throw new Error('the token response carries no ID token');
     const claims: Record<string, unknown> = { ...idClaims };
     if (this.settings.useUserinfo) {
       // fetchUserInfo refuses a response whose `sub` differs from the ID token's (OIDC Core 5.3.2).
-      const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
+      const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub).catch(unreachableAsUnavailable);
       for (const [key, value] of Object.entries(userinfo)) if (!PROTOCOL_CLAIMS.includes(key) && key !== 'sub') claims[key] = value;
     }
     return { claims, subject: idClaims.sub, idToken: tokens.id_token };
@@ -229,6 +237,20 @@ export class RelyingParty {
   get issuer(): string {
     return this.configuration?.serverMetadata().issuer ?? this.settings.issuer;
   }
+}
+
+/**
+ * Rethrows a timeout or network failure (however deeply openid-client wrapped it) as
+ * ProviderUnavailableError, and anything else — a failed check — as it is.
+ */
+function unreachableAsUnavailable(error: unknown): never {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (cause.name === 'TimeoutError' || code === 'OAUTH_TIMEOUT' || (cause instanceof TypeError && cause.message === 'fetch failed')) {
+      throw new ProviderUnavailableError(error);
+    }
+  }
+  throw error;
 }
 
 function isLoopbackHttp(issuer: string): boolean {

@@ -1,10 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/env';
 import type { Logger } from '../config/logger';
 import { AuthMethod, type Session } from '../sessions/session.entity';
 import { createSession, type SessionPolicy } from '../sessions/sessions.service';
 import type { User } from '../users/user.entity';
-import { beginLoginTransaction, consumeLoginTransaction } from './login-transactions';
+import { clientKey } from './attempt-limits';
+import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
 import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
 import { signInWithClaims, SsoLoginRefused, type SsoRefusalReason } from './sso-login';
@@ -13,7 +15,7 @@ import { signInWithClaims, SsoLoginRefused, type SsoRefusalReason } from './sso-
  * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
  * generic message there; the detail goes to the log only.
  */
-export type SsoErrorCode = SsoRefusalReason | 'idp_unavailable' | 'sso_failed';
+export type SsoErrorCode = SsoRefusalReason | 'idp_unavailable' | 'sso_failed' | 'too_many_attempts';
 
 /** A failed sign-in, with the code the login page shows. */
 export class SsoFailure extends Error {
@@ -33,14 +35,16 @@ export class SsoFailure extends Error {
  */
 export class SsoService {
   readonly relyingParty: RelyingParty;
+  private readonly attemptLimiter: RateLimiterAbstract | null;
 
   constructor(
     readonly settings: SsoSettings,
     private readonly logger: Logger,
     private readonly sessionPolicy: SessionPolicy,
-    options: { retry?: RetryPolicy } = {},
+    options: { retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract } = {},
   ) {
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
+    this.attemptLimiter = options.attemptLimiter ?? null;
   }
 
   start(): void {
@@ -58,13 +62,20 @@ export class SsoService {
 
   /**
    * Records a new attempt (state, nonce, PKCE verifier, `next`) and returns the provider URL
-   * to send the browser to, with the attempt's state.
+   * to send the browser to, with the attempt's state. What one client can make it write is
+   * bounded: `client` (its address) may start SSO_ATTEMPTS_PER_CLIENT attempts per window,
+   * counted across instances, and the attempts its browser gave up (`superseded`: the states
+   * that fell out of its state cookie) are deleted.
    *
-   * @throws SsoFailure `idp_unavailable` while the provider cannot be discovered.
+   * @throws SsoFailure `idp_unavailable` while the provider cannot be discovered (nothing is
+   *   counted or written); `too_many_attempts` over the limit (nothing is written); `sso_failed`
+   *   when the attempt cannot be counted (fail closed).
    */
-  async beginLogin(em: EntityManager, next: string, options: { forceLogin?: boolean } = {}): Promise<{ url: string; state: string }> {
+  async beginLogin(em: EntityManager, next: string, options: { forceLogin?: boolean; client?: string; superseded?: readonly string[] } = {}): Promise<{ url: string; state: string }> {
     try {
       await this.relyingParty.config(); // before writing anything: no transaction for a provider that is down
+      await this.countAttempt(options.client ?? '');
+      await discardLoginTransactions(em, options.superseded ?? []);
       const attempt = await beginLoginTransaction(em, next);
       return { url: (await this.relyingParty.authorizationUrl(attempt, options)).href, state: attempt.state };
     } catch (error) {
@@ -98,6 +109,19 @@ export class SsoService {
       return { ...result, next: attempt.next };
     } catch (error) {
       throw translate(error, this.logger, 'single sign-on failed');
+    }
+  }
+
+  private async countAttempt(client: string): Promise<void> {
+    if (!this.attemptLimiter) return;
+    const key = clientKey(client);
+    try {
+      await this.attemptLimiter.consume(key);
+    } catch (rejection) {
+      // A RateLimiterRes is the limit; anything else is the store failing, and fails closed (sso_failed).
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      this.logger.warn({ client: key, retryInMs: rejection.msBeforeNext }, 'single sign-on: too many sign-in attempts from one client');
+      throw new SsoFailure('too_many_attempts', 'too many single sign-on attempts from this client');
     }
   }
 
@@ -149,7 +173,7 @@ export async function startSso(
   config: Config,
   logger: Logger,
   sessionPolicy: SessionPolicy,
-  options: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy } = {},
+  options: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract } = {},
 ): Promise<{ sso: SsoService | null; stop(): Promise<void> }> {
   let provider: OidcProviderConfig | null = providerFromEnv(config);
   let handle: ProviderHandle | null = null;
@@ -168,7 +192,7 @@ export async function startSso(
     logger.warn('single sign-on is off: OIDC_ISSUER is unset (sign in with a password)');
     return { sso: null, stop: async () => undefined };
   }
-  const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, { retry: options.retry });
+  const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, { retry: options.retry, attemptLimiter: options.attemptLimiter });
   sso.start();
   return {
     sso,

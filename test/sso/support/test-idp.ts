@@ -33,6 +33,17 @@ export interface TestIdp {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly directory: Map<string, DirectoryEntry>;
+  /**
+   * Claims the userinfo endpoint answers with over the directory's, for one account — e.g.
+   * `{ sub: 'someone-else' }` for a userinfo response about another person than the ID token.
+   */
+  readonly userinfoClaims: Map<string, DirectoryEntry>;
+  /**
+   * Paths (`/token`, `/me` for userinfo, `/jwks`, `/.well-known/openid-configuration`) whose
+   * requests are accepted and never answered: the provider hanging, which the real one does
+   * not do on demand. Removing a path makes later requests work again.
+   */
+  readonly unresponsive: Set<string>;
   /** The account the next authorization request signs in. */
   nextLogin: string | null;
   /** Signs `claims` as the provider does (its own RS256 key and `kid`), for bearer-token tests. */
@@ -47,12 +58,15 @@ export async function startTestIdp(options: { redirectUri: string; postLogoutRed
   const privateJwk = { ...(await exportJWK(privateKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
   const publicJwk = { ...(await exportJWK(publicKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
   const directory = new Map<string, DirectoryEntry>();
+  const userinfoClaims = new Map<string, DirectoryEntry>();
+  const unresponsive = new Set<string>();
   const clientId = 'gatehouse-test';
   const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
 
   let provider: Provider | null = null;
   // Bind first, then build the issuer from the real port.
   const server = http.createServer((req, res) => {
+    if (unresponsive.has(new URL(req.url ?? '/', 'http://127.0.0.1').pathname)) return; // left open until stop()
     if (!provider) {
       res.statusCode = 503;
       res.end();
@@ -80,6 +94,8 @@ export async function startTestIdp(options: { redirectUri: string; postLogoutRed
     clientId,
     clientSecret,
     directory,
+    userinfoClaims,
+    unresponsive,
     nextLogin: null,
     publicJwk,
     async sign(claims, signOptions = {}) {
@@ -119,10 +135,14 @@ export async function startTestIdp(options: { redirectUri: string; postLogoutRed
       },
     ],
     jwks: { keys: [privateJwk] },
-    async findAccount(_ctx: unknown, id: string) {
+    async findAccount(_ctx: unknown, id: string, token?: { kind?: string }) {
       const entry = directory.get(id);
       if (!entry) return undefined;
-      return { accountId: id, claims: () => ({ ...directory.get(id), sub: id }) };
+      // oidc-provider answers userinfo with the `sub` of the account it finds for the access
+      // token; returning another account there is how a provider mixes up two people.
+      const userinfo = token?.kind === 'AccessToken' ? userinfoClaims.get(id) : undefined;
+      const accountId = typeof userinfo?.sub === 'string' ? userinfo.sub : id;
+      return { accountId, claims: () => ({ ...directory.get(id), ...userinfo, sub: accountId }) };
     },
     claims: { openid: ['sub', groupsClaim], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
     // Scope claims in the ID token too (by default they go only to userinfo).

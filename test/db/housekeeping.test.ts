@@ -1,0 +1,160 @@
+import { LoginThrottle } from '../../src/sessions/login-throttle.entity';
+import { AuthMethod, Session } from '../../src/sessions/session.entity';
+import { purgeExpiredRows, startHousekeeping } from '../../src/db/housekeeping';
+import { hashToken, type SessionPolicy } from '../../src/sessions/sessions.service';
+import { LoginTransaction } from '../../src/sso/login-transaction.entity';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { makeUser } from '../support/factories';
+import { captureLogs, startLoggedGatehouse } from '../sso/support/logged-gatehouse';
+
+const POLICY: SessionPolicy = { idleTimeout: 3600, absoluteTimeout: 7 * 24 * 3600 };
+const MINUTE = 60_000;
+
+type Em = ReturnType<TestDatabase['orm']['em']['fork']>;
+
+let counter = 0;
+
+/** A session of a new user, dated relative to now (its user agent names it). */
+async function insertSession(em: Em, name: string, times: { createdAgo: number; lastSeenAgo: number; expiresIn: number }): Promise<string> {
+  const user = await makeUser(em);
+  const now = Date.now();
+  const session = em.create(Session, {
+    tokenHash: hashToken(`${name}-${++counter}-token-0123456789`),
+    user,
+    authMethod: AuthMethod.PASSWORD,
+    createdAt: new Date(now - times.createdAgo),
+    lastSeenAt: new Date(now - times.lastSeenAgo),
+    expiresAt: new Date(now + times.expiresIn),
+    userAgent: name,
+  });
+  await em.flush();
+  return session.id;
+}
+
+async function insertTransaction(em: Em, state: string, expiresIn: number): Promise<void> {
+  const now = Date.now();
+  await em.insert(LoginTransaction, { state, nonce: 'n', codeVerifier: 'v', next: '/graphql', createdAt: new Date(now - MINUTE), expiresAt: new Date(now + expiresIn) });
+}
+
+async function insertCounter(em: Em, key: string, expiresIn: number | null): Promise<void> {
+  await em.insert(LoginThrottle, { key, points: 3, expire: expiresIn === null ? null : String(Date.now() + expiresIn) });
+}
+
+async function remaining(em: Em) {
+  return {
+    sessions: (await em.find(Session, {}, { orderBy: { userAgent: 'asc' } })).map((s) => s.userAgent),
+    transactions: (await em.find(LoginTransaction, {}, { orderBy: { state: 'asc' } })).map((t) => t.state),
+    counters: (await em.find(LoginThrottle, {}, { orderBy: { key: 'asc' } })).map((c) => c.key),
+  };
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('purgeExpiredRows', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+  const em = () => db.orm.em.fork();
+
+  it('deletes expired sessions, login transactions and throttle counters, and keeps the live ones', async () => {
+    await insertSession(em(), 'live', { createdAgo: MINUTE, lastSeenAgo: MINUTE, expiresIn: 60 * MINUTE });
+    await insertSession(em(), 'past-absolute', { createdAgo: 8 * 24 * 60 * MINUTE, lastSeenAgo: MINUTE, expiresIn: -MINUTE });
+    await insertSession(em(), 'past-idle', { createdAgo: 3 * 60 * MINUTE, lastSeenAgo: 61 * MINUTE, expiresIn: 60 * MINUTE });
+    await insertTransaction(em(), 'live-transaction-0000000', 5 * MINUTE);
+    await insertTransaction(em(), 'old-transaction-00000000', -1000);
+    await insertCounter(em(), 'login:live', MINUTE);
+    await insertCounter(em(), 'login:old', -1000);
+    await insertCounter(em(), 'sso_attempt:127.0.0.1', -1000);
+    await insertCounter(em(), 'sso_attempt:no-expiry', null);
+
+    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 2, loginTransactions: 1, throttleCounters: 2 });
+    expect(await remaining(em())).toEqual({
+      sessions: ['live'],
+      transactions: ['live-transaction-0000000'],
+      counters: ['login:live', 'sso_attempt:no-expiry'],
+    });
+    // A second run finds nothing more.
+    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 0, loginTransactions: 0, throttleCounters: 0 });
+  });
+});
+
+describe('startHousekeeping', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+  const em = () => db.orm.em.fork();
+
+  it('purges on its schedule, and not once stopped', async () => {
+    const { logger, records } = captureLogs();
+    const housekeeping = startHousekeeping({ fork: em, policy: POLICY, logger, schedule: { firstRunMs: 20, intervalMs: 50 } });
+    try {
+      await insertTransaction(em(), 'first-run-0000000000000', -1000);
+      await waitFor(async () => (await em().count(LoginTransaction, {})) === 0);
+      // It keeps running: a row that expires later is purged by a later run.
+      await insertCounter(em(), 'login:later', -1000);
+      await waitFor(async () => (await em().count(LoginThrottle, {})) === 0);
+      expect(records.filter((r) => r.msg === 'housekeeping: purged expired rows').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await housekeeping.stop();
+    }
+    await insertTransaction(em(), 'after-stop-000000000000', -1000);
+    await sleep(300);
+    expect(await em().count(LoginTransaction, {})).toBe(1);
+  });
+
+  it('logs a failed purge and keeps going', async () => {
+    const { logger, records } = captureLogs();
+    let calls = 0;
+    const broken = () => {
+      calls += 1;
+      if (calls === 1) throw new Error('database unreachable');
+      return em();
+    };
+    const housekeeping = startHousekeeping({ fork: broken, policy: POLICY, logger, schedule: { firstRunMs: 10, intervalMs: 30 } });
+    try {
+      await insertTransaction(em(), 'after-failure-0000000000', -1000);
+      await waitFor(async () => (await em().count(LoginTransaction, { state: 'after-failure-0000000000' })) === 0);
+    } finally {
+      await housekeeping.stop();
+    }
+    expect(records.find((r) => r.msg === 'housekeeping: purging expired rows failed; retrying at the next run')?.err?.message).toBe('database unreachable');
+  });
+});
+
+describe('Gatehouse housekeeping', () => {
+  it('purges expired rows after start, and stop() ends it (no timer left behind)', async () => {
+    const gatehouse = await startLoggedGatehouse({}, { housekeeping: { firstRunMs: 50, intervalMs: 100 } });
+    const db = gatehouse.db;
+    let stopped = false;
+    try {
+      const em = () => db.orm.em.fork();
+      await insertSession(em(), 'live', { createdAgo: MINUTE, lastSeenAgo: MINUTE, expiresIn: 60 * MINUTE });
+      await insertSession(em(), 'expired', { createdAgo: 8 * 24 * 60 * MINUTE, lastSeenAgo: MINUTE, expiresIn: -MINUTE });
+      await waitFor(async () => (await em().count(Session, {})) === 1);
+      expect((await em().find(Session, {})).map((s) => s.userAgent)).toEqual(['live']);
+      expect(gatehouse.logs.find((r) => r.msg === 'housekeeping: purged expired rows')?.purged).toMatchObject({ sessions: 1 });
+
+      await gatehouse.gatehouse.stop();
+      stopped = true;
+      // After stop() the database is closed: a run left scheduled would log a failure.
+      const logsAtStop = gatehouse.logs.length;
+      await sleep(400);
+      expect(gatehouse.logs.slice(logsAtStop).filter((r) => r.msg.startsWith('housekeeping'))).toEqual([]);
+    } finally {
+      if (!stopped) await gatehouse.gatehouse.stop();
+      await db.drop();
+    }
+  });
+});
