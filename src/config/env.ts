@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** The project root: the embedded database and the migrations live beneath it. */
@@ -55,6 +56,10 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
   HOST: z.string().min(1, 'expected a host name or address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   PORT: wholeNumber(0, 65535, 'expected a port number from 0 to 65535').default(4000),
+  TRUST_PROXY: z
+    .string()
+    .refine(isTrustProxySetting, 'expected false, a number of proxy hops (1-99), or a comma-separated list of proxy addresses/CIDRs (loopback, uniquelocal, 10.0.0.0/8)')
+    .default('false'),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://gatehouse.example.com' }).optional(),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: wholeNumber(1, 100, 'expected a whole number from 1 to 100').default(10),
@@ -76,6 +81,19 @@ const schema = z.object({
   OIDC_HTTP_TIMEOUT: wholeNumber(1, 120, 'expected a whole number of seconds from 1 to 120').default(10),
   SSO_REQUIRE_MAPPED_GROUP: flag('expected true or false').default(true),
 });
+
+/** Express's `trust proxy` values that Gatehouse accepts: false, 1-99 hops, or named ranges, addresses and CIDRs. */
+function isTrustProxySetting(value: string): boolean {
+  if (value === 'false' || /^[1-9][0-9]?$/.test(value)) return true;
+  return value.split(',').every((entry) => {
+    const [address, prefix, extra] = entry.trim().split('/');
+    if (extra !== undefined) return false;
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(address)) return prefix === undefined;
+    const family = isIP(address);
+    if (family === 0) return false;
+    return prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+}
 
 export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
 

@@ -88,7 +88,7 @@ export function loginPageRoutes(deps: { services: GatehouseServices; db: Databas
       const { token } = await loginWithPassword(
         db.orm.em.fork(),
         { username, password },
-        { userAgent: req.get('user-agent') ?? '', ipAddress: req.socket.remoteAddress ?? '' },
+        { userAgent: req.get('user-agent') ?? '', ipAddress: req.ip ?? '' },
         { policy: services.sessionPolicy, throttle: services.loginThrottle },
       );
       setSessionCookie(res, config, token);

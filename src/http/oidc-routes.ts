@@ -67,7 +67,7 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
     try {
       const { url, state } = await services.sso.beginLogin(db.orm.em.fork(), next, {
         forceLogin: req.query.reauthenticate === '1',
-        client: req.socket.remoteAddress ?? '',
+        client: req.ip ?? '',
         superseded: states.slice(0, states.length - kept.length),
       });
       writeStates(res, [...kept, state]);
@@ -92,7 +92,7 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
     try {
       const { token, next } = await services.sso.completeLogin(db.orm.em.fork(), rawQuery(req), {
         userAgent: req.get('user-agent') ?? '',
-        ipAddress: req.socket.remoteAddress ?? '',
+        ipAddress: req.ip ?? '',
       });
       setSessionCookie(res, config, token);
       res.redirect(303, safeNext(next));

@@ -30,7 +30,10 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   const { config, logger } = services;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // The client address (req.ip: sessions, the single sign-on attempt limit) comes from
+  // X-Forwarded-For only through the proxies TRUST_PROXY names; redirect URIs never come from
+  // forwarded headers at all (they derive from PUBLIC_URL).
+  app.set('trust proxy', trustProxy(config.TRUST_PROXY));
   const httpServer = http.createServer(app);
 
   const development = config.NODE_ENV !== 'production';
@@ -88,7 +91,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
           user,
           services,
           request: {
-            ipAddress: req.socket.remoteAddress ?? '',
+            ipAddress: req.ip ?? '',
             userAgent: req.get('user-agent') ?? '',
             setSessionToken: (value) => setSessionCookie(res, config, value),
             clearSessionToken: () => clearSessionCookie(res, config),
@@ -121,6 +124,11 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },
   };
+}
+
+function trustProxy(setting: string): boolean | number | string {
+  if (setting === 'false') return false;
+  return /^[0-9]+$/.test(setting) ? Number(setting) : setting;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

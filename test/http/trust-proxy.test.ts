@@ -1,0 +1,47 @@
+import { loadConfig } from '../../src/config/env';
+import { makeUser } from '../support/factories';
+import { startTestServer, type TestServer } from '../support/server';
+
+const LOGIN = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }';
+const SESSIONS = '{ mySessions { ipAddress current } }';
+
+async function loginFrom(server: TestServer, forwardedFor: string): Promise<string> {
+  const user = await makeUser(server.db.orm.em.fork());
+  await server.signIn(user); // sets the test password
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+    body: JSON.stringify({ query: LOGIN, variables: { u: user.username, p: 'correct horse battery staple' } }),
+  });
+  const token = ((await response.json()) as { data: { login: { token: string } } }).data.login.token;
+  const sessions = await server.graphql<{ mySessions: Array<{ ipAddress: string; current: boolean }> }>(SESSIONS, {}, token);
+  return sessions.data!.mySessions.find((s) => s.current)!.ipAddress;
+}
+
+describe('TRUST_PROXY', () => {
+  it('ignores X-Forwarded-For by default: the client address is the connection’s', async () => {
+    const server = await startTestServer();
+    try {
+      expect(await loginFrom(server, '203.0.113.7')).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('takes the client address from X-Forwarded-For when the connecting proxy is trusted', async () => {
+    const server = await startTestServer({ env: { TRUST_PROXY: 'loopback' } });
+    try {
+      expect(await loginFrom(server, '203.0.113.7')).toBe('203.0.113.7');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it.each(['true', '0', '100', 'yes', 'deadbeef', '10.0.0.0/33', '10.0.0.0/8; drop table', '*'])('refuses TRUST_PROXY=%j naming the variable', (value) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: expected false, a number of proxy hops/);
+  });
+
+  it.each(['false', '1', '2', 'loopback', 'loopback, 10.0.0.0/8', '192.168.1.10', 'fd00::/8'])('accepts TRUST_PROXY=%j', (value) => {
+    expect(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+  });
+});
