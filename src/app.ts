@@ -1,4 +1,5 @@
 import type { Config } from './config/env';
+import { insecureDefaults } from './config/insecure-defaults';
 import type { Logger } from './config/logger';
 import { openDatabase, type Database } from './db/database';
 import { migrate } from './db/migrate';
@@ -67,6 +68,8 @@ export async function startGatehouse(
     await db.close().catch(() => undefined);
     throw error;
   }
+  const insecure = insecureDefaults(config);
+  if (insecure.length) logger.warn({ insecureDefaults: insecure }, `development defaults on (${insecure.length}); do not run like this in production`);
   logger.info({ url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) }, 'Gatehouse is ready');
   const server = http;
   const housekeeping = startHousekeeping({ fork: () => db.orm.em.fork(), policy: sessionPolicy, logger, schedule: options.housekeeping });

@@ -1,6 +1,5 @@
-import { seedReferenceGroups } from '../groups/seed';
 import { assertMigrated } from '../db/migrate';
-import { seedReferenceRules } from '../sso/seed-rules';
+import { seedReferenceGroupsAndRules } from '../sso/seed-rules';
 import type { Command } from './main';
 
 export const seedCommand: Command = {
@@ -8,10 +7,9 @@ export const seedCommand: Command = {
   usage: 'gatehouse seed',
   options: {},
   async run({ withDatabase, say }) {
-    const { result, createdRules } = await withDatabase(async (db) => {
+    const { groups: result, rules: createdRules } = await withDatabase(async (db) => {
       await assertMigrated(db.orm);
-      const groups = await seedReferenceGroups(db.orm.em.fork());
-      return { result: groups, createdRules: await seedReferenceRules(db.orm.em.fork()) };
+      return seedReferenceGroupsAndRules(db.orm.em.fork());
     });
     if (result.createdGroups.length === 0 && result.completedGroups.length === 0 && createdRules.length === 0) {
       say('nothing to do: the reference groups are already seeded');

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { logChange } from '../audit/audit.service';
 import { Group } from '../groups/group.entity';
+import { seedReferenceGroups, type SeedResult } from '../groups/seed';
 import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
 import { RULE_MODEL, ruleRepr } from './mapping-rules.service';
 
@@ -40,4 +41,12 @@ export async function seedReferenceRules(em: EntityManager): Promise<string[]> {
     await tx.flush();
     return created.map((r) => `${r.pattern} → ${r.group.name}`);
   });
+}
+
+/**
+ * What `gatehouse seed` does: the reference groups and then their mapping rules, in one
+ * transaction, so a failure leaves neither half behind.
+ */
+export async function seedReferenceGroupsAndRules(em: EntityManager): Promise<{ groups: SeedResult; rules: string[] }> {
+  return em.transactional(async (tx) => ({ groups: await seedReferenceGroups(tx), rules: await seedReferenceRules(tx) }));
 }

@@ -180,8 +180,7 @@ export async function startSso(
   if (!provider && config.NODE_ENV !== 'production' && options.devProvider) {
     try {
       handle = await options.devProvider();
-      provider = handle;
-      logger.warn({ issuer: handle.issuer }, 'single sign-on uses the built-in development identity provider (OIDC_ISSUER is unset); never use it in production');
+      provider = handle; // the development IdP warns that it is on as it starts
     } catch (error) {
       // Like an unreachable provider, a development IdP that cannot start must not stop Gatehouse.
       logger.error({ err: error }, 'the development identity provider could not start; single sign-on is off');

@@ -1,7 +1,8 @@
 import { LogEntry } from '../../src/audit/log-entry.entity';
 import { seedReferenceGroups } from '../../src/groups/seed';
 import { GroupMappingRule } from '../../src/sso/group-mapping-rule.entity';
-import { seedReferenceRules } from '../../src/sso/seed-rules';
+import { Group } from '../../src/groups/group.entity';
+import { seedReferenceGroupsAndRules, seedReferenceRules } from '../../src/sso/seed-rules';
 import { gatehouse } from '../cli/run-gatehouse';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -69,5 +70,26 @@ describe('gatehouse seed (mapping rules)', () => {
     const second = await gatehouse(['seed'], { DATABASE_URL: db.url });
     expect(second).toEqual({ code: 0, stdout: 'nothing to do: the reference groups are already seeded\n', stderr: '' });
     expect(await db.orm.em.fork().count(GroupMappingRule, {})).toBe(4);
+  });
+});
+
+describe('seedReferenceGroupsAndRules', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  it('writes nothing when the rules cannot be written: groups and rules are one transaction', async () => {
+    const em = db.orm.em.fork();
+    await em.execute(`create function refuse_rule() returns trigger language plpgsql as $$ begin raise exception 'refused by test'; end $$`);
+    await em.execute('create trigger refuse_rule before insert on sso_groupmappingrule for each row execute function refuse_rule()');
+    await expect(seedReferenceGroupsAndRules(db.orm.em.fork())).rejects.toThrow(/refused by test/);
+    expect(await db.orm.em.fork().count(Group, {})).toBe(0);
+    expect(await db.orm.em.fork().count(LogEntry, {})).toBe(0);
+    await em.execute('drop trigger refuse_rule on sso_groupmappingrule');
+    const seeded = await seedReferenceGroupsAndRules(db.orm.em.fork());
+    expect(seeded.groups.createdGroups).toEqual(['viewer', 'business', 'support', 'developer']);
+    expect(seeded.rules).toHaveLength(4);
   });
 });

@@ -1,9 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../../config/logger';
 import { Group } from '../../groups/group.entity';
-import { seedReferenceGroups } from '../../groups/seed';
 import { GroupMappingRule } from '../group-mapping-rule.entity';
-import { seedReferenceRules } from '../seed-rules';
+import { seedReferenceGroupsAndRules } from '../seed-rules';
 
 /**
  * With the development identity provider on, a database that has neither groups nor mapping
@@ -13,7 +12,6 @@ import { seedReferenceRules } from '../seed-rules';
  */
 export async function seedForDevelopmentProvider(em: EntityManager, logger: Logger): Promise<void> {
   if ((await em.count(Group, {})) > 0 || (await em.count(GroupMappingRule, {})) > 0) return;
-  const groups = await seedReferenceGroups(em.fork());
-  const rules = await seedReferenceRules(em.fork());
+  const { groups, rules } = await seedReferenceGroupsAndRules(em.fork());
   logger.info({ groups: groups.createdGroups, rules }, 'seeded the reference groups and mapping rules for the development identity provider');
 }
