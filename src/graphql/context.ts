@@ -48,9 +48,19 @@ export interface GatehouseContext {
 
 /**
  * `user` defaults to the session's; a request authenticated by a provider-issued access token
- * (no session) passes its user explicitly.
+ * (no session) passes its user explicitly. `sessionPermissions`, the session user's permissions
+ * loaded with the session (`resolveSessionWithPermissions`), spare the request that query.
  */
-export function createContext(args: { em: EntityManager; session: Session | null; services: GatehouseServices; request: RequestPort; user?: User | null }): GatehouseContext {
-  const { user, ...rest } = args;
-  return { ...rest, user: user !== undefined ? user : (args.session?.user ?? null), permissions: new PermissionBackend(args.em), loaders: createLoaders(args.em) };
+export function createContext(args: {
+  em: EntityManager;
+  session: Session | null;
+  services: GatehouseServices;
+  request: RequestPort;
+  user?: User | null;
+  sessionPermissions?: readonly string[] | null;
+}): GatehouseContext {
+  const { user, sessionPermissions, ...rest } = args;
+  const permissions = new PermissionBackend(args.em);
+  if (args.session && sessionPermissions) permissions.prime(args.session.user.id, sessionPermissions);
+  return { ...rest, user: user !== undefined ? user : (args.session?.user ?? null), permissions, loaders: createLoaders(args.em) };
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
-import { resolveSession } from '../sessions/sessions.service';
+import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
 import { loginPageRoutes } from './login-page';
@@ -83,11 +83,12 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         const token = readSessionToken(req, config);
         // A JWT (three dot-separated parts) can only be a provider-issued access token; session tokens have no dots.
         const jwt = token !== null && token.split('.').length === 3 && services.sso?.bearerTokensEnabled ? token : null;
-        const session = token && !jwt ? await resolveSession(em, token, services.sessionPolicy) : null;
+        const resolved = token && !jwt ? await resolveSessionWithPermissions(em, token, services.sessionPolicy) : null;
         const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,
-          session,
+          session: resolved?.session ?? null,
+          sessionPermissions: resolved?.permissions,
           user,
           services,
           request: {

@@ -1,6 +1,8 @@
+import { ReferenceKind, type EntityMetadata, type MetadataStorage } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomBytes } from 'node:crypto';
-import type { User } from '../users/user.entity';
+import { grantedPermissionsSql } from '../permissions/has-perm';
+import { User } from '../users/user.entity';
 import { AuthMethod, Session } from './session.entity';
 
 export interface SessionPolicy {
@@ -52,23 +54,99 @@ export async function createSession(em: EntityManager, user: User, meta: Session
   return { token, session };
 }
 
+/** A live session, resolved with what every request needs to know about its user. */
+export interface ResolvedSession {
+  /** Managed by the request's EntityManager, its `user` loaded (as `em.findOne` would load them). */
+  readonly session: Session;
+  /**
+   * The user's granted permissions, direct ∪ groups, as `app_label.codename`, for
+   * `PermissionBackend.prime`; null for a superuser, whose permissions are the registry's.
+   */
+  readonly permissions: readonly string[] | null;
+}
+
 /**
- * The live session behind `token` and its user, in one statement; null when the token is
- * unknown, the session has passed its idle or absolute timeout, or the user is inactive.
+ * The live session behind `token` and its user; null when the token is unknown, the session
+ * has passed its idle or absolute timeout, or the user is inactive.
  */
 export async function resolveSession(em: EntityManager, token: string, policy: SessionPolicy): Promise<Session | null> {
+  return (await resolveSessionWithPermissions(em, token, policy))?.session ?? null;
+}
+
+/**
+ * `resolveSession`, and the user's permissions too, in one statement. The session and user are
+ * mapped from the row into `em` (its identity map, change tracking), not through the query
+ * builder and joined-result hydration, which cost more than the statement itself; the lazy
+ * `Session.idToken` is left unloaded, to be populated where it is needed.
+ */
+export async function resolveSessionWithPermissions(em: EntityManager, token: string, policy: SessionPolicy): Promise<ResolvedSession | null> {
   if (token.length < 16 || token.length > 256) return null;
   const now = Date.now();
-  const session = await em.findOne(
-    Session,
-    { tokenHash: hashToken(token), expiresAt: { $gt: new Date(now) }, lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) }, user: { isActive: true } },
-    { populate: ['user'], strategy: 'joined' },
-  );
-  if (session && now - session.lastSeenAt.getTime() > touchInterval(policy)) {
+  const lookup = sessionLookup(em);
+  const [row] = await em.execute<Array<Record<string, unknown>>>(lookup.sql, [hashToken(token), new Date(now), new Date(now - policy.idleTimeout * 1000)]);
+  if (!row) return null;
+  // The user first, so that the session's `user_id` resolves to it in the identity map.
+  em.map(User, pick(row, lookup.user));
+  const sessionRow = pick(row, lookup.session);
+  const session = em.map(Session, sessionRow);
+  if (now - session.lastSeenAt.getTime() > touchInterval(policy)) {
     await em.nativeUpdate(Session, { id: session.id }, { lastSeenAt: new Date(now) });
-    session.lastSeenAt = new Date(now);
+    // Mapped again as written, so that a flush later in the request has nothing to write back.
+    em.map(Session, { ...sessionRow, last_seen_at: new Date(now) });
   }
-  return session;
+  return { session, permissions: (row.permissions as string[] | null) ?? null };
+}
+
+/** A column of the session lookup: `table.name`, selected as `alias`. */
+interface Column {
+  readonly table: string;
+  readonly name: string;
+  readonly alias: string;
+}
+
+interface SessionLookup {
+  readonly sql: string;
+  readonly session: readonly Column[];
+  readonly user: readonly Column[];
+}
+
+const lookups = new WeakMap<MetadataStorage, SessionLookup>();
+
+/**
+ * The session lookup's statement, built once per ORM. It selects the columns an `em.findOne`
+ * of the entities would (read from their metadata, so a new column is never forgotten) under
+ * aliases that keep the two tables apart.
+ */
+function sessionLookup(em: EntityManager): SessionLookup {
+  const metadata = em.getMetadata();
+  let lookup = lookups.get(metadata);
+  if (!lookup) {
+    const session = loadedColumns(metadata.get(Session.name), 's');
+    const user = loadedColumns(metadata.get(User.name), 'u');
+    const select = [...session, ...user].map(({ table, name, alias }) => `${table}."${name}" as "${alias}"`);
+    const sql = `select ${select.join(', ')},
+            case when u.is_superuser then null else array(${grantedPermissionsSql('u.id')}) end as permissions
+       from auth_session s join auth_user u on u.id = s.user_id
+      where s.token_hash = ? and s.expires_at > ? and s.last_seen_at > ? and u.is_active`;
+    lookup = { sql, session, user };
+    lookups.set(metadata, lookup);
+  }
+  return lookup;
+}
+
+/** The columns a plain load of `meta` reads (its eager scalars and owning to-one references), aliased `table.column`. */
+function loadedColumns(meta: EntityMetadata, table: string): Column[] {
+  return meta.props
+    .filter((prop) => (prop.kind === ReferenceKind.SCALAR || prop.kind === ReferenceKind.MANY_TO_ONE) && !prop.lazy && prop.persist !== false && !prop.formula)
+    .flatMap((prop) => prop.fieldNames)
+    .map((name) => ({ table, name, alias: `${table}.${name}` }));
+}
+
+/** One table's part of a lookup row, keyed by column name as `em.map` expects. */
+function pick(row: Record<string, unknown>, columns: readonly Column[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const { name, alias } of columns) picked[name] = row[alias];
+  return picked;
 }
 
 /** The user's sessions that have not expired, newest first. */

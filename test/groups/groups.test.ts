@@ -88,8 +88,8 @@ describe('groups', () => {
         admin.token,
       );
       expect(result.errors).toBeUndefined();
-      // session, caller's permissions, the page, permissions of all groups, members of all groups, their counts
-      expect(server.queries).toHaveLength(6);
+      // session with the caller's permissions, the page, permissions of all groups, members of all groups, their counts
+      expect(server.queries).toHaveLength(5);
     });
   });
 

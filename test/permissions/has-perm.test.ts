@@ -127,6 +127,44 @@ describe('PermissionBackend', () => {
     expect(db.queries).toHaveLength(1);
   });
 
+  describe('prime', () => {
+    it('answers for a primed active non-superuser from what was primed, without a query, until forget', async () => {
+      const em = db.orm.em.fork();
+      const user = await makeUser(em, { perms: ['core.view_tweet'] });
+      const perms = backend();
+      db.resetQueries();
+      perms.prime(user.id, ['auth.view_user', 'auth.view_group']);
+      expect([...perms.peek(user)!].sort()).toEqual(['auth.view_group', 'auth.view_user']);
+      expect(await perms.hasPerm(user, 'auth.view_user')).toBe(true);
+      expect(await perms.hasPerms(user, ['auth.view_user', 'auth.view_group'])).toBe(true);
+      expect(await perms.hasModulePerms(user, 'core')).toBe(false);
+      expect(db.queries).toHaveLength(0);
+      perms.forget(user.id);
+      expect(perms.peek(user)).toBeUndefined();
+      expect([...(await perms.getAllPermissions(user))]).toEqual(['core.view_tweet']); // loaded again
+      expect(db.queries).toHaveLength(1);
+    });
+
+    it('never lets what was primed count for an inactive user or a superuser', async () => {
+      const em = db.orm.em.fork();
+      const inactive = await makeUser(em, { isActive: false });
+      const superuser = await makeUser(em, { isSuperuser: true });
+      const perms = backend();
+      perms.prime(inactive.id, ['core.view_tweet']);
+      perms.prime(superuser.id, ['core.view_tweet']);
+      expect(await perms.hasPerm(inactive, 'core.view_tweet')).toBe(false);
+      expect(perms.peek(inactive)?.size).toBe(0);
+      expect(await perms.hasPerm(superuser, 'auth.delete_user')).toBe(true);
+      expect((await perms.getAllPermissions(superuser)).size).toBe(ALL_PERMISSIONS.length);
+    });
+
+    it('primes one backend only: another request’s backend loads the user’s own grants', async () => {
+      const user = await makeUser(db.orm.em.fork());
+      backend().prime(user.id, ['core.delete_tweet']);
+      expect(await backend().hasPerm(user, 'core.delete_tweet')).toBe(false);
+    });
+  });
+
   it('sees a change of grants in the next request’s backend', async () => {
     const em = db.orm.em.fork();
     const user = await makeUser(em);
