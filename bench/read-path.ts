@@ -24,7 +24,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { startGatehouse, type Gatehouse } from '../src/app';
 import { loadConfig } from '../src/config/env';
 import { createLogger } from '../src/config/logger';
@@ -34,10 +33,10 @@ import { Permission } from '../src/permissions/permission.entity';
 import { hashPassword } from '../src/users/passwords';
 import { MembershipSource, UserGroup } from '../src/users/user-group.entity';
 import { User } from '../src/users/user.entity';
+import { admin, ADMIN_URL } from '../test/support/database';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
@@ -45,16 +44,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
 const QUERY = '{ users(first: 50) { edges { node { username groups { name permissions { codename } } } } } }';
 const READER = { username: 'zz-bench-reader', password: 'bench reader password' };
-
-async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export async function seed(url: string): Promise<void> {
   const orm = await openOrm({ clientUrl: url, poolMax: 2 });

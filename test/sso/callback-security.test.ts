@@ -1,28 +1,17 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { importPKCS8 } from 'jose';
-import { LogEntry } from '../../src/audit/log-entry.entity';
-import { Session } from '../../src/sessions/session.entity';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
-import { SsoIdentity } from '../../src/sso/sso-identity.entity';
-import { UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { Browser, freePort } from './support/browser';
 import { startEvilIdp, unsignedJwt, type EvilIdp } from './support/evil-idp';
+import { ssoRowCounts } from './support/sso-rows';
 import { me, startSsoTestBed, waitUntilSsoReady, type SsoTestBed } from './support/sso-server';
 
 type Em = ReturnType<TestServer['db']['orm']['em']['fork']>;
 
-async function counts(em: Em) {
-  return {
-    users: await em.count(User, {}),
-    identities: await em.count(SsoIdentity, {}),
-    sessions: await em.count(Session, {}),
-    memberships: await em.count(UserGroup, {}),
-    logEntries: await em.count(LogEntry, {}),
-  };
-}
+const counts = (em: Em) => ssoRowCounts(em);
 
 describe('GET /oidc/callback/ against a real provider: replay, state and issuer faults', () => {
   let bed: SsoTestBed;

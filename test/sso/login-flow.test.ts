@@ -8,6 +8,7 @@ import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { me, startSsoTestBed, type SsoTestBed } from './support/sso-server';
+import { ssoRowCounts } from './support/sso-rows';
 
 const SUPPORT_PERMISSIONS = ['core.add_language', 'core.add_tweet', 'core.change_language', 'core.change_tweet', 'core.delete_language', 'core.delete_tweet', 'core.view_language', 'core.view_tweet'];
 
@@ -211,14 +212,6 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     await em().nativeDelete('GroupMappingRule', { id: rule.id });
   });
 
-  async function counts() {
-    const e = em();
-    return {
-      users: await e.count(User, {}),
-      identities: await e.count(SsoIdentity, {}),
-      sessions: await e.count(Session, {}),
-      memberships: await e.count(UserGroup, {}),
-      logEntries: await e.count(LogEntry, {}),
-    };
-  }
+  const counts = () => ssoRowCounts(em());
+
 });

@@ -1,12 +1,9 @@
-import { LogEntry } from '../../src/audit/log-entry.entity';
-import { Session } from '../../src/sessions/session.entity';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
-import { SsoIdentity } from '../../src/sso/sso-identity.entity';
-import { UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule } from '../support/factories';
 import { Browser, freePort } from './support/browser';
 import { logged, startLoggedGatehouse, type LoggedGatehouse } from './support/logged-gatehouse';
+import { ssoRowCounts } from './support/sso-rows';
 import { me, waitUntilSsoReady } from './support/sso-server';
 import { startTestIdp, type TestIdp } from './support/test-idp';
 
@@ -18,15 +15,7 @@ const TIMEOUT_S = 1;
 
 type Em = ReturnType<LoggedGatehouse['db']['orm']['em']['fork']>;
 
-async function counts(em: Em) {
-  return {
-    users: await em.count(User, {}),
-    identities: await em.count(SsoIdentity, {}),
-    sessions: await em.count(Session, {}),
-    memberships: await em.count(UserGroup, {}),
-    logEntries: await em.count(LogEntry, {}),
-  };
-}
+const counts = (em: Em) => ssoRowCounts(em);
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
   const started = performance.now();

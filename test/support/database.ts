@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 import { openOrm } from '../../src/db/orm';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A PostgreSQL database of its own for one test file, cloned from the migrated template. */
 export interface TestDatabase {
@@ -16,7 +16,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `fn` with a client on the maintenance database (creating and dropping databases). */
+export async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {
