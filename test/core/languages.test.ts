@@ -1,7 +1,6 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
 import type { PermissionName } from '../../src/permissions/registry';
-import { makeGroup, makeUser } from '../support/factories';
 import { CreateLanguageDocument as CREATE, DeleteLanguageDocument as DELETE, LanguageDocument as ONE, UpdateLanguageDocument as UPDATE } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -13,10 +12,7 @@ describe('core.Language CRUD', () => {
   afterAll(() => server?.stop());
   const em = () => server.db.orm.em.fork();
 
-  async function signInWith(perms: readonly PermissionName[]) {
-    const user = await makeUser(em(), { groups: [await makeGroup(em(), perms)] });
-    return { user, token: await server.signIn(user) };
-  }
+  const signInWith = (perms: readonly PermissionName[]) => server.signInWith(perms);
   async function makeLanguage(languageTag: string, extra: Partial<Language> = {}) {
     const language = em().create(Language, { languageTag, ...extra });
     await em().persistAndFlush(language);

@@ -2,7 +2,6 @@ import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Tweet } from '../../src/core/tweet.entity';
 import type { PermissionName } from '../../src/permissions/registry';
 import { CreateTweetDocument as CREATE, DeleteTweetDocument as DELETE, TweetDocument as ONE, UpdateTweetDocument as UPDATE } from '../generated/graphql';
-import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
 // Beyond 2^53: a JavaScript number would round it to ...808.
@@ -16,10 +15,7 @@ describe('core.Tweet CRUD', () => {
   afterAll(() => server?.stop());
   const em = () => server.db.orm.em.fork();
 
-  async function signInWith(perms: readonly PermissionName[]) {
-    const user = await makeUser(em(), { groups: [await makeGroup(em(), perms)] });
-    return { user, token: await server.signIn(user) };
-  }
+  const signInWith = (perms: readonly PermissionName[]) => server.signInWith(perms);
   async function makeTweet(screenName = 'fixture') {
     const tweet = em().create(Tweet, { screenName, whenTweetWasCreated: new Date('2021-11-15T18:00:00Z'), tweetId: '1460323737035677698' });
     await em().persistAndFlush(tweet);

@@ -3,9 +3,11 @@ import { print } from 'graphql';
 import { startGatehouse, type Gatehouse } from '../../src/app';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/config/logger';
+import type { PermissionName } from '../../src/permissions/registry';
 import type { User } from '../../src/users/user.entity';
 import { hashPassword } from '../../src/users/passwords';
 import { createTestDatabase, type TestDatabase } from './database';
+import { makeGroup, makeUser } from './factories';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
@@ -36,6 +38,8 @@ export interface TestServer {
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   /** Signs `user` in through the real `login` mutation (setting a password first) and returns the session token. */
   signIn(user: User, password?: string): Promise<string>;
+  /** A new user holding `perms` through a new group, signed in. */
+  signInWith(perms: readonly PermissionName[]): Promise<{ user: User; token: string }>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +65,13 @@ export async function startTestServer(options: { env?: Record<string, string>; e
     return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
   }
 
+  const signIn: TestServer['signIn'] = async (user, password = TEST_PASSWORD) => {
+    await db.orm.em.fork().nativeUpdate('User', { id: user.id }, { password: await hashPassword(password) });
+    const result = await graphql<{ login: { token: string } }>('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: user.username, p: password });
+    if (!result.data?.login) throw new Error(`sign-in of ${user.username} failed: ${JSON.stringify(result.errors)}`);
+    return result.data.login.token;
+  };
+
   return {
     url,
     db,
@@ -70,11 +81,11 @@ export async function startTestServer(options: { env?: Record<string, string>; e
       queries.length = 0;
     },
     graphql,
-    async signIn(user, password = TEST_PASSWORD) {
-      await db.orm.em.fork().nativeUpdate('User', { id: user.id }, { password: await hashPassword(password) });
-      const result = await graphql<{ login: { token: string } }>('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: user.username, p: password });
-      if (!result.data?.login) throw new Error(`sign-in of ${user.username} failed: ${JSON.stringify(result.errors)}`);
-      return result.data.login.token;
+    signIn,
+    async signInWith(perms) {
+      const em = db.orm.em.fork();
+      const user = await makeUser(em, { groups: [await makeGroup(em, perms)] });
+      return { user, token: await signIn(user) };
     },
     async stop() {
       await gatehouse.stop();
