@@ -56,7 +56,12 @@ export async function seed(url: string): Promise<void> {
     const reader = em.create(User, { username: READER.username, password: await hashPassword(READER.password) });
     em.create(UserGroup, { user: reader, group: readers, source: MembershipSource.ADMIN });
     for (let u = 0; u < 50; u++) {
-      const user = em.create(User, { username: `bench-user-${String(u).padStart(2, '0')}`, email: `user${u}@example.com`, firstName: 'Bench', lastName: `User ${u}` });
+      const user = em.create(User, {
+        username: `bench-user-${String(u).padStart(2, '0')}`,
+        email: `user${u}@example.com`,
+        firstName: 'Bench',
+        lastName: `User ${u}`,
+      });
       for (let g = 0; g < 3; g++) {
         const index = u * 3 + g;
         const group = em.create(Group, { name: `bench-group-${String(index).padStart(3, '0')}` });
@@ -88,17 +93,28 @@ async function load(url: string, token: string, seconds: number): Promise<LoadRe
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query: QUERY }),
   };
-  const { stdout } = await run(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify(options)], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify(options)], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const result = JSON.parse(stdout) as LoadResult;
-  if (result.errors || result.non2xx || result.timeouts) throw new Error(`load generator saw ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`);
+  if (result.errors || result.non2xx || result.timeouts)
+    throw new Error(`load generator saw ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`);
   return result;
 }
 
 async function check(url: string, token: string): Promise<void> {
-  const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: QUERY }) });
-  const body = (await response.json()) as { data?: { users: { edges: Array<{ node: { groups: Array<{ permissions: unknown[] }> } }> } }; errors?: unknown };
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: QUERY }),
+  });
+  const body = (await response.json()) as {
+    data?: { users: { edges: Array<{ node: { groups: Array<{ permissions: unknown[] }> } }> } };
+    errors?: unknown;
+  };
   const edges = body.data?.users.edges ?? [];
-  const shape = edges.length === 50 && edges.every((e) => e.node.groups.length === 3 && e.node.groups.every((g) => g.permissions.length === 20));
+  const shape =
+    edges.length === 50 && edges.every((e) => e.node.groups.length === 3 && e.node.groups.every((g) => g.permissions.length === 20));
   if (body.errors || !shape) throw new Error(`unexpected answer from ${url}: ${JSON.stringify(body).slice(0, 500)}`);
 }
 
@@ -106,7 +122,10 @@ async function signIn(url: string): Promise<string> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', variables: { u: READER.username, p: READER.password } }),
+    body: JSON.stringify({
+      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+      variables: { u: READER.username, p: READER.password },
+    }),
   });
   const body = (await response.json()) as { data?: { login: { token: string } }; errors?: unknown };
   if (!body.data) throw new Error(`sign-in failed: ${JSON.stringify(body.errors)}`);
@@ -128,10 +147,19 @@ export async function main(): Promise<number> {
   await admin((client) => client.query(`create database "${name}"`));
   try {
     console.log(`database ${name}: migrating and seeding 50 users × 3 groups × 20 permissions…`);
-    await run(process.execPath, [path.join(ROOT, 'bin', 'gatehouse.js'), 'migrate'], { env: { ...process.env, DATABASE_URL: url.toString(), NODE_ENV: 'production', LOG_LEVEL: 'warn' } });
+    await run(process.execPath, [path.join(ROOT, 'bin', 'gatehouse.js'), 'migrate'], {
+      env: { ...process.env, DATABASE_URL: url.toString(), NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+    });
     await seed(url.toString());
 
-    const config = loadConfig({ NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: url.toString(), LOG_LEVEL: 'silent', PUBLIC_URL: 'http://127.0.0.1' });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: url.toString(),
+      LOG_LEVEL: 'silent',
+      PUBLIC_URL: 'http://127.0.0.1',
+    });
     const logger = createLogger(config.LOG_LEVEL);
     const enforced = await startGatehouse(config, logger);
     servers.push(enforced);
@@ -154,19 +182,28 @@ export async function main(): Promise<number> {
       for (const target of order) {
         const result = await load(target.url, token, DURATION);
         results[target.label].push(result);
-        console.log(`${String(round).padEnd(7)}${target.label.padEnd(12)}${fixed(result.requests.average)}${fixed(result.latency.p50)}${fixed(result.latency.p99)}`);
+        console.log(
+          `${String(round).padEnd(7)}${target.label.padEnd(12)}${fixed(result.requests.average)}${fixed(result.latency.p50)}${fixed(result.latency.p99)}`,
+        );
       }
     }
     const summary = Object.fromEntries(
       Object.entries(results).map(([label, runs]) => [
         label,
-        { rps: median(runs.map((r) => r.requests.average)), p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)) },
+        {
+          rps: median(runs.map((r) => r.requests.average)),
+          p50: median(runs.map((r) => r.latency.p50)),
+          p99: median(runs.map((r) => r.latency.p99)),
+        },
       ]),
     );
     const ratio = summary.enforced.rps / summary.unenforced.rps;
     console.log('\nmedians over the rounds');
-    for (const [label, s] of Object.entries(summary)) console.log(`  ${label.padEnd(11)} ${fixed(s.rps)} req/s   p50 ${fixed(s.p50)} ms   p99 ${fixed(s.p99)} ms`);
-    console.log(`  ratio enforced/unenforced: ${ratio.toFixed(3)} (enforcement costs ${((1 - ratio) * 100).toFixed(1)} % of throughput; target ≤ 5 %)`);
+    for (const [label, s] of Object.entries(summary))
+      console.log(`  ${label.padEnd(11)} ${fixed(s.rps)} req/s   p50 ${fixed(s.p50)} ms   p99 ${fixed(s.p99)} ms`);
+    console.log(
+      `  ratio enforced/unenforced: ${ratio.toFixed(3)} (enforcement costs ${((1 - ratio) * 100).toFixed(1)} % of throughput; target ≤ 5 %)`,
+    );
     return 0;
   } finally {
     for (const server of servers) await server.stop().catch((error: unknown) => console.error('stopping a server:', error));

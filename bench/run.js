@@ -12,5 +12,10 @@ require('@swc-node/register');
 const name = process.argv[2] || 'read-path';
 require(path.join(__dirname, `${name}.ts`))
   .main()
-  .then((code) => { process.exitCode = typeof code === 'number' ? code : 0; })
-  .catch((error) => { console.error(error); process.exitCode = 1; });
+  .then((code) => {
+    process.exitCode = typeof code === 'number' ? code : 0;
+  })
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });

@@ -9,4 +9,6 @@ process.env.TS_NODE_PROJECT = process.env.TS_NODE_PROJECT || path.join(__dirname
 require('@swc-node/register');
 require('../src/cli/main.ts')
   .main(process.argv.slice(2))
-  .then((code) => { if (typeof code === 'number') process.exitCode = code; });
+  .then((code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  });

@@ -32,7 +32,10 @@ function filesUnder(dir) {
 
 function unifiedDiff(file, committedPath, freshPath) {
   try {
-    return execFileSync('diff', ['-u', '--label', `committed ${file}`, '--label', 'generated', committedPath, freshPath], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync('diff', ['-u', '--label', `committed ${file}`, '--label', 'generated', committedPath, freshPath], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (error) {
     if (error.status === 1) return error.stdout; // diff exits 1 when the files differ; its output is the point
     throw error;
@@ -42,7 +45,9 @@ function unifiedDiff(file, committedPath, freshPath) {
 /** A diff cut to a readable size: the typed documents are one long line of JSON each. */
 function shortened(diff, maxLines = 200, maxColumns = 240) {
   const lines = diff.split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
-  const shown = lines.slice(0, maxLines).map((line) => (line.length > maxColumns ? `${line.slice(0, maxColumns)}… (${line.length - maxColumns} more characters)` : line));
+  const shown = lines
+    .slice(0, maxLines)
+    .map((line) => (line.length > maxColumns ? `${line.slice(0, maxColumns)}… (${line.length - maxColumns} more characters)` : line));
   if (lines.length > maxLines) shown.push(`… (${lines.length - maxLines} more lines of diff)`);
   return `${shown.join('\n')}\n`;
 }
@@ -57,7 +62,9 @@ async function main() {
   } catch (error) {
     // Listr wraps the plugins' errors; the documents' validation errors name file, line and field.
     const details = (error.errors ?? [error]).map((e) => String(e.details ?? e.message ?? e)).join('\n');
-    process.stderr.write(`codegen.yml cannot be generated (an operation in test/operations/ that does not validate against the schema?):\n${details}\n`);
+    process.stderr.write(
+      `codegen.yml cannot be generated (an operation in test/operations/ that does not validate against the schema?):\n${details}\n`,
+    );
     return 2;
   }
   const generated = new Map(outputs.map((o) => [relative(o.filename), o.content]));

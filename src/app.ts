@@ -50,8 +50,20 @@ export async function startGatehouse(
     // a stable port keeps its issuer, hence the users' (issuer, sub) identities, across restarts.
     const devProvider =
       options.sso?.devProvider ??
-      (config.NODE_ENV === 'development' ? () => startDevIdentityProvider({ publicUrl: config.PUBLIC_URL, logger, nodeEnv: config.NODE_ENV, port: config.PORT === 0 ? 0 : config.PORT + 1 }) : undefined);
-    const sso = await startSso(config, logger, sessionPolicy, { ...options.sso, devProvider, attemptLimiter: createAttemptLimiter(db.orm) });
+      (config.NODE_ENV === 'development'
+        ? () =>
+            startDevIdentityProvider({
+              publicUrl: config.PUBLIC_URL,
+              logger,
+              nodeEnv: config.NODE_ENV,
+              port: config.PORT === 0 ? 0 : config.PORT + 1,
+            })
+        : undefined);
+    const sso = await startSso(config, logger, sessionPolicy, {
+      ...options.sso,
+      devProvider,
+      attemptLimiter: createAttemptLimiter(db.orm),
+    });
     const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
     if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);
     stopSso = sso.stop;
@@ -69,8 +81,12 @@ export async function startGatehouse(
     throw error;
   }
   const insecure = insecureDefaults(config);
-  if (insecure.length) logger.warn({ insecureDefaults: insecure }, `development defaults on (${insecure.length}); do not run like this in production`);
-  logger.info({ url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) }, 'Gatehouse is ready');
+  if (insecure.length)
+    logger.warn({ insecureDefaults: insecure }, `development defaults on (${insecure.length}); do not run like this in production`);
+  logger.info(
+    { url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) },
+    'Gatehouse is ready',
+  );
   const server = http;
   const housekeeping = startHousekeeping({ fork: () => db.orm.em.fork(), policy: sessionPolicy, logger, schedule: options.housekeeping });
   return {

@@ -22,4 +22,5 @@ export const badInput = (field: string, message: string) => new GatehouseError('
 /** A uniqueness rule would be broken; `field` names the value that is taken. */
 export const conflict = (field: string, message: string) => new GatehouseError('CONFLICT', message, { field });
 
-export const notFound = (what: string, id: string | number) => new GatehouseError('NOT_FOUND', `${what} ${id} does not exist`, { id: String(id) });
+export const notFound = (what: string, id: string | number) =>
+  new GatehouseError('NOT_FOUND', `${what} ${id} does not exist`, { id: String(id) });

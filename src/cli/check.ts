@@ -20,7 +20,8 @@ export const checkCommand: Command = {
         found.push(`${pending.length} pending migration(s) (${pending.join(', ')}): run \`gatehouse migrate\``);
         return found;
       }
-      if (await migrationNeeded(db.orm)) found.push('the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)');
+      if (await migrationNeeded(db.orm))
+        found.push('the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)');
       const existing = new Set((await db.orm.em.fork().find(Permission, {})).map((p) => p.fullName));
       const missing = ALL_PERMISSIONS.filter((p) => !existing.has(p.fullName)).map((p) => p.fullName);
       if (missing.length) found.push(`permissions missing from the database: ${missing.join(', ')} (run \`gatehouse migrate\`)`);

@@ -64,7 +64,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const command = load();
   let flags: CommandContext['flags'];
   try {
-    const parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
     flags = parsed.values as CommandContext['flags'];
   } catch (error) {
     process.stderr.write(`gatehouse ${name}: ${(error as Error).message.split('\n')[0]}\nusage: ${command.usage}\n`);

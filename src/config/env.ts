@@ -5,16 +5,14 @@ import path from 'node:path';
 /** The project root: the embedded database and the migrations live beneath it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' && url.pathname.length > 1;
-    } catch {
-      return false;
-    }
-  }, 'expected postgres://user:password@host:5432/database');
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '' && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}, 'expected postgres://user:password@host:5432/database');
 
 /**
  * A whole number written in decimal digits, within `min`..`max`. Stricter than `Number()`,
@@ -40,7 +38,7 @@ const issuerUrl = z.string().refine((value) => {
   } catch {
     return false;
   }
-}, 'expected the provider\'s https issuer URL, e.g. https://example.eu.auth0.com/ (http only on 127.0.0.1, ::1 or localhost)');
+}, "expected the provider's https issuer URL, e.g. https://example.eu.auth0.com/ (http only on 127.0.0.1, ::1 or localhost)");
 
 const flag = (expected: string) =>
   z
@@ -50,7 +48,19 @@ const flag = (expected: string) =>
     .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 /** Asymmetric JWS algorithms only: `none` and the HMAC family (keyed with the client secret) are refused. */
-export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const SIGNING_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
@@ -58,13 +68,20 @@ const schema = z.object({
   PORT: wholeNumber(0, 65535, 'expected a port number from 0 to 65535').default(4000),
   TRUST_PROXY: z
     .string()
-    .refine(isTrustProxySetting, 'expected false, a number of proxy hops (1-99), or a comma-separated list of proxy addresses/CIDRs (loopback, uniquelocal, 10.0.0.0/8)')
+    .refine(
+      isTrustProxySetting,
+      'expected false, a number of proxy hops (1-99), or a comma-separated list of proxy addresses/CIDRs (loopback, uniquelocal, 10.0.0.0/8)',
+    )
     .default('false'),
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://gatehouse.example.com' }).optional(),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: wholeNumber(1, 100, 'expected a whole number from 1 to 100').default(10),
   DATA_DIR: z.string().min(1, 'expected a directory path').default(path.join(PROJECT_ROOT, '.data')),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected fatal, error, warn, info, debug, trace or silent',
+    })
+    .default('info'),
   SESSION_IDLE_TIMEOUT: seconds.default(2 * 60 * 60),
   SESSION_ABSOLUTE_TIMEOUT: seconds.default(7 * 24 * 60 * 60),
   OIDC_ISSUER: issuerUrl.optional(),
@@ -72,12 +89,18 @@ const schema = z.object({
   OIDC_CLIENT_SECRET: z.string().min(1, 'expected the client secret registered at the identity provider').optional(),
   OIDC_SCOPES: z
     .string()
-    .refine((value) => value.split(/\s+/).includes('openid'), 'expected space-separated scopes including openid, e.g. "openid profile email"')
+    .refine(
+      (value) => value.split(/\s+/).includes('openid'),
+      'expected space-separated scopes including openid, e.g. "openid profile email"',
+    )
     .default('openid profile email'),
   OIDC_GROUPS_CLAIM: z.string().min(1, 'expected a claim name or dotted path, e.g. groups or realm_access.roles').default('groups'),
   OIDC_USE_USERINFO: flag('expected true or false').default(false),
   OIDC_ID_TOKEN_ALG: z.enum(SIGNING_ALGORITHMS, { error: `expected one of ${SIGNING_ALGORITHMS.join(', ')}` }).default('RS256'),
-  OIDC_API_AUDIENCE: z.string().min(1, 'expected the API identifier (audience) of access tokens, e.g. https://gatehouse.example.com/api').optional(),
+  OIDC_API_AUDIENCE: z
+    .string()
+    .min(1, 'expected the API identifier (audience) of access tokens, e.g. https://gatehouse.example.com/api')
+    .optional(),
   OIDC_HTTP_TIMEOUT: wholeNumber(1, 120, 'expected a whole number of seconds from 1 to 120').default(10),
   SSO_REQUIRE_MAPPED_GROUP: flag('expected true or false').default(true),
 });
@@ -114,7 +137,9 @@ export class ConfigError extends Error {
  *   A password in `DATABASE_URL` is never repeated.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const input = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''));
+  const input = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
+  );
   const parsed = schema.safeParse(input);
   const problems = parsed.success
     ? []

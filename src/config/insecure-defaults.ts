@@ -9,8 +9,11 @@ import type { Config } from './env';
 export function insecureDefaults(config: Config): string[] {
   const found: string[] = [];
   if (!config.DATABASE_URL) found.push('the embedded database is in use: one process, files in DATA_DIR (set DATABASE_URL)');
-  if (!config.PUBLIC_URL.startsWith('https://')) found.push(`PUBLIC_URL is ${config.PUBLIC_URL}: session cookies are not Secure (serve Gatehouse over https)`);
-  if (config.NODE_ENV !== 'production') found.push('introspection and the Apollo Sandbox landing page are on, and schema hints are shown in errors (NODE_ENV=production)');
-  if (config.NODE_ENV === 'development' && !config.OIDC_ISSUER) found.push('the built-in development identity provider signs in anyone who can reach it (set OIDC_ISSUER)');
+  if (!config.PUBLIC_URL.startsWith('https://'))
+    found.push(`PUBLIC_URL is ${config.PUBLIC_URL}: session cookies are not Secure (serve Gatehouse over https)`);
+  if (config.NODE_ENV !== 'production')
+    found.push('introspection and the Apollo Sandbox landing page are on, and schema hints are shown in errors (NODE_ENV=production)');
+  if (config.NODE_ENV === 'development' && !config.OIDC_ISSUER)
+    found.push('the built-in development identity provider signs in anyone who can reach it (set OIDC_ISSUER)');
   return found;
 }

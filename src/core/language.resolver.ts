@@ -35,4 +35,8 @@ export class UpdateLanguageInput implements LanguageChanges {
 
 /** `languages`, `language`, `createLanguage`, `updateLanguage`, `deleteLanguage`, derived from `core.language`. */
 @Resolver(() => Language)
-export class LanguageResolver extends CrudResolver(languageAdmin, { objectType: Language, createInput: CreateLanguageInput, updateInput: UpdateLanguageInput }) {}
+export class LanguageResolver extends CrudResolver(languageAdmin, {
+  objectType: Language,
+  createInput: CreateLanguageInput,
+  updateInput: UpdateLanguageInput,
+}) {}

@@ -39,6 +39,7 @@ export const languageAdmin: ModelAdmin<Language, LanguageInput, LanguageChanges>
   repr: (language) => language.languageTag,
   // Uniqueness is decided by the index, not by a racy count before the insert.
   constraints: {
-    core_language_language_tag_unique: (attempt) => conflict('input.languageTag', `the language tag "${attempt.languageTag ?? ''}" is already in use`),
+    core_language_language_tag_unique: (attempt) =>
+      conflict('input.languageTag', `the language tag "${attempt.languageTag ?? ''}" is already in use`),
   },
 };

@@ -29,4 +29,8 @@ export class UpdateTweetInput implements TweetChanges {
 
 /** `tweets`, `tweet`, `createTweet`, `updateTweet`, `deleteTweet`, derived from `core.tweet`. */
 @Resolver(() => Tweet)
-export class TweetResolver extends CrudResolver(tweetAdmin, { objectType: Tweet, createInput: CreateTweetInput, updateInput: UpdateTweetInput }) {}
+export class TweetResolver extends CrudResolver(tweetAdmin, {
+  objectType: Tweet,
+  createInput: CreateTweetInput,
+  updateInput: UpdateTweetInput,
+}) {}

@@ -47,7 +47,12 @@ export const DEFAULT_HOUSEKEEPING: HousekeepingSchedule = { firstRunMs: 30_000, 
  * retried at the next run. `stop()` clears the timer and waits for a purge in progress, so the
  * database can be closed right after. Every instance runs it; the deletes are idempotent.
  */
-export function startHousekeeping(deps: { fork: () => EntityManager; policy: SessionPolicy; logger: Logger; schedule?: HousekeepingSchedule }): { stop(): Promise<void> } {
+export function startHousekeeping(deps: {
+  fork: () => EntityManager;
+  policy: SessionPolicy;
+  logger: Logger;
+  schedule?: HousekeepingSchedule;
+}): { stop(): Promise<void> } {
   const { fork, policy, logger } = deps;
   const schedule = deps.schedule ?? DEFAULT_HOUSEKEEPING;
   let timer: NodeJS.Timeout | null = null;
@@ -57,7 +62,8 @@ export function startHousekeeping(deps: { fork: () => EntityManager; policy: Ses
   const run = async () => {
     try {
       const purged = await purgeExpiredRows(fork(), policy);
-      if (purged.sessions || purged.loginTransactions || purged.throttleCounters) logger.info({ purged }, 'housekeeping: purged expired rows');
+      if (purged.sessions || purged.loginTransactions || purged.throttleCounters)
+        logger.info({ purged }, 'housekeeping: purged expired rows');
     } catch (error) {
       logger.warn({ err: error }, 'housekeeping: purging expired rows failed; retrying at the next run');
     }

@@ -40,9 +40,7 @@ export function ormConfig({ clientUrl, poolMax, onQuery, logger }: OrmOptions): 
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: true },
     ...(logger ? { driverOptions: { log: driverLog(logger) } } : {}),
-    ...(onQuery
-      ? { debug: ['query'] as const, logger: (message: string) => onQuery(message) }
-      : { debug: false }),
+    ...(onQuery ? { debug: ['query'] as const, logger: (message: string) => onQuery(message) } : { debug: false }),
   });
 }
 

@@ -87,7 +87,9 @@ function accessOf(schema: GraphQLSchema, field: Parameters<typeof getDirective>[
 export function applyAccessControl(schema: GraphQLSchema, options: { enforce?: boolean } = {}): GraphQLSchema {
   const enforce = options.enforce ?? true;
   const problems: string[] = [];
-  const rootTypes = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name));
+  const rootTypes = new Set(
+    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name),
+  );
   const result = mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
       const coordinate = `${typeName}.${fieldName}`;
@@ -112,7 +114,10 @@ const forbidden = (permission: PermissionName) => new GatehouseError('FORBIDDEN'
  * are known in this request the check is synchronous, so a guarded field on every row of a
  * large page costs a set lookup, not a promise per row.
  */
-function guarded(access: Exclude<Access, { kind: 'public' }>, resolve: GraphQLFieldResolver<unknown, GatehouseContext>): GraphQLFieldResolver<unknown, GatehouseContext> {
+function guarded(
+  access: Exclude<Access, { kind: 'public' }>,
+  resolve: GraphQLFieldResolver<unknown, GatehouseContext>,
+): GraphQLFieldResolver<unknown, GatehouseContext> {
   return (source, args, context, info) => {
     const user = context.user;
     if (!user) throw unauthenticated();

@@ -32,7 +32,9 @@ export class OperationAccess {
 
 @Resolver()
 export class CatalogResolver {
-  @Query(() => [OperationAccess], { description: 'For every query and mutation, the access it requires — read from the running schema’s own directives.' })
+  @Query(() => [OperationAccess], {
+    description: 'For every query and mutation, the access it requires — read from the running schema’s own directives.',
+  })
   @Authenticated()
   permissionCatalog(@Info() info: GraphQLResolveInfo): OperationAccess[] {
     return accessCatalog(info.schema).map(({ coordinate, access }) => ({

@@ -94,7 +94,9 @@ export async function findPage<E extends object>(
   const meta = em.getMetadata().get<E>(entity.name);
   const conditions: FilterQuery<E>[] = [where];
   if (args.after) {
-    const key = decodeCursor(args.after, ordering.length).map((value, i) => keyValue((meta.properties as Record<string, EntityProperty | undefined>)[ordering[i][0]], value));
+    const key = decodeCursor(args.after, ordering.length).map((value, i) =>
+      keyValue((meta.properties as Record<string, EntityProperty | undefined>)[ordering[i][0]], value),
+    );
     conditions.push(after(ordering, key));
   }
   const rows = await em.find(entity, { $and: conditions } as FilterQuery<E>, {
@@ -102,7 +104,12 @@ export async function findPage<E extends object>(
     limit: limit + 1,
     populate: (options.populate ?? []) as never,
   });
-  return toPage(rows, limit, (row) => ordering.map(([property]) => cursorValue(row[property])), () => em.count(entity, where));
+  return toPage(
+    rows,
+    limit,
+    (row) => ordering.map(([property]) => cursorValue(row[property])),
+    () => em.count(entity, where),
+  );
 }
 
 /** Rows strictly after `key` in `ordering`: (a > x) or (a = x and b > y) or … */
@@ -250,7 +257,13 @@ export class CrudService<E extends object, CreateInput, UpdateInput> {
 /** `tweet` from the object type `Tweet`: the names every generated operation derives from. */
 function operationNames(typeName: string, plural?: string) {
   const singular = typeName[0].toLowerCase() + typeName.slice(1);
-  return { singular, plural: plural ?? `${singular}s`, create: `create${typeName}`, update: `update${typeName}`, delete: `delete${typeName}` };
+  return {
+    singular,
+    plural: plural ?? `${singular}s`,
+    create: `create${typeName}`,
+    update: `update${typeName}`,
+    delete: `delete${typeName}`,
+  };
 }
 
 export interface CrudTypes<E extends object, CreateInput extends object, UpdateInput extends object> {
@@ -287,7 +300,9 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
   const { objectType, createInput, updateInput } = types;
   const names = operationNames(objectType.name, types.plural);
   if (names.singular.toLowerCase() !== admin.ref.model) {
-    throw new Error(`CrudResolver: the object type ${objectType.name} does not name the registered model ${admin.ref.appLabel}.${admin.ref.model}`);
+    throw new Error(
+      `CrudResolver: the object type ${objectType.name} does not name the registered model ${admin.ref.appLabel}.${admin.ref.model}`,
+    );
   }
   const service = new CrudService(admin);
   const ObjectConnection = Connection(objectType);
@@ -319,7 +334,10 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       return service.create(ctx.em, ctx.user!, input);
     }
 
-    @Mutation(() => objectType, { name: names.update, description: `Changes a ${what}; logged with the changed fields. Omitted fields are kept.` })
+    @Mutation(() => objectType, {
+      name: names.update,
+      description: `Changes a ${what}; logged with the changed fields. Omitted fields are kept.`,
+    })
     @HasPermission(permissionFor(admin.ref, 'change'))
     update(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => updateInput) input: UpdateInput): Promise<E> {
       return service.update(ctx.em, ctx.user!, id, input);

@@ -25,17 +25,43 @@ export function createFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? error.originalError : error;
     if (original instanceof GatehouseError) {
-      return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.code, ...original.details } };
+      return {
+        message: original.message,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: original.code, ...original.details },
+      };
     }
     const code = formatted.extensions?.code;
     if (!original && typeof code === 'string' && REQUEST_ERROR_CODES.has(code)) {
       return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
     }
     // type-graphql argument validation and coercion problems surface as GraphQLErrors too.
-    if (original instanceof GraphQLError && typeof original.extensions?.code === 'string' && REQUEST_ERROR_CODES.has(original.extensions.code)) {
-      return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.extensions.code } };
+    if (
+      original instanceof GraphQLError &&
+      typeof original.extensions?.code === 'string' &&
+      REQUEST_ERROR_CODES.has(original.extensions.code)
+    ) {
+      return {
+        message: original.message,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: original.extensions.code },
+      };
     }
-    logger.error({ err: original ?? error, path: formatted.path, kind: original instanceof DriverException ? 'database' : original instanceof OrmValidationError ? 'orm' : 'unexpected' }, 'internal error while resolving a GraphQL request');
-    return { message: 'internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    logger.error(
+      {
+        err: original ?? error,
+        path: formatted.path,
+        kind: original instanceof DriverException ? 'database' : original instanceof OrmValidationError ? 'orm' : 'unexpected',
+      },
+      'internal error while resolving a GraphQL request',
+    );
+    return {
+      message: 'internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }

@@ -127,7 +127,11 @@ export class Loaders {
     const batch = await loadMemberships(this.em, userIds);
     for (const tuple of batch.permissions) this.permission(tuple);
     for (const [groupId, permissionIds] of batch.grants) {
-      if (!this.knownGroupPermissions.has(groupId)) this.knownGroupPermissions.set(groupId, permissionIds.map((pid) => this.permissions.get(pid)!));
+      if (!this.knownGroupPermissions.has(groupId))
+        this.knownGroupPermissions.set(
+          groupId,
+          permissionIds.map((pid) => this.permissions.get(pid)!),
+        );
     }
     const byUser = new Map<number, UserGroups>(userIds.map((id) => [id, { memberships: [], groups: [] }]));
     for (const [userId, groupId, groupName, source, ruleId] of batch.memberships) {
@@ -192,7 +196,8 @@ const permissionSnapshot = snapshotFactory(Permission, ['id', 'appLabel', 'model
  */
 export function selects(info: GraphQLResolveInfo, path: readonly string[], leaves: readonly string[]): boolean {
   let sets = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
-  for (const name of path) sets = fieldsOf(sets, info).flatMap((field) => (field.name.value === name && field.selectionSet ? [field.selectionSet] : []));
+  for (const name of path)
+    sets = fieldsOf(sets, info).flatMap((field) => (field.name.value === name && field.selectionSet ? [field.selectionSet] : []));
   return fieldsOf(sets, info).some((field) => leaves.includes(field.name.value));
 }
 

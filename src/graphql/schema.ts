@@ -14,7 +14,19 @@ import { ACCESS_DIRECTIVES, applyAccessControl } from './access';
 import { CatalogResolver } from './catalog.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const RESOLVERS: NonEmptyArray<Function> = [MeResolver, PermissionResolver, SessionResolver, GroupMappingRuleResolver, TweetResolver, LanguageResolver, LogEntryResolver, CatalogResolver, ExplainPermissionResolver, UserResolver, GroupResolver];
+export const RESOLVERS: NonEmptyArray<Function> = [
+  MeResolver,
+  PermissionResolver,
+  SessionResolver,
+  GroupMappingRuleResolver,
+  TweetResolver,
+  LanguageResolver,
+  LogEntryResolver,
+  CatalogResolver,
+  ExplainPermissionResolver,
+  UserResolver,
+  GroupResolver,
+];
 
 /** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
 export async function buildDeclaredSchema(): Promise<GraphQLSchema> {

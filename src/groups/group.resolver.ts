@@ -74,7 +74,11 @@ export class GroupResolver {
 
   @Mutation(() => Group, { description: 'Changes the given fields of a group.' })
   @HasPermission(permissionFor(GROUP, 'change'))
-  async updateGroup(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateGroupInput) input: UpdateGroupInput): Promise<Group> {
+  async updateGroup(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateGroupInput) input: UpdateGroupInput,
+  ): Promise<Group> {
     return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, existingId(id), input));
   }
 
@@ -86,7 +90,11 @@ export class GroupResolver {
 
   @Mutation(() => Group, { description: 'Sets the group’s permissions, by full name (core.view_tweet).' })
   @HasPermission(permissionFor(GROUP, 'change'))
-  async setGroupPermissions(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('permissions', () => [String]) permissions: string[]): Promise<Group> {
+  async setGroupPermissions(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('permissions', () => [String]) permissions: string[],
+  ): Promise<Group> {
     return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, existingId(id), permissions));
   }
 
@@ -108,6 +116,11 @@ export class GroupResolver {
     const page = await loaders.membersOfGroup(group.id, { limit, afterUsername: decodeMemberCursor(after) });
     // `toPage` wants the look-ahead row; the loader already told whether there is one.
     const rows = page.hasNextPage ? [...page.users, page.users[0]] : page.users;
-    return toPage(rows, limit, (user) => [user.username], () => loaders.memberCountOfGroup.load(group.id));
+    return toPage(
+      rows,
+      limit,
+      (user) => [user.username],
+      () => loaders.memberCountOfGroup.load(group.id),
+    );
   }
 }

@@ -68,7 +68,11 @@ export interface PermissionBatch {
   permissions: PermissionTuple[];
 }
 
-async function loadPermissionsOf(em: EntityManager, link: { table: string; ownerColumn: string }, ids: readonly number[]): Promise<PermissionBatch> {
+async function loadPermissionsOf(
+  em: EntityManager,
+  link: { table: string; ownerColumn: string },
+  ids: readonly number[],
+): Promise<PermissionBatch> {
   const [row] = await em.execute<PermissionBatch[]>(
     `with l as materialized (select x.${link.ownerColumn} as owner_id, x.permission_id from ${link.table} x where x.${link.ownerColumn} = any(?::int[]))
      select
@@ -95,7 +99,11 @@ export function loadUserPermissions(em: EntityManager, userIds: readonly number[
  * For each of `groupIds`, the first `limit + 1` distinct members (by any membership) ordered by
  * username after `afterUsername` — one statement for all the groups (a lateral join per group).
  */
-export async function loadMembers(em: EntityManager, groupIds: readonly number[], page: { limit: number; afterUsername: string | null }): Promise<Array<UserRow & { group_id: number }>> {
+export async function loadMembers(
+  em: EntityManager,
+  groupIds: readonly number[],
+  page: { limit: number; afterUsername: string | null },
+): Promise<Array<UserRow & { group_id: number }>> {
   return em.execute(
     `select g.group_id, u.* from unnest(?::int[]) as g(group_id)
        cross join lateral (
@@ -125,7 +133,10 @@ export function decodeMemberCursor(after: string | null | undefined): string | n
 }
 
 /** One page of groups whose name contains `search` (case-insensitive), by name. */
-export async function listGroups(em: EntityManager, args: { search?: string | null; limit: number; after?: string | null }): Promise<Page<Group>> {
+export async function listGroups(
+  em: EntityManager,
+  args: { search?: string | null; limit: number; after?: string | null },
+): Promise<Page<Group>> {
   const search = args.search?.trim();
   const where = search ? ['g.name ilike ?'] : [];
   const params: unknown[] = search ? [containsPattern(search)] : [];
@@ -141,10 +152,18 @@ export async function listGroups(em: EntityManager, args: { search?: string | nu
     `select g.id, g.name from auth_group g ${conditions.length ? `where ${conditions.join(' and ')}` : ''} order by g.name limit ?`,
     [...pageParams, args.limit + 1],
   );
-  const page = toPage(rows, args.limit, (row) => [row.name], async () => {
-    const [row] = await em.execute<Array<{ count: string }>>(`select count(*) as count from auth_group g ${where.length ? `where ${where.join(' and ')}` : ''}`, params);
-    return Number(row.count);
-  });
+  const page = toPage(
+    rows,
+    args.limit,
+    (row) => [row.name],
+    async () => {
+      const [row] = await em.execute<Array<{ count: string }>>(
+        `select count(*) as count from auth_group g ${where.length ? `where ${where.join(' and ')}` : ''}`,
+        params,
+      );
+      return Number(row.count);
+    },
+  );
   return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: groupFromRow(edge.node.id, edge.node.name) })) };
 }
 

@@ -66,7 +66,8 @@ export async function updateGroup(em: EntityManager, actor: User, id: number, in
   return write(changes, () =>
     em.transactional(async (tx) => {
       const group = await lockGroup(tx, id);
-      if (changes.name !== undefined && changes.name !== group.name && (await tx.count(Group, { name: changes.name, id: { $ne: id } }))) throw nameTaken(changes.name);
+      if (changes.name !== undefined && changes.name !== group.name && (await tx.count(Group, { name: changes.name, id: { $ne: id } })))
+        throw nameTaken(changes.name);
       const message = changedFields(group, changes);
       if (!message) return group;
       tx.assign(group, changes);

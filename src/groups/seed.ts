@@ -4,7 +4,9 @@ import { Permission } from '../permissions/permission.entity';
 import { Group } from './group.entity';
 
 const permissionsOf = (appLabel: AppLabel, ...codenamePrefixes: string[]): PermissionName[] =>
-  ALL_PERMISSIONS.filter((p) => p.appLabel === appLabel && codenamePrefixes.some((prefix) => p.codename.startsWith(prefix))).map((p) => p.fullName);
+  ALL_PERMISSIONS.filter((p) => p.appLabel === appLabel && codenamePrefixes.some((prefix) => p.codename.startsWith(prefix))).map(
+    (p) => p.fullName,
+  );
 
 /**
  * The original project's reference groups, exactly:
@@ -15,7 +17,11 @@ export const REFERENCE_GROUPS: Readonly<Record<string, readonly PermissionName[]
   viewer: permissionsOf('core', 'view_'),
   business: permissionsOf('core', 'view_', 'change_'),
   support: permissionsOf('core', 'add_', 'change_', 'delete_', 'view_'),
-  developer: [...permissionsOf('core', 'add_', 'change_', 'delete_', 'view_'), ...permissionsOf('auth', 'view_'), ...permissionsOf('admin', 'view_')],
+  developer: [
+    ...permissionsOf('core', 'add_', 'change_', 'delete_', 'view_'),
+    ...permissionsOf('auth', 'view_'),
+    ...permissionsOf('admin', 'view_'),
+  ],
 };
 
 export interface SeedResult {

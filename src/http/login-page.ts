@@ -30,7 +30,8 @@ p.error{background:#fdecea;color:#8a1c12;padding:.6rem;border-radius:4px}hr{marg
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 
-const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (value: string) =>
+  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The sign-in page: password form and "Sign in with single sign-on", with one generic message. */
 export function renderLoginPage(options: { next: string; message?: string | null; username?: string; sso: boolean }): string {
@@ -39,7 +40,9 @@ export function renderLoginPage(options: { next: string; message?: string | null
   // After a refusal the provider still has its own session for the refused account; asking it
   // to prompt again (OIDC Core §3.1.2.1 prompt=login) lets the person pick another account.
   const retry = options.message ? '&reauthenticate=1' : '';
-  const sso = options.sso ? `<hr><a class="sso" href="/oidc/authenticate/?next=${escapeHtml(encodeURIComponent(options.next))}${retry}">Sign in with single sign-on</a>` : '';
+  const sso = options.sso
+    ? `<hr><a class="sso" href="/oidc/authenticate/?next=${escapeHtml(encodeURIComponent(options.next))}${retry}">Sign in with single sign-on</a>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Sign in · Gatehouse</title><style>${STYLE}</style></head>
@@ -53,7 +56,13 @@ export function renderLoginPage(options: { next: string; message?: string | null
 function sendPage(res: Response, status: number, html: string): void {
   res
     .status(status)
-    .set({ 'Content-Security-Policy': CSP, 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin' })
+    .set({
+      'Content-Security-Policy': CSP,
+      'Cache-Control': 'no-store',
+      'X-Frame-Options': 'DENY',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'same-origin',
+    })
     .type('html')
     .send(html);
 }
@@ -79,7 +88,11 @@ export function loginPageRoutes(deps: { services: GatehouseServices; db: Databas
     const next = safeNext(body.next);
     const sso = Boolean(services.sso);
     if (!isSameOriginPost(req, config.PUBLIC_URL)) {
-      sendPage(res, 403, renderLoginPage({ next, message: 'Sign-in failed: the form was not sent from this site. Reload the page and try again.', sso }));
+      sendPage(
+        res,
+        403,
+        renderLoginPage({ next, message: 'Sign-in failed: the form was not sent from this site. Reload the page and try again.', sso }),
+      );
       return;
     }
     const username = typeof body.username === 'string' ? body.username.slice(0, 150) : '';
@@ -96,7 +109,11 @@ export function loginPageRoutes(deps: { services: GatehouseServices; db: Databas
     } catch (error) {
       // loginWithPassword's messages are generic by design (one for every refusal, or "try again in N s").
       if (error instanceof GatehouseError && error.code === 'UNAUTHENTICATED') {
-        sendPage(res, 401, renderLoginPage({ next, message: error.message.charAt(0).toUpperCase() + error.message.slice(1) + '.', username, sso }));
+        sendPage(
+          res,
+          401,
+          renderLoginPage({ next, message: error.message.charAt(0).toUpperCase() + error.message.slice(1) + '.', username, sso }),
+        );
         return;
       }
       logger.error({ err: error }, 'password sign-in failed');

@@ -46,7 +46,14 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
   const writeStates = (res: Response, states: string[]) => {
     if (states.length === 0) res.clearCookie(stateCookie, { httpOnly: true, sameSite: 'lax', secure: https, path: '/' });
     // SameSite=Lax: sent on the provider's top-level redirect back to the callback.
-    else res.cookie(stateCookie, states.join('.'), { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: LOGIN_TRANSACTION_TTL_MS });
+    else
+      res.cookie(stateCookie, states.join('.'), {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: https,
+        path: '/',
+        maxAge: LOGIN_TRANSACTION_TTL_MS,
+      });
   };
   const toLogin = (res: Response, code: SsoErrorCode, next?: string) => {
     const params = new URLSearchParams({ error: code });

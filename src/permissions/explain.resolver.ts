@@ -25,7 +25,10 @@ export class MembershipGrantInfo {
   @HasPermission(permissionFor(modelRef('sso', 'groupmappingrule'), 'view'))
   rule!: GroupMappingRule | null;
 
-  @Field(() => String, { nullable: true, description: 'The value of the rule’s claim that matched, in the claims of the user’s last single sign-on.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The value of the rule’s claim that matched, in the claims of the user’s last single sign-on.',
+  })
   claimValue!: string | null;
 }
 
@@ -66,10 +69,15 @@ export class PermissionExplanationInfo {
 export class ExplainPermissionResolver {
   @Query(() => PermissionExplanationInfo, {
     name: 'explainPermission',
-    description: 'Whether the user has the permission (app_label.codename) and why. An unknown permission is BAD_USER_INPUT, an unknown user NOT_FOUND.',
+    description:
+      'Whether the user has the permission (app_label.codename) and why. An unknown permission is BAD_USER_INPUT, an unknown user NOT_FOUND.',
   })
   @HasPermission(permissionFor(modelRef('auth', 'user'), 'view'))
-  explain(@Ctx() { em, services }: GatehouseContext, @Arg('userId', () => ID) userId: string, @Arg('permission', () => String) permission: string): Promise<PermissionExplanationInfo> {
+  explain(
+    @Ctx() { em, services }: GatehouseContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('permission', () => String) permission: string,
+  ): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
     if (!/^[1-9][0-9]{0,14}$/.test(userId)) throw notFound('user', userId);
     return explainPermission(em, Number(userId), permission, { groupsClaim: mappingSettings(services).groupsClaim });

@@ -59,7 +59,12 @@ export interface PermissionExplanation {
  *   // { granted: true, reason: 'GROUPS',
  *   //   groups: [{ groupName: 'viewer', memberships: [{ source: 'sso_rule', ruleId: 3, claimValue: 'B2E_APP_MANAGEMENT_VIEWER', … }] }], … }
  */
-export async function explainPermission(em: EntityManager, userId: number, permission: PermissionName, options: { groupsClaim: string }): Promise<PermissionExplanation> {
+export async function explainPermission(
+  em: EntityManager,
+  userId: number,
+  permission: PermissionName,
+  options: { groupsClaim: string },
+): Promise<PermissionExplanation> {
   const user = await em.findOne(User, userId);
   if (!user) throw notFound('user', userId);
   const [appLabel, codename] = permission.split('.');
@@ -70,8 +75,11 @@ export async function explainPermission(em: EntityManager, userId: number, permi
     { populate: ['group', 'rule', 'rule.group'], orderBy: [{ group: { name: 'asc' } }, { id: 'asc' }] },
   );
   // The claims presented at the user's last single sign-on say which value each rule matched.
-  const identity = memberships.some((m) => m.rule) ? await em.findOne(SsoIdentity, { user: userId }, { orderBy: { lastLoginAt: 'desc' } }) : null;
-  const claimValueOf = (rule: GroupMappingRule) => (identity ? (evaluateRules([rule], identity.lastClaims, options.groupsClaim).matches[0]?.value ?? null) : null);
+  const identity = memberships.some((m) => m.rule)
+    ? await em.findOne(SsoIdentity, { user: userId }, { orderBy: { lastLoginAt: 'desc' } })
+    : null;
+  const claimValueOf = (rule: GroupMappingRule) =>
+    identity ? (evaluateRules([rule], identity.lastClaims, options.groupsClaim).matches[0]?.value ?? null) : null;
   const groups: GroupGrant[] = [];
   for (const membership of memberships) {
     let grant = groups.find((g) => g.groupId === membership.group.id);

@@ -20,6 +20,11 @@ export class PermissionResolver {
     const where = appLabel ? { appLabel } : {};
     const afterId = after ? Number(decodeCursor(after, 1)[0]) : 0;
     const rows = await em.find(Permission, { ...where, id: { $gt: afterId } }, { orderBy: { id: 'asc' }, limit: limit + 1 });
-    return toPage(rows, limit, (p) => [p.id], () => em.count(Permission, where));
+    return toPage(
+      rows,
+      limit,
+      (p) => [p.id],
+      () => em.count(Permission, where),
+    );
   }
 }

@@ -57,5 +57,7 @@ export async function loginWithPassword(
 
 function throttled(state: RateLimiterRes): GatehouseError {
   const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
-  return new GatehouseError('UNAUTHENTICATED', `too many failed sign-ins for this account; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  return new GatehouseError('UNAUTHENTICATED', `too many failed sign-ins for this account; try again in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
 }

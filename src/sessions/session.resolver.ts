@@ -39,7 +39,9 @@ export class SessionInfo {
 
 @ObjectType()
 export class LoginResult {
-  @Field(() => String, { description: 'The session token, for `Authorization: Bearer <token>`. Browsers also get it as an HttpOnly cookie.' })
+  @Field(() => String, {
+    description: 'The session token, for `Authorization: Bearer <token>`. Browsers also get it as an HttpOnly cookie.',
+  })
   token!: string;
 
   @Field(() => User)
@@ -61,7 +63,11 @@ const toInfo = (session: Session, currentId: string | undefined): SessionInfo =>
 export class SessionResolver {
   @Mutation(() => LoginResult, { description: 'Signs in with a local username and password and starts a new session.' })
   @Public()
-  async login(@Arg('username', () => String) username: string, @Arg('password', () => String) password: string, @Ctx() ctx: GatehouseContext): Promise<LoginResult> {
+  async login(
+    @Arg('username', () => String) username: string,
+    @Arg('password', () => String) password: string,
+    @Ctx() ctx: GatehouseContext,
+  ): Promise<LoginResult> {
     const { token, session } = await loginWithPassword(ctx.em, { username, password }, ctx.request, {
       policy: ctx.services.sessionPolicy,
       throttle: ctx.services.loginThrottle,

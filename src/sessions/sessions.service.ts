@@ -36,7 +36,12 @@ export function hashToken(token: string): string {
  * Starts a session for `user` and returns its token: 256 random bits, base64url. The token
  * is shown once; the database keeps only its digest. Flushes within `em`'s transaction, if any.
  */
-export async function createSession(em: EntityManager, user: User, meta: SessionMetadata, policy: SessionPolicy): Promise<{ token: string; session: Session }> {
+export async function createSession(
+  em: EntityManager,
+  user: User,
+  meta: SessionMetadata,
+  policy: SessionPolicy,
+): Promise<{ token: string; session: Session }> {
   const token = randomBytes(32).toString('base64url');
   const now = new Date();
   const session = em.create(Session, {
@@ -79,11 +84,19 @@ export async function resolveSession(em: EntityManager, token: string, policy: S
  * builder and joined-result hydration, which cost more than the statement itself; the lazy
  * `Session.idToken` is left unloaded, to be populated where it is needed.
  */
-export async function resolveSessionWithPermissions(em: EntityManager, token: string, policy: SessionPolicy): Promise<ResolvedSession | null> {
+export async function resolveSessionWithPermissions(
+  em: EntityManager,
+  token: string,
+  policy: SessionPolicy,
+): Promise<ResolvedSession | null> {
   if (token.length < 16 || token.length > 256) return null;
   const now = Date.now();
   const lookup = sessionLookup(em);
-  const [row] = await em.execute<Array<Record<string, unknown>>>(lookup.sql, [hashToken(token), new Date(now), new Date(now - policy.idleTimeout * 1000)]);
+  const [row] = await em.execute<Array<Record<string, unknown>>>(lookup.sql, [
+    hashToken(token),
+    new Date(now),
+    new Date(now - policy.idleTimeout * 1000),
+  ]);
   if (!row) return null;
   // The user first, so that the session's `user_id` resolves to it in the identity map.
   em.map(User, pick(row, lookup.user));
@@ -137,7 +150,13 @@ function sessionLookup(em: EntityManager): SessionLookup {
 /** The columns a plain load of `meta` reads (its eager scalars and owning to-one references), aliased `table.column`. */
 function loadedColumns(meta: EntityMetadata, table: string): Column[] {
   return meta.props
-    .filter((prop) => (prop.kind === ReferenceKind.SCALAR || prop.kind === ReferenceKind.MANY_TO_ONE) && !prop.lazy && prop.persist !== false && !prop.formula)
+    .filter(
+      (prop) =>
+        (prop.kind === ReferenceKind.SCALAR || prop.kind === ReferenceKind.MANY_TO_ONE) &&
+        !prop.lazy &&
+        prop.persist !== false &&
+        !prop.formula,
+    )
     .flatMap((prop) => prop.fieldNames)
     .map((name) => ({ table, name, alias: `${table}.${name}` }));
 }
@@ -173,5 +192,7 @@ export async function endUserSessions(em: EntityManager, userId: number, exceptS
 /** Deletes sessions past their absolute or idle timeout. */
 export async function purgeExpiredSessions(em: EntityManager, policy: SessionPolicy): Promise<number> {
   const now = Date.now();
-  return em.nativeDelete(Session, { $or: [{ expiresAt: { $lte: new Date(now) } }, { lastSeenAt: { $lte: new Date(now - policy.idleTimeout * 1000) } }] });
+  return em.nativeDelete(Session, {
+    $or: [{ expiresAt: { $lte: new Date(now) } }, { lastSeenAt: { $lte: new Date(now - policy.idleTimeout * 1000) } }],
+  });
 }

@@ -15,7 +15,10 @@ export const SSO_ATTEMPT_WINDOW = 5 * 60;
  * password sign-ins use (`auth_login_throttle`, its own key prefix), so every instance sees the
  * same counts. Expired counters are deleted by the housekeeping (`purgeExpiredRows`).
  */
-export function createAttemptLimiter(orm: MikroORM, limits: { points: number; duration: number } = { points: SSO_ATTEMPTS_PER_CLIENT, duration: SSO_ATTEMPT_WINDOW }): RateLimiterAbstract {
+export function createAttemptLimiter(
+  orm: MikroORM,
+  limits: { points: number; duration: number } = { points: SSO_ATTEMPTS_PER_CLIENT, duration: SSO_ATTEMPT_WINDOW },
+): RateLimiterAbstract {
   return new RateLimiterPostgres({
     storeClient: orm.em.getConnection().getKnex(),
     storeType: 'knex',

@@ -21,7 +21,12 @@ export const MAX_PENDING_PER_BROWSER = 5;
  * deleted by the housekeeping (`purgeExpiredLoginTransactions`), not on this path.
  */
 export async function beginLoginTransaction(em: EntityManager, next: string): Promise<LoginAttempt> {
-  const attempt: LoginAttempt = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier(), next };
+  const attempt: LoginAttempt = {
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+    codeVerifier: client.randomPKCECodeVerifier(),
+    next,
+  };
   const now = Date.now();
   await em.insert(LoginTransaction, { ...attempt, createdAt: new Date(now), expiresAt: new Date(now + LOGIN_TRANSACTION_TTL_MS) });
   return attempt;
@@ -51,7 +56,9 @@ export async function consumeLoginTransaction(em: EntityManager, state: string):
   if (!state || state.length > 128) return null;
   const rows: Array<{ state: string; nonce: string; code_verifier: string; next: string; expires_at: Date | string }> = await em
     .getConnection()
-    .execute('delete from "sso_login_transaction" where "state" = ? returning "state", "nonce", "code_verifier", "next", "expires_at"', [state]);
+    .execute('delete from "sso_login_transaction" where "state" = ? returning "state", "nonce", "code_verifier", "next", "expires_at"', [
+      state,
+    ]);
   const row = rows[0];
   if (!row || new Date(row.expires_at).getTime() <= Date.now()) return null;
   return { state: row.state, nonce: row.nonce, codeVerifier: row.code_verifier, next: row.next };

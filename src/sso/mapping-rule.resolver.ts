@@ -19,7 +19,10 @@ registerEnumType(MatchType, {
 });
 
 const GroupsClaimProblemEnum = { MISSING: 'missing', EMPTY: 'empty', NOT_A_STRING_LIST: 'not_a_string_list' } as const;
-registerEnumType(GroupsClaimProblemEnum, { name: 'GroupsClaimProblem', description: 'Why the groups claim cannot be used; each refuses the login.' });
+registerEnumType(GroupsClaimProblemEnum, {
+  name: 'GroupsClaimProblem',
+  description: 'Why the groups claim cannot be used; each refuses the login.',
+});
 
 const VIEW = permissionFor(RULE_MODEL, 'view');
 const ADD = permissionFor(RULE_MODEL, 'add');
@@ -36,12 +39,17 @@ export class MappedGroup {
 }
 
 // Named GroupMappingRule so that the connection types read GroupMappingRuleConnection / -Edge.
-@ObjectType('GroupMappingRule', { description: 'A single sign-on rule: a claim value matching `pattern` puts the user in `group` at sign-in.' })
+@ObjectType('GroupMappingRule', {
+  description: 'A single sign-on rule: a claim value matching `pattern` puts the user in `group` at sign-in.',
+})
 class GroupMappingRule {
   @Field(() => ID)
   id!: number;
 
-  @Field(() => String, { nullable: true, description: 'The claim path read (`email`, `realm_access.roles`); null: the configured groups claim.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The claim path read (`email`, `realm_access.roles`); null: the configured groups claim.',
+  })
   claim!: string | null;
 
   @Field(() => MatchType)
@@ -149,7 +157,10 @@ export class GroupMappingPreview {
   @Field(() => Boolean, { description: 'Whether a sign-in with these claims would be let in.' })
   loginAllowed!: boolean;
 
-  @Field(() => String, { nullable: true, description: 'Why it would be refused: groups_claim_missing, groups_claim_empty, groups_claim_not_a_string_list or no_matching_rule.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why it would be refused: groups_claim_missing, groups_claim_empty, groups_claim_not_a_string_list or no_matching_rule.',
+  })
   refusal!: string | null;
 
   @Field(() => String, { description: 'The groups claim read.' })
@@ -203,7 +214,10 @@ export class GroupMappingRuleResolver {
 
   @Mutation(() => GroupMappingRule)
   @HasPermission(ADD)
-  createGroupMappingRule(@Arg('input', () => CreateGroupMappingRuleInput) input: CreateGroupMappingRuleInput, @Ctx() { em, user }: GatehouseContext): Promise<GroupMappingRuleEntity> {
+  createGroupMappingRule(
+    @Arg('input', () => CreateGroupMappingRuleInput) input: CreateGroupMappingRuleInput,
+    @Ctx() { em, user }: GatehouseContext,
+  ): Promise<GroupMappingRuleEntity> {
     return createRule(em, user, { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) });
   }
 
@@ -232,9 +246,14 @@ export class GroupMappingRuleResolver {
     return true;
   }
 
-  @Query(() => GroupMappingPreview, { description: 'What the enabled rules would make of these ID-token claims: matches, groups, and whether the sign-in would be let in.' })
+  @Query(() => GroupMappingPreview, {
+    description: 'What the enabled rules would make of these ID-token claims: matches, groups, and whether the sign-in would be let in.',
+  })
   @HasPermission(VIEW)
-  async previewGroupMapping(@Arg('claims', () => GraphQLJSON) claims: unknown, @Ctx() { em, services }: GatehouseContext): Promise<GroupMappingPreview> {
+  async previewGroupMapping(
+    @Arg('claims', () => GraphQLJSON) claims: unknown,
+    @Ctx() { em, services }: GatehouseContext,
+  ): Promise<GroupMappingPreview> {
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw badInput('claims', 'must be a JSON object of claims');
     const settings = mappingSettings(services);
     const { result, groups, decision } = await previewMapping(em, claims as Record<string, unknown>, settings);
@@ -250,11 +269,19 @@ export class GroupMappingRuleResolver {
   }
 
   @Query(() => [GroupMappingImpact], {
-    description: 'For a proposed new rule or change: which single sign-on users would gain or lose which groups, judged on the claims of their last sign-in. Writes nothing.',
+    description:
+      'For a proposed new rule or change: which single sign-on users would gain or lose which groups, judged on the claims of their last sign-in. Writes nothing.',
   })
   @HasPermission(VIEW)
-  async previewGroupMappingRule(@Arg('input', () => ProposedGroupMappingRuleInput) input: ProposedGroupMappingRuleInput, @Ctx() { em, services }: GatehouseContext): Promise<GroupMappingImpact[]> {
-    const impacts = await previewRuleChange(em, { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) }, mappingSettings(services).groupsClaim);
+  async previewGroupMappingRule(
+    @Arg('input', () => ProposedGroupMappingRuleInput) input: ProposedGroupMappingRuleInput,
+    @Ctx() { em, services }: GatehouseContext,
+  ): Promise<GroupMappingImpact[]> {
+    const impacts = await previewRuleChange(
+      em,
+      { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) },
+      mappingSettings(services).groupsClaim,
+    );
     return impacts.map(({ user, gained, lost }) => ({ userId: user.id, username: user.username, gained, lost }));
   }
 }

@@ -51,7 +51,8 @@ function validateClaim(claim: string | null): string | null {
 }
 
 function validateDescription(description: string): string {
-  if (description.length > MAX_DESCRIPTION_LENGTH) throw badInput('input.description', `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  if (description.length > MAX_DESCRIPTION_LENGTH)
+    throw badInput('input.description', `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
   return description;
 }
 
@@ -63,12 +64,21 @@ async function findGroup(em: EntityManager, groupId: number | string): Promise<G
 }
 
 /** The rules, oldest first, as a Relay page. */
-export async function listRules(em: EntityManager, first: number | null | undefined, after: string | null | undefined): Promise<Page<GroupMappingRule>> {
+export async function listRules(
+  em: EntityManager,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Page<GroupMappingRule>> {
   const limit = pageSize(first);
   const afterId = after ? Number(decodeCursor(after, 1)[0]) : 0;
   if (!Number.isSafeInteger(afterId)) throw badInput('after', 'is not a cursor from this connection');
   const rows = await em.find(GroupMappingRule, { id: { $gt: afterId } }, { populate: ['group'], orderBy: { id: 'asc' }, limit: limit + 1 });
-  return toPage(rows, limit, (r) => [r.id], () => em.count(GroupMappingRule, {}));
+  return toPage(
+    rows,
+    limit,
+    (r) => [r.id],
+    () => em.count(GroupMappingRule, {}),
+  );
 }
 
 /**
@@ -102,7 +112,12 @@ export async function createRule(em: EntityManager, actor: User | null, fields: 
  * claim). The pattern is validated against the resulting match type and case sensitivity.
  * Memberships the rule granted are re-evaluated at each user's next sign-in, not now.
  */
-export async function updateRule(em: EntityManager, actor: User | null, id: string, changes: Partial<RuleFields>): Promise<GroupMappingRule> {
+export async function updateRule(
+  em: EntityManager,
+  actor: User | null,
+  id: string,
+  changes: Partial<RuleFields>,
+): Promise<GroupMappingRule> {
   const ruleId = parseRuleId(id);
   return em.transactional(async (tx) => {
     const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
@@ -166,7 +181,11 @@ export interface MappingPreview {
 }
 
 /** What the enabled rules make of `claims`: matches, groups and whether the login would pass. */
-export async function previewMapping(em: EntityManager, claims: Record<string, unknown>, options: { groupsClaim: string; requireMappedGroup: boolean }): Promise<MappingPreview> {
+export async function previewMapping(
+  em: EntityManager,
+  claims: Record<string, unknown>,
+  options: { groupsClaim: string; requireMappedGroup: boolean },
+): Promise<MappingPreview> {
   const rules = await loadEnabledRules(em);
   const result = evaluateRules(rules, claims, options.groupsClaim);
   const byId = new Map(rules.map((r) => [r.group.id, r.group]));
@@ -218,7 +237,10 @@ export async function previewRuleChange(em: EntityManager, proposal: ProposedRul
   }
 
   const identities = await em.find(SsoIdentity, {}, { populate: ['user'], orderBy: { user: { id: 'asc' }, id: 'asc' } });
-  const adminGroups = await adminMemberships(em, identities.map((i) => i.user.id));
+  const adminGroups = await adminMemberships(
+    em,
+    identities.map((i) => i.user.id),
+  );
   const groups = new Map<number, Group>([...current, candidate].map((r) => [r.group.id, r.group]));
   const impacts = new Map<number, { user: User; gained: Set<number>; lost: Set<number> }>();
   for (const identity of identities) {

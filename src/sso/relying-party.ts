@@ -104,7 +104,12 @@ export class RelyingParty {
       .discovery(
         new URL(issuer),
         clientId,
-        { client_secret: clientSecret, id_token_signed_response_alg: signingAlgorithm, redirect_uris: [callbackUrl(this.settings)], response_types: ['code'] },
+        {
+          client_secret: clientSecret,
+          id_token_signed_response_alg: signingAlgorithm,
+          redirect_uris: [callbackUrl(this.settings)],
+          response_types: ['code'],
+        },
         client.ClientSecretBasic(clientSecret),
         { execute, timeout: httpTimeout },
       )

@@ -33,11 +33,22 @@ export async function seedReferenceRules(em: EntityManager): Promise<string[]> {
       const group = groups.find((g) => g.name === groupName);
       if (!group) throw new Error(`group ${groupName} is missing: seed the reference groups first`);
       if (existing.some((r) => r.pattern === pattern && r.group.id === group.id)) continue;
-      created.push(tx.create(GroupMappingRule, { claim: null, matchType: MatchType.EXACT, pattern, caseSensitive: true, group, enabled: true, description: 'reference rule (gatehouse seed)' }));
+      created.push(
+        tx.create(GroupMappingRule, {
+          claim: null,
+          matchType: MatchType.EXACT,
+          pattern,
+          caseSensitive: true,
+          group,
+          enabled: true,
+          description: 'reference rule (gatehouse seed)',
+        }),
+      );
     }
     if (!created.length) return [];
     await tx.flush();
-    for (const rule of created) logChange(tx, { actor: null, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.ADDITION });
+    for (const rule of created)
+      logChange(tx, { actor: null, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.ADDITION });
     await tx.flush();
     return created.map((r) => `${r.pattern} → ${r.group.name}`);
   });

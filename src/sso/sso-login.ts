@@ -122,9 +122,16 @@ export async function signInWithClaims<T = void>(
       if (user) {
         linked = true;
       } else {
-        if (subject.length > MAX_USERNAME) return refuse('invalid_claims', 'the sub claim is too long to be a username', { groupsClaimProblem: problem, rulesMatched: matchInfo });
+        if (subject.length > MAX_USERNAME)
+          return refuse('invalid_claims', 'the sub claim is too long to be a username', {
+            groupsClaimProblem: problem,
+            rulesMatched: matchInfo,
+          });
         if (await tx.count(User, { username: subject })) {
-          return refuse('account_conflict', `a user named ${subject} exists and is not linked to this identity`, { groupsClaimProblem: problem, rulesMatched: matchInfo });
+          return refuse('account_conflict', `a user named ${subject} exists and is not linked to this identity`, {
+            groupsClaimProblem: problem,
+            rulesMatched: matchInfo,
+          });
         }
         user = tx.create(User, {
           username: subject,
@@ -159,7 +166,16 @@ export async function signInWithClaims<T = void>(
     await tx.flush();
     const changed = created || linked || added.length > 0 || removed.length > 0;
     if (via === 'login' || changed) {
-      audit({ outcome: 'allowed', reason: created ? 'created' : linked ? 'linked' : 'existing', user, groupsClaimProblem: problem, rulesMatched: matchInfo, groupsAdded: added, groupsRemoved: removed, created });
+      audit({
+        outcome: 'allowed',
+        reason: created ? 'created' : linked ? 'linked' : 'existing',
+        user,
+        groupsClaimProblem: problem,
+        rulesMatched: matchInfo,
+        groupsAdded: added,
+        groupsRemoved: removed,
+        created,
+      });
     }
     const result = then ? await then(tx, user) : (undefined as T);
     await tx.flush();
@@ -171,7 +187,16 @@ export async function signInWithClaims<T = void>(
     throw attempt.refused;
   }
   logger.info(
-    { issuer, subject, userId: attempt.outcome.user.id, created: attempt.outcome.created, linked: attempt.outcome.linked, groupsAdded: attempt.outcome.groupsAdded, groupsRemoved: attempt.outcome.groupsRemoved, via },
+    {
+      issuer,
+      subject,
+      userId: attempt.outcome.user.id,
+      created: attempt.outcome.created,
+      linked: attempt.outcome.linked,
+      groupsAdded: attempt.outcome.groupsAdded,
+      groupsRemoved: attempt.outcome.groupsRemoved,
+      via,
+    },
     'single sign-on allowed',
   );
   return attempt;
@@ -194,7 +219,12 @@ async function findUserToLink(em: EntityManager, issuer: string, claims: Record<
 }
 
 /** Adds and removes the rule-granted memberships of `user` to match `matches`; admin memberships are left alone. */
-async function syncRuleMemberships(em: EntityManager, user: User, created: boolean, matches: RuleMatch[]): Promise<{ added: string[]; removed: string[] }> {
+async function syncRuleMemberships(
+  em: EntityManager,
+  user: User,
+  created: boolean,
+  matches: RuleMatch[],
+): Promise<{ added: string[]; removed: string[] }> {
   const existing = created ? [] : await em.find(UserGroup, { user }, { populate: ['group', 'rule'] });
   const before = new Map(existing.map((m) => [m.group.id, m.group.name]));
   const wanted = new Map(matches.map((m) => [`${m.rule.group.id}:${m.rule.id}`, m]));
@@ -217,8 +247,14 @@ async function syncRuleMemberships(em: EntityManager, user: User, created: boole
     em.create(UserGroup, { user, group: match.rule.group, source: MembershipSource.SSO_RULE, rule: match.rule });
     after.set(match.rule.group.id, match.rule.group.name);
   }
-  const added = [...after].filter(([id]) => !before.has(id)).map(([, name]) => name).sort();
-  const removed = [...before].filter(([id]) => !after.has(id)).map(([, name]) => name).sort();
+  const added = [...after]
+    .filter(([id]) => !before.has(id))
+    .map(([, name]) => name)
+    .sort();
+  const removed = [...before]
+    .filter(([id]) => !after.has(id))
+    .map(([, name]) => name)
+    .sort();
   return { added, removed };
 }
 

@@ -71,7 +71,11 @@ export class SsoService {
    *   counted or written); `too_many_attempts` over the limit (nothing is written); `sso_failed`
    *   when the attempt cannot be counted (fail closed).
    */
-  async beginLogin(em: EntityManager, next: string, options: { forceLogin?: boolean; client?: string; superseded?: readonly string[] } = {}): Promise<{ url: string; state: string }> {
+  async beginLogin(
+    em: EntityManager,
+    next: string,
+    options: { forceLogin?: boolean; client?: string; superseded?: readonly string[] } = {},
+  ): Promise<{ url: string; state: string }> {
     try {
       await this.relyingParty.config(); // before writing anything: no transaction for a provider that is down
       await this.countAttempt(options.client ?? '');
@@ -91,7 +95,11 @@ export class SsoService {
    * @throws SsoFailure with a generic code; the detail is logged, nothing is persisted
    *   (except the audit entry of a policy refusal).
    */
-  async completeLogin(em: EntityManager, callbackQuery: string, meta: { userAgent: string; ipAddress: string }): Promise<{ token: string; session: Session; next: string }> {
+  async completeLogin(
+    em: EntityManager,
+    callbackQuery: string,
+    meta: { userAgent: string; ipAddress: string },
+  ): Promise<{ token: string; session: Session; next: string }> {
     try {
       const query = new URLSearchParams(callbackQuery);
       const state = query.get('state') ?? '';
@@ -139,7 +147,12 @@ export class SsoService {
     if (!this.bearerTokensEnabled) return null;
     try {
       const payload = await this.relyingParty.verifyAccessToken(jwt);
-      const { outcome } = await signInWithClaims(em, { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' }, this.settings, this.logger);
+      const { outcome } = await signInWithClaims(
+        em,
+        { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' },
+        this.settings,
+        this.logger,
+      );
       return outcome.user;
     } catch (error) {
       if (!(error instanceof SsoLoginRefused)) this.logger.info({ err: error }, 'bearer access token refused');
@@ -191,7 +204,10 @@ export async function startSso(
     logger.warn('single sign-on is off: OIDC_ISSUER is unset (sign in with a password)');
     return { sso: null, stop: async () => undefined };
   }
-  const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, { retry: options.retry, attemptLimiter: options.attemptLimiter });
+  const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, {
+    retry: options.retry,
+    attemptLimiter: options.attemptLimiter,
+  });
   sso.start();
   return {
     sso,

@@ -18,7 +18,8 @@ export enum MembershipSource {
 @Unique({ name: 'auth_user_groups_user_group_rule_unique', properties: ['user', 'group', 'rule'] })
 @Unique({
   name: 'auth_user_groups_user_group_admin_unique',
-  expression: 'create unique index "auth_user_groups_user_group_admin_unique" on "auth_user_groups" ("user_id", "group_id") where "rule_id" is null',
+  expression:
+    'create unique index "auth_user_groups_user_group_admin_unique" on "auth_user_groups" ("user_id", "group_id") where "rule_id" is null',
 })
 @Index({ name: 'auth_user_groups_group_id_index', properties: ['group'] })
 @Check({ name: 'auth_user_groups_source_rule_check', expression: `(source = 'admin') = (rule_id is null)` })

@@ -44,9 +44,15 @@ export class UserResolver {
     @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC }) orderBy?: UserOrder | null,
   ): Promise<Page<User>> {
     const groupId = filter?.groupId ? parseId(filter.groupId, 'filter.groupId') : null;
-    const page = await listUsers(em, { filter: { ...filter, groupId }, order: orderBy ?? UserOrder.USERNAME_ASC, limit: pageSize(first), after });
+    const page = await listUsers(em, {
+      filter: { ...filter, groupId },
+      order: orderBy ?? UserOrder.USERNAME_ASC,
+      limit: pageSize(first),
+      after,
+    });
     // The page's groups in one statement now, so that each row's `groups` resolves without a promise.
-    if (page.edges.length && selects(info, ['edges', 'node'], ['groups', 'memberships'])) await loaders.prefetchGroups(page.edges.map((edge) => edge.node.id));
+    if (page.edges.length && selects(info, ['edges', 'node'], ['groups', 'memberships']))
+      await loaders.prefetchGroups(page.edges.map((edge) => edge.node.id));
     return page;
   }
 
@@ -65,7 +71,11 @@ export class UserResolver {
 
   @Mutation(() => User, { description: 'Changes the given fields; deactivating a user ends their sessions.' })
   @HasPermission(permissionFor(USER, 'change'))
-  async updateUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => UpdateUserInput) input: UpdateUserInput): Promise<User> {
+  async updateUser(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+  ): Promise<User> {
     const user = await updateUser(ctx.em, ctx.user!, existingId(id), input);
     return afterWrite(ctx, user, user.id);
   }
@@ -79,14 +89,22 @@ export class UserResolver {
 
   @Mutation(() => User, { description: 'Sets the password and ends the user’s sessions (but the caller’s current one).' })
   @HasPermission(permissionFor(USER, 'change'))
-  async setUserPassword(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('password', () => String) password: string): Promise<User> {
+  async setUserPassword(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('password', () => String) password: string,
+  ): Promise<User> {
     const user = await setUserPassword(ctx.em, ctx.user!, existingId(id), password, ctx.session?.id);
     return afterWrite(ctx, user, user.id);
   }
 
   @Mutation(() => User, { description: 'Sets the groups an admin put the user in; memberships from single sign-on rules are kept.' })
   @HasPermission(permissionFor(USER, 'change'))
-  async setUserGroups(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('groupIds', () => [ID]) groupIds: string[]): Promise<User> {
+  async setUserGroups(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('groupIds', () => [ID]) groupIds: string[],
+  ): Promise<User> {
     const bad = groupIds.filter((gid) => idOrNull(gid) === null);
     if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
     const user = await setUserGroups(ctx.em, ctx.user!, existingId(id), groupIds.map(Number));
@@ -95,7 +113,11 @@ export class UserResolver {
 
   @Mutation(() => User, { description: 'Sets the user’s direct permissions, by full name (core.view_tweet).' })
   @HasPermission(permissionFor(USER, 'change'))
-  async setUserPermissions(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('permissions', () => [String]) permissions: string[]): Promise<User> {
+  async setUserPermissions(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('permissions', () => [String]) permissions: string[],
+  ): Promise<User> {
     const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id), permissions);
     return afterWrite(ctx, user, user.id);
   }
@@ -107,7 +129,10 @@ export class UserResolver {
     return known instanceof Promise ? known.then((loaded) => loaded.groups) : known.groups;
   }
 
-  @FieldResolver(() => [Membership], { nullable: true, description: 'Why the user is in each group: one entry per admin assignment or mapping rule.' })
+  @FieldResolver(() => [Membership], {
+    nullable: true,
+    description: 'Why the user is in each group: one entry per admin assignment or mapping rule.',
+  })
   @HasPermission(permissionFor(GROUP, 'view'))
   memberships(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Membership[] | Promise<Membership[]> {
     const known = loaders.groupsOf(user.id);

@@ -11,7 +11,10 @@ export enum UserOrder {
   DATE_JOINED_DESC = 'DATE_JOINED_DESC',
 }
 registerEnumType(UserOrder, { name: 'UserOrder', description: 'How `users` is sorted. Ties on date joined are broken by id.' });
-registerEnumType(MembershipSource, { name: 'MembershipSource', description: 'Who put a user in a group: an admin, or a single sign-on mapping rule.' });
+registerEnumType(MembershipSource, {
+  name: 'MembershipSource',
+  description: 'Who put a user in a group: an admin, or a single sign-on mapping rule.',
+});
 
 @InputType({ description: 'Every condition given must hold.' })
 export class UserFilter {

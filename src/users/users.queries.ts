@@ -11,7 +11,8 @@ import { UserOrder } from './user.types';
  */
 
 /** Everything of auth_user but the password. */
-export const USER_COLUMNS = 'u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login';
+export const USER_COLUMNS =
+  'u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login';
 
 export interface UserRow {
   id: number;
@@ -35,13 +36,28 @@ export interface UserRow {
  * tracking (a setter on the prototype that builds the entity's internal state), work a read
  * never needs. No EntityManager knows a snapshot: never persist, flush or assign one.
  */
-export function snapshotFactory<E extends object, K extends keyof E & string>(entity: abstract new (...args: never[]) => E, fields: readonly K[]): (values: Pick<E, K>) => E {
+export function snapshotFactory<E extends object, K extends keyof E & string>(
+  entity: abstract new (...args: never[]) => E,
+  fields: readonly K[],
+): (values: Pick<E, K>) => E {
   const prototype = Object.create(entity.prototype as object) as object;
-  for (const field of fields) Object.defineProperty(prototype, field, { value: undefined, writable: true, enumerable: false, configurable: true });
+  for (const field of fields)
+    Object.defineProperty(prototype, field, { value: undefined, writable: true, enumerable: false, configurable: true });
   return (values) => Object.assign(Object.create(prototype) as E, values);
 }
 
-const userSnapshot = snapshotFactory(User, ['id', 'username', 'email', 'firstName', 'lastName', 'isActive', 'isStaff', 'isSuperuser', 'dateJoined', 'lastLogin']);
+const userSnapshot = snapshotFactory(User, [
+  'id',
+  'username',
+  'email',
+  'firstName',
+  'lastName',
+  'isActive',
+  'isStaff',
+  'isSuperuser',
+  'dateJoined',
+  'lastLogin',
+]);
 
 /** A read-only User built from a row (see snapshotFactory). */
 export function userFromRow(row: UserRow): User {
@@ -108,7 +124,8 @@ const isText = (value: unknown): value is string => typeof value === 'string' &&
 const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
 // Microsecond UTC timestamps, exactly as `joined_key` is selected: a cursor never loses precision.
 const JOINED_KEY = `to_char(u.date_joined at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as joined_key`;
-const isJoinedKey = (value: unknown): value is string => typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(value);
+const isJoinedKey = (value: unknown): value is string =>
+  typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(value);
 
 const byUsername = (direction: 'asc' | 'desc'): Ordering => ({
   orderBy: `u.username ${direction}`,
@@ -142,7 +159,10 @@ const ORDERINGS: Record<UserOrder, Ordering> = {
  * (`totalCount` is a second one, run only when the client asks for it). A cursor carries its
  * ordering, so one from another ordering is refused rather than misread.
  */
-export async function listUsers(em: EntityManager, args: { filter: UserListFilter; order: UserOrder; limit: number; after?: string | null }): Promise<Page<User>> {
+export async function listUsers(
+  em: EntityManager,
+  args: { filter: UserListFilter; order: UserOrder; limit: number; after?: string | null },
+): Promise<Page<User>> {
   const ordering = ORDERINGS[args.order];
   const where = whereOf(args.filter);
   const conditions = [...where.sql];
@@ -160,12 +180,20 @@ export async function listUsers(em: EntityManager, args: { filter: UserListFilte
       order by ${ordering.orderBy} limit ?`,
     [...params, args.limit + 1],
   );
-  const page = toPage(rows, args.limit, (row) => [args.order, ...ordering.key(row)], () => countUsers(em, where));
+  const page = toPage(
+    rows,
+    args.limit,
+    (row) => [args.order, ...ordering.key(row)],
+    () => countUsers(em, where),
+  );
   return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: userFromRow(edge.node) })) };
 }
 
 async function countUsers(em: EntityManager, where: { sql: string[]; params: unknown[] }): Promise<number> {
-  const [row] = await em.execute<Array<{ count: string }>>(`select count(*) as count from auth_user u ${where.sql.length ? `where ${where.sql.join(' and ')}` : ''}`, where.params);
+  const [row] = await em.execute<Array<{ count: string }>>(
+    `select count(*) as count from auth_user u ${where.sql.length ? `where ${where.sql.join(' and ')}` : ''}`,
+    where.params,
+  );
   return Number(row.count);
 }
 

@@ -15,7 +15,8 @@ import { User } from './user.entity';
 // Django's UnicodeUsernameValidator: letters, digits and @ . + - _
 const USERNAME = /^[\p{L}\p{N}@.+\-_]{1,150}$/u;
 // The HTML living standard's e-mail grammar, as browsers validate <input type=email>.
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const EMAIL =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 /** Checks a username against Django's rules; throws BAD_USER_INPUT naming `field`. */
 export function validateUsername(username: string, field = 'username'): string {
@@ -26,7 +27,8 @@ export function validateUsername(username: string, field = 'username'): string {
 /** Checks an optional e-mail address (empty means none); throws BAD_USER_INPUT naming `field`. */
 export function validateEmail(email: string, field = 'email'): string {
   const value = email.trim();
-  if (value !== '' && (value.length > 254 || !EMAIL.test(value))) throw badInput(field, 'must be an e-mail address such as ada@example.com');
+  if (value !== '' && (value.length > 254 || !EMAIL.test(value)))
+    throw badInput(field, 'must be an e-mail address such as ada@example.com');
   return value;
 }
 
@@ -163,8 +165,10 @@ function assertMayManage(actor: User, target: User): void {
 export async function createUser(em: EntityManager, actor: User, input: UserInput & { password?: string | null }): Promise<User> {
   const fields = validateUserFields(input);
   if (fields.username === undefined) throw badInput('input.username', 'is required');
-  if (!actor.isSuperuser && (fields.isSuperuser || fields.isStaff)) throw forbidden('superuserFlags', fields.isSuperuser ? 'input.isSuperuser' : 'input.isStaff');
-  const password = input.password === undefined || input.password === null ? null : await hashPassword(validatePassword(input.password, 'input.password'));
+  if (!actor.isSuperuser && (fields.isSuperuser || fields.isStaff))
+    throw forbidden('superuserFlags', fields.isSuperuser ? 'input.isSuperuser' : 'input.isStaff');
+  const password =
+    input.password === undefined || input.password === null ? null : await hashPassword(validatePassword(input.password, 'input.password'));
   return write(fields, () =>
     em.transactional(async (tx) => {
       if (await tx.count(User, { username: fields.username })) throw usernameTaken(fields.username);
@@ -196,9 +200,16 @@ export async function updateUser(em: EntityManager, actor: User, id: number, inp
         }
       }
       if (superusers && user.isActive && user.isSuperuser && superusers.every((sid) => sid === user.id)) {
-        throw new GatehouseError('CONFLICT', USER_RULES.lastSuperuser, { rule: 'lastSuperuser', field: fields.isActive === false ? 'input.isActive' : 'input.isSuperuser' });
+        throw new GatehouseError('CONFLICT', USER_RULES.lastSuperuser, {
+          rule: 'lastSuperuser',
+          field: fields.isActive === false ? 'input.isActive' : 'input.isSuperuser',
+        });
       }
-      if (fields.username !== undefined && fields.username !== user.username && (await tx.count(User, { username: fields.username, id: { $ne: id } }))) {
+      if (
+        fields.username !== undefined &&
+        fields.username !== user.username &&
+        (await tx.count(User, { username: fields.username, id: { $ne: id } }))
+      ) {
         throw usernameTaken(fields.username);
       }
       const message = changedFields(user, fields);
@@ -239,13 +250,26 @@ export async function deleteUser(em: EntityManager, actor: User, id: number): Pr
  * them, except the caller's own current session when the caller changes their own password
  * (as Django's `update_session_auth_hash`), so changing it does not sign you out here.
  */
-export async function setUserPassword(em: EntityManager, actor: User, id: number, password: string, currentSessionId?: string | null): Promise<User> {
+export async function setUserPassword(
+  em: EntityManager,
+  actor: User,
+  id: number,
+  password: string,
+  currentSessionId?: string | null,
+): Promise<User> {
   const hashed = await hashPassword(validatePassword(password, 'password'));
   return em.transactional(async (tx) => {
     const user = await lockUser(tx, id);
     assertMayManage(actor, user);
     user.password = hashed;
-    logChange(tx, { actor, model: USER, objectId: user.id, objectRepr: user.username, action: ActionFlag.CHANGE, message: [{ changed: { fields: ['password'] } }] });
+    logChange(tx, {
+      actor,
+      model: USER,
+      objectId: user.id,
+      objectRepr: user.username,
+      action: ActionFlag.CHANGE,
+      message: [{ changed: { fields: ['password'] } }],
+    });
     await tx.flush();
     await endUserSessions(tx, user.id, actor.id === user.id ? (currentSessionId ?? undefined) : undefined);
     return user;
@@ -254,7 +278,10 @@ export async function setUserPassword(em: EntityManager, actor: User, id: number
 
 /** A list of names or ids that do not exist: BAD_USER_INPUT naming the argument and each unknown value. */
 export function unknownValues(field: string, what: string, unknown: ReadonlyArray<string | number>): GatehouseError {
-  return new GatehouseError('BAD_USER_INPUT', `${field}: no ${what} ${unknown.map((v) => JSON.stringify(String(v))).join(', ')}`, { field, unknown: unknown.map(String) });
+  return new GatehouseError('BAD_USER_INPUT', `${field}: no ${what} ${unknown.map((v) => JSON.stringify(String(v))).join(', ')}`, {
+    field,
+    unknown: unknown.map(String),
+  });
 }
 
 /**
@@ -292,7 +319,11 @@ export async function setUserGroups(em: EntityManager, actor: User, id: number, 
     const current = await tx.find(UserGroup, { user: id, source: MembershipSource.ADMIN }, { populate: ['group'] });
     const removed = current.filter((m) => !wanted.includes(m.group.id));
     const added = groups.filter((g) => !current.some((m) => m.group.id === g.id));
-    const message = setChange('groups', added.map((g) => g.name), removed.map((m) => m.group.name));
+    const message = setChange(
+      'groups',
+      added.map((g) => g.name),
+      removed.map((m) => m.group.name),
+    );
     if (!message) return user;
     for (const membership of removed) tx.remove(membership);
     for (const group of added) tx.create(UserGroup, { user, group, source: MembershipSource.ADMIN });

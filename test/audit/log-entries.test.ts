@@ -3,7 +3,12 @@ import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { modelRef } from '../../src/permissions/registry';
 import type { User } from '../../src/users/user.entity';
 import { makeGroup, makeUser } from '../support/factories';
-import { LogEntriesDocument as LIST, type LogEntriesQuery, type LogEntriesQueryVariables, type LogEntryFilterInput } from '../generated/graphql';
+import {
+  LogEntriesDocument as LIST,
+  type LogEntriesQuery,
+  type LogEntriesQueryVariables,
+  type LogEntryFilterInput,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
 const TWEET = modelRef('core', 'tweet');
@@ -30,7 +35,14 @@ describe('Query.logEntries', () => {
       [null, TWEET, 't-2', ActionFlag.CHANGE],
     ];
     history.forEach(([actor, model, objectId, action], i) => {
-      const entry = logChange(em, { actor, model, objectId, objectRepr: `object ${objectId}`, action, message: action === ActionFlag.CHANGE ? [{ changed: { fields: ['screenName'] } }] : undefined });
+      const entry = logChange(em, {
+        actor,
+        model,
+        objectId,
+        objectRepr: `object ${objectId}`,
+        action,
+        message: action === ActionFlag.CHANGE ? [{ changed: { fields: ['screenName'] } }] : undefined,
+      });
       entry.actionTime = new Date(Date.UTC(2024, 0, 1, 0, i));
     });
     await em.flush();
@@ -42,7 +54,8 @@ describe('Query.logEntries', () => {
     expect(result.errors).toBeUndefined();
     return result.data!.logEntries;
   };
-  const summary = (page: LogEntriesQuery['logEntries']) => page.edges.map(({ node }) => `${node.user?.username ?? '-'} ${node.actionFlag} ${node.model} ${node.objectId}`);
+  const summary = (page: LogEntriesQuery['logEntries']) =>
+    page.edges.map(({ node }) => `${node.user?.username ?? '-'} ${node.actionFlag} ${node.model} ${node.objectId}`);
 
   it('lists the admin log newest first, with who, what, the action flag and the JSON change message', async () => {
     const page = await list({ first: 10 });
@@ -54,7 +67,12 @@ describe('Query.logEntries', () => {
       'grace CHANGE tweet t-1',
       'ada ADDITION tweet t-1',
     ]);
-    expect(page.edges[0].node).toMatchObject({ appLabel: 'core', objectRepr: 'object t-2', actionTime: '2024-01-01T00:05:00.000Z', changeMessage: [{ changed: { fields: ['screenName'] } }] });
+    expect(page.edges[0].node).toMatchObject({
+      appLabel: 'core',
+      objectRepr: 'object t-2',
+      actionTime: '2024-01-01T00:05:00.000Z',
+      changeMessage: [{ changed: { fields: ['screenName'] } }],
+    });
     expect(page.edges[1].node.changeMessage).toEqual([{ added: {} }]);
     expect(page.totalCount).toBe(6);
   });
@@ -66,7 +84,11 @@ describe('Query.logEntries', () => {
     ['objectId (with model)', () => ({ model: 'tweet', objectId: 't-1' }), ['grace CHANGE tweet t-1', 'ada ADDITION tweet t-1']],
     ['actionFlag', () => ({ actionFlag: 'CHANGE' }), ['- CHANGE tweet t-2', 'grace CHANGE tweet t-1']],
     ['since', () => ({ since: '2024-01-01T00:04:00.000Z' }), ['- CHANGE tweet t-2', 'ada ADDITION tweet t-2']],
-    ['several criteria at once', () => ({ userId: String(grace.id), appLabel: 'core', actionFlag: 'DELETION' }), ['grace DELETION language l-1']],
+    [
+      'several criteria at once',
+      () => ({ userId: String(grace.id), appLabel: 'core', actionFlag: 'DELETION' }),
+      ['grace DELETION language l-1'],
+    ],
   ])('filters by %s', async (_what, filter, expected) => {
     const page = await list({ first: 10, filter: filter() });
     expect(summary(page)).toEqual(expected);
@@ -84,7 +106,9 @@ describe('Query.logEntries', () => {
   it('loads the actors of a whole page in a constant number of statements (no N+1)', async () => {
     const em = server.db.orm.em.fork();
     const actors = await Promise.all(Array.from({ length: 12 }, () => makeUser(em)));
-    actors.forEach((actor, i) => logChange(em, { actor, model: TWEET, objectId: `bulk-${i}`, objectRepr: 'bulk', action: ActionFlag.ADDITION }));
+    actors.forEach((actor, i) =>
+      logChange(em, { actor, model: TWEET, objectId: `bulk-${i}`, objectRepr: 'bulk', action: ActionFlag.ADDITION }),
+    );
     await em.flush();
     const statements = async (first: number) => {
       server.resetQueries();
@@ -114,7 +138,9 @@ describe('Query.logEntries', () => {
 
   it('is refused without admin.view_logentry (FORBIDDEN naming it)', async () => {
     const em = server.db.orm.em.fork();
-    const other = await server.signIn(await makeUser(em, { groups: [await makeGroup(em, ['admin.add_logentry', 'admin.change_logentry', 'admin.delete_logentry'])] }));
+    const other = await server.signIn(
+      await makeUser(em, { groups: [await makeGroup(em, ['admin.add_logentry', 'admin.change_logentry', 'admin.delete_logentry'])] }),
+    );
     const result = await server.graphql(LIST, { first: 1 }, other);
     expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'FORBIDDEN', permission: 'admin.view_logentry' }]);
   });

@@ -21,7 +21,11 @@ describe('gatehouse, used wrongly', () => {
 
   it('prints a command’s usage for --help without touching any database', async () => {
     const result = await gatehouse(['migrate', '--help'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
-    expect(result).toEqual({ code: 0, stdout: 'usage: gatehouse migrate\napply pending database migrations and synchronise the permissions with the model registry\n', stderr: '' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'usage: gatehouse migrate\napply pending database migrations and synchronise the permissions with the model registry\n',
+      stderr: '',
+    });
   });
 
   it('refuses an unknown option with exit 2 and the command’s usage', async () => {
@@ -37,7 +41,9 @@ describe('gatehouse, used wrongly', () => {
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       const line = expectOneLine(result.stderr);
-      expect(line).toMatch(/^gatehouse migrate: invalid configuration: DATABASE_URL: expected postgres:\/\/user:password@host:5432\/database \(got ".*"\)$/);
+      expect(line).toMatch(
+        /^gatehouse migrate: invalid configuration: DATABASE_URL: expected postgres:\/\/user:password@host:5432\/database \(got ".*"\)$/,
+      );
       expect(line).not.toContain('s3cr3t');
     },
   );
@@ -46,24 +52,32 @@ describe('gatehouse, used wrongly', () => {
     const result = await gatehouse(['migrate'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(expectOneLine(result.stderr)).toBe('gatehouse migrate: cannot reach the database at 127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1');
+    expect(expectOneLine(result.stderr)).toBe(
+      'gatehouse migrate: cannot reach the database at 127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1',
+    );
   });
 
   it('answers a database that does not exist with one line naming it', async () => {
     const result = await gatehouse(['check'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/gatehouse_no_such_database' });
     expect(result.code).toBe(1);
-    expect(expectOneLine(result.stderr)).toBe('gatehouse check: cannot reach the database at 127.0.0.1:5432/gatehouse_no_such_database: database "gatehouse_no_such_database" does not exist');
+    expect(expectOneLine(result.stderr)).toBe(
+      'gatehouse check: cannot reach the database at 127.0.0.1:5432/gatehouse_no_such_database: database "gatehouse_no_such_database" does not exist',
+    );
   });
 
   it('refuses to run in production on the embedded database', async () => {
     const result = await gatehouse(['check'], { NODE_ENV: 'production' });
     expect(result.code).toBe(1);
-    expect(expectOneLine(result.stderr)).toBe('gatehouse check: invalid configuration: DATABASE_URL: required in production (the embedded database is for development)');
+    expect(expectOneLine(result.stderr)).toBe(
+      'gatehouse check: invalid configuration: DATABASE_URL: required in production (the embedded database is for development)',
+    );
   });
 
   it('answers a bad PORT for serve with one line naming PORT, before opening any database', async () => {
     const result = await gatehouse(['serve'], { PORT: 'http', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
     expect(result.code).toBe(1);
-    expect(expectOneLine(result.stderr)).toBe('gatehouse serve: invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")');
+    expect(expectOneLine(result.stderr)).toBe(
+      'gatehouse serve: invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")',
+    );
   });
 });

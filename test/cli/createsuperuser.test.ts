@@ -19,8 +19,12 @@ describe('gatehouse createsuperuser', () => {
   });
   afterAll(() => db.drop());
 
-  const run = (args: string[], env: Record<string, string> = {}) => gatehouse(['createsuperuser', ...args], { DATABASE_URL: db.url, ...env });
-  const users = (username: string) => query<UserRow>(db.url, 'select username, email, password, is_active, is_staff, is_superuser from auth_user where username = $1', [username]);
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    gatehouse(['createsuperuser', ...args], { DATABASE_URL: db.url, ...env });
+  const users = (username: string) =>
+    query<UserRow>(db.url, 'select username, email, password, is_active, is_staff, is_superuser from auth_user where username = $1', [
+      username,
+    ]);
 
   describe('without a terminal (--no-input)', () => {
     it('creates an active staff superuser from flags, with an argon2id hash of the password', async () => {
@@ -50,9 +54,24 @@ describe('gatehouse createsuperuser', () => {
     });
 
     it.each([
-      ['an invalid username', ['--username', 'ada lovelace', '--password', 'long enough'], 'username: must be 1-150 characters: letters, digits and @ . + - _ only', 'ada lovelace'],
-      ['an invalid e-mail address', ['--username', 'bad_email', '--email', 'not-an-address', '--password', 'long enough'], 'email: must be an e-mail address such as ada@example.com', 'bad_email'],
-      ['a short password', ['--username', 'short_password', '--password', 'short'], 'password: must be at least 8 characters', 'short_password'],
+      [
+        'an invalid username',
+        ['--username', 'ada lovelace', '--password', 'long enough'],
+        'username: must be 1-150 characters: letters, digits and @ . + - _ only',
+        'ada lovelace',
+      ],
+      [
+        'an invalid e-mail address',
+        ['--username', 'bad_email', '--email', 'not-an-address', '--password', 'long enough'],
+        'email: must be an e-mail address such as ada@example.com',
+        'bad_email',
+      ],
+      [
+        'a short password',
+        ['--username', 'short_password', '--password', 'short'],
+        'password: must be at least 8 characters',
+        'short_password',
+      ],
     ])('refuses %s naming the field, creating nothing', async (_what, args, message, username) => {
       const result = await run(['--no-input', ...args]);
       expect(result.code).toBe(1);
@@ -74,7 +93,9 @@ describe('gatehouse createsuperuser', () => {
     it('without a password exits 2 naming --password and GATEHOUSE_SUPERUSER_PASSWORD', async () => {
       const result = await run(['--no-input', '--username', 'nopassword']);
       expect(result.code).toBe(2);
-      expect(result.stderr.split('\n')[0]).toBe('gatehouse createsuperuser: missing --password or GATEHOUSE_SUPERUSER_PASSWORD (or run it in a terminal to be asked)');
+      expect(result.stderr.split('\n')[0]).toBe(
+        'gatehouse createsuperuser: missing --password or GATEHOUSE_SUPERUSER_PASSWORD (or run it in a terminal to be asked)',
+      );
       expect(await users('nopassword')).toEqual([]);
     });
 
@@ -100,10 +121,15 @@ describe('gatehouse createsuperuser', () => {
       try {
         await other.query('begin');
         await other.query("insert into auth_user (username, date_joined) values ('racer', now())");
-        const child = spawnGatehouse(['createsuperuser', '--no-input', '--username', 'racer', '--password', 'long enough password'], { DATABASE_URL: db.url });
+        const child = spawnGatehouse(['createsuperuser', '--no-input', '--username', 'racer', '--password', 'long enough password'], {
+          DATABASE_URL: db.url,
+        });
         const done = collect(child);
         await waitFor(async () => {
-          const rows = await query(db.url, "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike 'insert into %auth_user%'");
+          const rows = await query(
+            db.url,
+            "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike 'insert into %auth_user%'",
+          );
           return rows.length > 0;
         });
         await other.query('commit');

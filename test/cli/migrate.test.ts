@@ -25,16 +25,23 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('configuration ok (database: postgresql)\n');
     const line = expectOneLine(result.stderr);
-    expect(line).toBe(`problem: ${migrationNames().length} pending migration(s) (${migrationNames().join(', ')}): run \`gatehouse migrate\``);
+    expect(line).toBe(
+      `problem: ${migrationNames().length} pending migration(s) (${migrationNames().join(', ')}): run \`gatehouse migrate\``,
+    );
   });
 
   it('seed and createsuperuser on an unmigrated database refuse with one line and write nothing', async () => {
     for (const args of [['seed'], ['createsuperuser', '--no-input', '--username', 'ada', '--password', 'long enough password']]) {
       const result = await run(...args);
       expect(result.code).toBe(1);
-      expect(expectOneLine(result.stderr)).toMatch(/^gatehouse \w+: the database is not migrated \(\d+ pending migration\(s\)\): run `gatehouse migrate` first$/);
+      expect(expectOneLine(result.stderr)).toMatch(
+        /^gatehouse \w+: the database is not migrated \(\d+ pending migration\(s\)\): run `gatehouse migrate` first$/,
+      );
     }
-    const tables = await query(database.url, "select table_name from information_schema.tables where table_schema = 'public' and table_name <> 'gatehouse_migrations'");
+    const tables = await query(
+      database.url,
+      "select table_name from information_schema.tables where table_schema = 'public' and table_name <> 'gatehouse_migrations'",
+    );
     expect(tables).toEqual([]);
   });
 
@@ -47,8 +54,13 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     });
     const applied = await query<{ name: string }>(database.url, 'select name from gatehouse_migrations order by name');
     expect(applied.map((row) => row.name)).toEqual(migrationNames());
-    const perms = await query<{ full_name: string; name: string }>(database.url, "select app_label || '.' || codename as full_name, name from auth_permission order by 1");
-    expect(perms).toEqual(ALL_PERMISSIONS.map((p) => ({ full_name: p.fullName, name: p.name })).sort((a, b) => a.full_name.localeCompare(b.full_name)));
+    const perms = await query<{ full_name: string; name: string }>(
+      database.url,
+      "select app_label || '.' || codename as full_name, name from auth_permission order by 1",
+    );
+    expect(perms).toEqual(
+      ALL_PERMISSIONS.map((p) => ({ full_name: p.fullName, name: p.name })).sort((a, b) => a.full_name.localeCompare(b.full_name)),
+    );
   });
 
   it('migrate a second time changes nothing and says so', async () => {
@@ -64,7 +76,10 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     await query(database.url, "update auth_permission set name = 'Can see users' where app_label = 'auth' and codename = 'view_user'");
     const result = await run('migrate');
     expect(result.stdout).toBe('no migrations to apply\npermissions: 1 created, 1 renamed\n');
-    const rows = await query(database.url, "select codename, name from auth_permission where codename in ('add_tweet', 'view_user') order by codename");
+    const rows = await query(
+      database.url,
+      "select codename, name from auth_permission where codename in ('add_tweet', 'view_user') order by codename",
+    );
     expect(rows).toEqual([
       { codename: 'add_tweet', name: 'Can add tweet' },
       { codename: 'view_user', name: 'Can view user' },
@@ -73,14 +88,20 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
 
   it('check on the migrated database exits 0', async () => {
     const result = await run('check');
-    expect(result).toEqual({ code: 0, stdout: 'configuration ok (database: postgresql)\ndatabase ok: migrated, schema matches the entities, permissions in sync\n', stderr: '' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: 'configuration ok (database: postgresql)\ndatabase ok: migrated, schema matches the entities, permissions in sync\n',
+      stderr: '',
+    });
   });
 
   it('check names permissions missing from the database', async () => {
     await query(database.url, "delete from auth_permission where app_label = 'core' and codename = 'delete_language'");
     const result = await run('check');
     expect(result.code).toBe(1);
-    expect(expectOneLine(result.stderr)).toBe('problem: permissions missing from the database: core.delete_language (run `gatehouse migrate`)');
+    expect(expectOneLine(result.stderr)).toBe(
+      'problem: permissions missing from the database: core.delete_language (run `gatehouse migrate`)',
+    );
     expect((await run('migrate')).code).toBe(0);
   });
 
@@ -88,7 +109,9 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     await query(database.url, 'alter table core_tweet add column drift int');
     const result = await run('check');
     expect(result.code).toBe(1);
-    expect(expectOneLine(result.stderr)).toBe('problem: the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)');
+    expect(expectOneLine(result.stderr)).toBe(
+      'problem: the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)',
+    );
     await query(database.url, 'alter table core_tweet drop column drift');
   });
 

@@ -20,7 +20,11 @@ export interface CliResult {
 export function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const base = { ...process.env };
   for (const name of Object.keys(base)) {
-    if (/^(OIDC_|SSO_|SESSION_|DATABASE_)/.test(name) || ['NODE_ENV', 'LOG_LEVEL', 'DATA_DIR', 'PORT', 'HOST', 'PUBLIC_URL', 'GATEHOUSE_SUPERUSER_PASSWORD'].includes(name)) delete base[name];
+    if (
+      /^(OIDC_|SSO_|SESSION_|DATABASE_)/.test(name) ||
+      ['NODE_ENV', 'LOG_LEVEL', 'DATA_DIR', 'PORT', 'HOST', 'PUBLIC_URL', 'GATEHOUSE_SUPERUSER_PASSWORD'].includes(name)
+    )
+      delete base[name];
   }
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete base[name];

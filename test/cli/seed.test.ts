@@ -1,7 +1,16 @@
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { gatehouse, query } from './run-gatehouse';
 
-const CORE_ALL = ['core.add_language', 'core.add_tweet', 'core.change_language', 'core.change_tweet', 'core.delete_language', 'core.delete_tweet', 'core.view_language', 'core.view_tweet'];
+const CORE_ALL = [
+  'core.add_language',
+  'core.add_tweet',
+  'core.change_language',
+  'core.change_tweet',
+  'core.delete_language',
+  'core.delete_tweet',
+  'core.view_language',
+  'core.view_tweet',
+];
 
 // The original project's reference groups, spelled out rather than derived, so that a change
 // to the derivation cannot silently change the seed.
@@ -38,14 +47,27 @@ describe('gatehouse seed', () => {
     expect(result.stdout.split('\n')[0]).toBe('created groups: viewer, business, support, developer');
     const groups = await groupPermissions(db.url);
     expect(groups).toEqual(REFERENCE);
-    expect(Object.fromEntries(Object.entries(groups).map(([name, perms]) => [name, perms.length]))).toEqual({ viewer: 2, business: 4, support: 8, developer: 12 });
+    expect(Object.fromEntries(Object.entries(groups).map(([name, perms]) => [name, perms.length]))).toEqual({
+      viewer: 2,
+      business: 4,
+      support: 8,
+      developer: 12,
+    });
   });
 
   it('a second run says nothing changed and changes nothing', async () => {
-    const before = await query(db.url, 'select g.id, g.name, gp.permission_id from auth_group g join auth_group_permissions gp on gp.group_id = g.id order by 1, 3');
+    const before = await query(
+      db.url,
+      'select g.id, g.name, gp.permission_id from auth_group g join auth_group_permissions gp on gp.group_id = g.id order by 1, 3',
+    );
     const result = await seed();
     expect(result).toEqual({ code: 0, stdout: 'nothing to do: the reference groups are already seeded\n', stderr: '' });
-    expect(await query(db.url, 'select g.id, g.name, gp.permission_id from auth_group g join auth_group_permissions gp on gp.group_id = g.id order by 1, 3')).toEqual(before);
+    expect(
+      await query(
+        db.url,
+        'select g.id, g.name, gp.permission_id from auth_group g join auth_group_permissions gp on gp.group_id = g.id order by 1, 3',
+      ),
+    ).toEqual(before);
   });
 
   it('keeps a permission an admin added to a reference group, and puts back one an admin removed', async () => {

@@ -30,7 +30,15 @@ describe('loadConfig', () => {
   });
 
   it('treats empty and blank values as unset, as a copied .env.example leaves them', () => {
-    const config = loadConfig({ NODE_ENV: '', PORT: '', DATABASE_URL: '', DATA_DIR: ' ', LOG_LEVEL: '', SESSION_IDLE_TIMEOUT: '', PUBLIC_URL: '' });
+    const config = loadConfig({
+      NODE_ENV: '',
+      PORT: '',
+      DATABASE_URL: '',
+      DATA_DIR: ' ',
+      LOG_LEVEL: '',
+      SESSION_IDLE_TIMEOUT: '',
+      PUBLIC_URL: '',
+    });
     expect(config).toEqual(loadConfig({}));
   });
 
@@ -45,7 +53,16 @@ describe('loadConfig', () => {
       SESSION_IDLE_TIMEOUT: '60',
       SESSION_ABSOLUTE_TIMEOUT: '3600',
     });
-    expect(config).toMatchObject({ NODE_ENV: 'test', HOST: '0.0.0.0', PORT: 8080, PUBLIC_URL: 'http://localhost:8080', DATABASE_POOL_MAX: 3, LOG_LEVEL: 'warn', SESSION_IDLE_TIMEOUT: 60, SESSION_ABSOLUTE_TIMEOUT: 3600 });
+    expect(config).toMatchObject({
+      NODE_ENV: 'test',
+      HOST: '0.0.0.0',
+      PORT: 8080,
+      PUBLIC_URL: 'http://localhost:8080',
+      DATABASE_POOL_MAX: 3,
+      LOG_LEVEL: 'warn',
+      SESSION_IDLE_TIMEOUT: 60,
+      SESSION_ABSOLUTE_TIMEOUT: 3600,
+    });
     expect(loadConfig({ PUBLIC_URL: 'https://gatehouse.example.com/' }).PUBLIC_URL).toBe('https://gatehouse.example.com');
   });
 
@@ -87,7 +104,11 @@ describe('loadConfig', () => {
   });
 
   it('never repeats the password of a DATABASE_URL it refuses', () => {
-    for (const url of ['postgres://gatehouse:s3cr3t@db.example.com', 'postgres://gatehouse:s3cr3t@db:port/gatehouse', 'mysql://gatehouse:s3cr3t@db/gatehouse']) {
+    for (const url of [
+      'postgres://gatehouse:s3cr3t@db.example.com',
+      'postgres://gatehouse:s3cr3t@db:port/gatehouse',
+      'mysql://gatehouse:s3cr3t@db/gatehouse',
+    ]) {
       const { message } = refusal({ DATABASE_URL: url });
       expect(message).toContain('DATABASE_URL: ');
       expect(message).toContain('gatehouse:***@');
@@ -96,7 +117,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses production without DATABASE_URL: the embedded database is for development', () => {
-    expect(refusal({ NODE_ENV: 'production' }).message).toBe('invalid configuration: DATABASE_URL: required in production (the embedded database is for development)');
+    expect(refusal({ NODE_ENV: 'production' }).message).toBe(
+      'invalid configuration: DATABASE_URL: required in production (the embedded database is for development)',
+    );
     expect(refusal({ NODE_ENV: 'production', DATABASE_URL: '' }).message).toContain('DATABASE_URL: required in production');
     expect(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://gatehouse@db:5432/gatehouse' }).NODE_ENV).toBe('production');
   });

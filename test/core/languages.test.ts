@@ -1,7 +1,12 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
 import type { PermissionName } from '../../src/permissions/registry';
-import { CreateLanguageDocument as CREATE, DeleteLanguageDocument as DELETE, LanguageDocument as ONE, UpdateLanguageDocument as UPDATE } from '../generated/graphql';
+import {
+  CreateLanguageDocument as CREATE,
+  DeleteLanguageDocument as DELETE,
+  LanguageDocument as ONE,
+  UpdateLanguageDocument as UPDATE,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
 describe('core.Language CRUD', () => {
@@ -19,14 +24,24 @@ describe('core.Language CRUD', () => {
     return language;
   }
   const counts = async () => ({ languages: await em().count(Language, {}), logEntries: await em().count(LogEntry, {}) });
-  const entriesFor = (objectId: string) => em().find(LogEntry, { appLabel: 'core', model: 'language', objectId }, { orderBy: { id: 'asc' } });
+  const entriesFor = (objectId: string) =>
+    em().find(LogEntry, { appLabel: 'core', model: 'language', objectId }, { orderBy: { id: 'asc' } });
 
   describe('Mutation.createLanguage', () => {
     it('creates the language (blank optional fields stored as null) and logs an ADDITION', async () => {
       const { user, token } = await signInWith(['core.add_language']);
-      const result = await server.graphql(CREATE, { input: { languageTag: 'en-GB', language: 'English', accentOrDialect: ' ', family: 'Indo-European' } }, token);
+      const result = await server.graphql(
+        CREATE,
+        { input: { languageTag: 'en-GB', language: 'English', accentOrDialect: ' ', family: 'Indo-European' } },
+        token,
+      );
       expect(result.errors).toBeUndefined();
-      expect(result.data!.createLanguage).toMatchObject({ languageTag: 'en-GB', language: 'English', accentOrDialect: null, family: 'Indo-European' });
+      expect(result.data!.createLanguage).toMatchObject({
+        languageTag: 'en-GB',
+        language: 'English',
+        accentOrDialect: null,
+        family: 'Indo-European',
+      });
       const [entry] = await entriesFor(result.data!.createLanguage.id);
       expect(entry).toMatchObject({ actionFlag: ActionFlag.ADDITION, objectRepr: 'en-GB', changeMessage: [{ added: {} }] });
       expect(entry.user?.id).toBe(user.id);
@@ -51,7 +66,12 @@ describe('core.Language CRUD', () => {
       await makeLanguage('de-CH');
       const before = await counts();
       const result = await server.graphql(CREATE, { input: { languageTag: 'de-CH' } }, token);
-      expect(result.errors).toEqual([expect.objectContaining({ message: 'the language tag "de-CH" is already in use', extensions: { code: 'CONFLICT', field: 'input.languageTag' } })]);
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: 'the language tag "de-CH" is already in use',
+          extensions: { code: 'CONFLICT', field: 'input.languageTag' },
+        }),
+      ]);
       expect(JSON.stringify(result.errors)).not.toMatch(/constraint|duplicate key|core_language/i);
       expect(await counts()).toEqual(before);
     });
@@ -69,10 +89,18 @@ describe('core.Language CRUD', () => {
     it('clears an optional field with null and logs exactly the changed fields', async () => {
       const { token } = await signInWith(['core.change_language']);
       const language = await makeLanguage('pt-BR', { family: 'Romance', language: 'Portuguese' });
-      const result = await server.graphql(UPDATE, { id: language.id, input: { family: null, language: 'Portuguese', accentOrDialect: 'Brazilian' } }, token);
-      expect(result.data).toEqual({ updateLanguage: { id: language.id, languageTag: 'pt-BR', language: 'Portuguese', accentOrDialect: 'Brazilian', family: null } });
+      const result = await server.graphql(
+        UPDATE,
+        { id: language.id, input: { family: null, language: 'Portuguese', accentOrDialect: 'Brazilian' } },
+        token,
+      );
+      expect(result.data).toEqual({
+        updateLanguage: { id: language.id, languageTag: 'pt-BR', language: 'Portuguese', accentOrDialect: 'Brazilian', family: null },
+      });
       const entries = await entriesFor(language.id);
-      expect(entries.map((e) => [e.actionFlag, e.changeMessage])).toEqual([[ActionFlag.CHANGE, [{ changed: { fields: ['accentOrDialect', 'family'] } }]]]);
+      expect(entries.map((e) => [e.actionFlag, e.changeMessage])).toEqual([
+        [ActionFlag.CHANGE, [{ changed: { fields: ['accentOrDialect', 'family'] } }]],
+      ]);
     });
 
     it('refuses a tag already in use with CONFLICT, and the failed update writes no log entry', async () => {
@@ -100,7 +128,9 @@ describe('core.Language CRUD', () => {
     it('reads, deletes (returning the id, logging a DELETION), then reads null', async () => {
       const { token } = await signInWith(['core.view_language', 'core.delete_language']);
       const language = await makeLanguage('sv-FI');
-      expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({ language: expect.objectContaining({ languageTag: 'sv-FI' }) });
+      expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({
+        language: expect.objectContaining({ languageTag: 'sv-FI' }),
+      });
       expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({ deleteLanguage: language.id });
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({ language: null });
       expect((await entriesFor(language.id)).map((e) => [e.actionFlag, e.objectRepr])).toEqual([[ActionFlag.DELETION, 'sv-FI']]);

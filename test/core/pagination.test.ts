@@ -5,7 +5,8 @@ import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
 /** `Tweets` without `totalCount`: to show that the count runs only when asked for. */
-const PAGE_WITHOUT_COUNT = 'query($first: Int, $after: String) { tweets(first: $first, after: $after) { edges { node { screenName } } pageInfo { hasNextPage endCursor } } }';
+const PAGE_WITHOUT_COUNT =
+  'query($first: Int, $after: String) { tweets(first: $first, after: $after) { edges { node { screenName } } pageInfo { hasNextPage endCursor } } }';
 
 describe('Query.tweets (a Relay connection)', () => {
   let server: TestServer;
@@ -16,7 +17,13 @@ describe('Query.tweets (a Relay connection)', () => {
     token = await server.signIn(await makeUser(em, { groups: [await makeGroup(em, ['core.view_tweet'])] }));
     // Five tweets, two of them created in the same millisecond: the id breaks the tie.
     const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms);
-    for (const [name, ms] of [['t1', 0], ['t2', 1], ['t3', 1], ['t4', 2], ['t5', 3]] as const) {
+    for (const [name, ms] of [
+      ['t1', 0],
+      ['t2', 1],
+      ['t3', 1],
+      ['t4', 2],
+      ['t5', 3],
+    ] as const) {
       em.create(Tweet, { screenName: name, whenTweetWasCreated: at(0), tweetId: '1', createdAt: at(ms) });
     }
     await em.flush();

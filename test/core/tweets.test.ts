@@ -1,7 +1,12 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Tweet } from '../../src/core/tweet.entity';
 import type { PermissionName } from '../../src/permissions/registry';
-import { CreateTweetDocument as CREATE, DeleteTweetDocument as DELETE, TweetDocument as ONE, UpdateTweetDocument as UPDATE } from '../generated/graphql';
+import {
+  CreateTweetDocument as CREATE,
+  DeleteTweetDocument as DELETE,
+  TweetDocument as ONE,
+  UpdateTweetDocument as UPDATE,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
 // Beyond 2^53: a JavaScript number would round it to ...808.
@@ -27,9 +32,13 @@ describe('core.Tweet CRUD', () => {
   describe('Mutation.createTweet', () => {
     it('creates the tweet, keeps a 64-bit tweetId exactly, and logs an ADDITION by the caller in the admin log', async () => {
       const { user, token } = await signInWith(['core.add_tweet']);
-      const result = await server.graphql(CREATE, {
-        input: { screenName: '  ada  ', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: BIG_ID },
-      }, token);
+      const result = await server.graphql(
+        CREATE,
+        {
+          input: { screenName: '  ada  ', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: BIG_ID },
+        },
+        token,
+      );
       expect(result.errors).toBeUndefined();
       const created = result.data!.createTweet;
       expect(created).toMatchObject({ screenName: 'ada', tweetId: BIG_ID, whenTweetWasCreated: '2021-11-15T18:00:00.000Z' });
@@ -53,7 +62,12 @@ describe('core.Tweet CRUD', () => {
       const before = await counts();
       const input = { screenName: 'ada', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '1', ...change };
       const result = await server.graphql(CREATE, { input }, token);
-      expect(result.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')}: `)), extensions: { code: 'BAD_USER_INPUT', field } })]);
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')}: `)),
+          extensions: { code: 'BAD_USER_INPUT', field },
+        }),
+      ]);
       expect(await counts()).toEqual(before);
     });
 
@@ -61,8 +75,19 @@ describe('core.Tweet CRUD', () => {
       const { token } = await signInWith(['core.add_tweet']);
       await refuseLogEntriesNamed('refuse-log');
       const before = await counts();
-      const result = await server.graphql(CREATE, { input: { screenName: 'refuse-log', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '7' } }, token);
-      expect(result.errors).toEqual([{ message: 'internal server error', path: ['createTweet'], locations: expect.any(Array), extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      const result = await server.graphql(
+        CREATE,
+        { input: { screenName: 'refuse-log', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '7' } },
+        token,
+      );
+      expect(result.errors).toEqual([
+        {
+          message: 'internal server error',
+          path: ['createTweet'],
+          locations: expect.any(Array),
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        },
+      ]);
       expect(await counts()).toEqual(before);
       expect(await em().count(Tweet, { screenName: 'refuse-log' })).toBe(0);
     });
@@ -72,8 +97,13 @@ describe('core.Tweet CRUD', () => {
     it('returns the tweet, and null for an id that does not exist or cannot exist', async () => {
       const { token } = await signInWith(['core.view_tweet']);
       const tweet = await makeTweet();
-      expect((await server.graphql(ONE, { id: tweet.id }, token)).data).toEqual({ tweet: expect.objectContaining({ id: tweet.id, tweetId: '1460323737035677698' }) });
-      expect(await server.graphql(ONE, { id: '00000000-0000-4000-8000-000000000000' }, token)).toMatchObject({ data: { tweet: null }, errors: undefined });
+      expect((await server.graphql(ONE, { id: tweet.id }, token)).data).toEqual({
+        tweet: expect.objectContaining({ id: tweet.id, tweetId: '1460323737035677698' }),
+      });
+      expect(await server.graphql(ONE, { id: '00000000-0000-4000-8000-000000000000' }, token)).toMatchObject({
+        data: { tweet: null },
+        errors: undefined,
+      });
       expect(await server.graphql(ONE, { id: 'not-a-uuid' }, token)).toMatchObject({ data: { tweet: null }, errors: undefined });
     });
 
@@ -83,7 +113,9 @@ describe('core.Tweet CRUD', () => {
       const existing = await server.graphql(ONE, { id: tweet.id }, token);
       const absent = await server.graphql(ONE, { id: '00000000-0000-4000-8000-000000000000' }, token);
       expect(existing.errors).toEqual([expect.objectContaining({ extensions: { code: 'FORBIDDEN', permission: 'core.view_tweet' } })]);
-      expect(absent.errors?.map(({ message, extensions }) => ({ message, extensions }))).toEqual(existing.errors?.map(({ message, extensions }) => ({ message, extensions })));
+      expect(absent.errors?.map(({ message, extensions }) => ({ message, extensions }))).toEqual(
+        existing.errors?.map(({ message, extensions }) => ({ message, extensions })),
+      );
     });
   });
 
@@ -93,18 +125,31 @@ describe('core.Tweet CRUD', () => {
       const tweet = await makeTweet('before');
       const result = await server.graphql(UPDATE, { id: tweet.id, input: { screenName: 'after', tweetId: BIG_ID } }, token);
       expect(result.errors).toBeUndefined();
-      expect(result.data!.updateTweet).toMatchObject({ id: tweet.id, screenName: 'after', tweetId: BIG_ID, whenTweetWasCreated: '2021-11-15T18:00:00.000Z' });
+      expect(result.data!.updateTweet).toMatchObject({
+        id: tweet.id,
+        screenName: 'after',
+        tweetId: BIG_ID,
+        whenTweetWasCreated: '2021-11-15T18:00:00.000Z',
+      });
       expect(new Date(result.data!.updateTweet.updatedAt).getTime()).toBeGreaterThanOrEqual(tweet.updatedAt.getTime());
       const entries = await entriesFor(tweet.id);
       expect(entries).toHaveLength(1);
-      expect(entries[0]).toMatchObject({ actionFlag: ActionFlag.CHANGE, objectRepr: `@after ${BIG_ID}`, changeMessage: [{ changed: { fields: ['screenName', 'tweetId'] } }] });
+      expect(entries[0]).toMatchObject({
+        actionFlag: ActionFlag.CHANGE,
+        objectRepr: `@after ${BIG_ID}`,
+        changeMessage: [{ changed: { fields: ['screenName', 'tweetId'] } }],
+      });
       expect(entries[0].user?.id).toBe(user.id);
     });
 
     it('writes nothing, not even a log entry, when nothing actually changes', async () => {
       const { token } = await signInWith(['core.change_tweet']);
       const tweet = await makeTweet('same');
-      const result = await server.graphql(UPDATE, { id: tweet.id, input: { screenName: 'same', tweetId: '1460323737035677698', whenTweetWasCreated: '2021-11-15T18:00:00.000Z' } }, token);
+      const result = await server.graphql(
+        UPDATE,
+        { id: tweet.id, input: { screenName: 'same', tweetId: '1460323737035677698', whenTweetWasCreated: '2021-11-15T18:00:00.000Z' } },
+        token,
+      );
       expect(result.errors).toBeUndefined();
       expect(await entriesFor(tweet.id)).toEqual([]);
       expect((await em().findOneOrFail(Tweet, tweet.id)).updatedAt).toEqual(tweet.updatedAt);
@@ -154,7 +199,11 @@ describe('core.Tweet CRUD', () => {
       expect(result).toMatchObject({ data: { deleteTweet: tweet.id }, errors: undefined });
       expect(await em().count(Tweet, { id: tweet.id })).toBe(0);
       const [entry] = await entriesFor(tweet.id);
-      expect(entry).toMatchObject({ actionFlag: ActionFlag.DELETION, objectRepr: '@gone 1460323737035677698', changeMessage: [{ deleted: {} }] });
+      expect(entry).toMatchObject({
+        actionFlag: ActionFlag.DELETION,
+        objectRepr: '@gone 1460323737035677698',
+        changeMessage: [{ deleted: {} }],
+      });
       expect(entry.user?.id).toBe(user.id);
     });
 
@@ -188,6 +237,8 @@ describe('core.Tweet CRUD', () => {
         return new;
       end $$`);
     await em().execute('drop trigger if exists gatehouse_test_refuse_log on admin_logentry');
-    await em().execute('create trigger gatehouse_test_refuse_log before insert on admin_logentry for each row execute function gatehouse_test_refuse_log()');
+    await em().execute(
+      'create trigger gatehouse_test_refuse_log before insert on admin_logentry for each row execute function gatehouse_test_refuse_log()',
+    );
   }
 });

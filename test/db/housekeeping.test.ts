@@ -33,7 +33,14 @@ async function insertSession(em: Em, name: string, times: { createdAgo: number; 
 
 async function insertTransaction(em: Em, state: string, expiresIn: number): Promise<void> {
   const now = Date.now();
-  await em.insert(LoginTransaction, { state, nonce: 'n', codeVerifier: 'v', next: '/graphql', createdAt: new Date(now - MINUTE), expiresAt: new Date(now + expiresIn) });
+  await em.insert(LoginTransaction, {
+    state,
+    nonce: 'n',
+    codeVerifier: 'v',
+    next: '/graphql',
+    createdAt: new Date(now - MINUTE),
+    expiresAt: new Date(now + expiresIn),
+  });
 }
 
 async function insertCounter(em: Em, key: string, expiresIn: number | null): Promise<void> {
@@ -129,7 +136,9 @@ describe('startHousekeeping', () => {
     } finally {
       await housekeeping.stop();
     }
-    expect(records.find((r) => r.msg === 'housekeeping: purging expired rows failed; retrying at the next run')?.err?.message).toBe('database unreachable');
+    expect(records.find((r) => r.msg === 'housekeeping: purging expired rows failed; retrying at the next run')?.err?.message).toBe(
+      'database unreachable',
+    );
   });
 });
 

@@ -11,9 +11,11 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL!;
 
 async function permissionRows(orm: MikroORM) {
-  return orm.em.fork().execute<Array<{ app_label: string; model: string; codename: string; name: string }>>(
-    'select app_label, model, codename, name from auth_permission order by app_label, codename',
-  );
+  return orm.em
+    .fork()
+    .execute<Array<{ app_label: string; model: string; codename: string; name: string }>>(
+      'select app_label, model, codename, name from auth_permission order by app_label, codename',
+    );
 }
 
 const expectedRows = () =>
@@ -88,27 +90,37 @@ describe('syncPermissions', () => {
 
   it('restores a permission row that was deleted, and only that one', async () => {
     const em = db.orm.em.fork();
-    const { id: before } = (await em.execute<Array<{ id: number }>>("select id from auth_permission where app_label = 'core' and codename = 'view_tweet'"))[0];
+    const { id: before } = (
+      await em.execute<Array<{ id: number }>>("select id from auth_permission where app_label = 'core' and codename = 'view_tweet'")
+    )[0];
     await em.execute("delete from auth_permission where app_label = 'core' and codename = 'view_tweet'");
     expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 1, updated: 0 });
     expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
     expect(await permissionRows(db.orm)).toEqual(expectedRows());
-    const [{ id: after }] = await em.execute<Array<{ id: number }>>("select id from auth_permission where app_label = 'core' and codename = 'view_tweet'");
+    const [{ id: after }] = await em.execute<Array<{ id: number }>>(
+      "select id from auth_permission where app_label = 'core' and codename = 'view_tweet'",
+    );
     expect(after).not.toBe(before);
   });
 
   it('puts back the name of a permission renamed by hand, keeping its row (and so its grants)', async () => {
     const em = db.orm.em.fork();
-    const [{ id }] = await em.execute<Array<{ id: number }>>("update auth_permission set name = 'Can peek at user' where app_label = 'auth' and codename = 'view_user' returning id");
+    const [{ id }] = await em.execute<Array<{ id: number }>>(
+      "update auth_permission set name = 'Can peek at user' where app_label = 'auth' and codename = 'view_user' returning id",
+    );
     expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 1 });
-    const [row] = await em.execute<Array<{ id: number; name: string }>>("select id, name from auth_permission where app_label = 'auth' and codename = 'view_user'");
+    const [row] = await em.execute<Array<{ id: number; name: string }>>(
+      "select id, name from auth_permission where app_label = 'auth' and codename = 'view_user'",
+    );
     expect(row).toEqual({ id, name: 'Can view user' });
     expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
   });
 
   it('leaves alone the permissions of a model that is no longer registered', async () => {
     const em = db.orm.em.fork();
-    await em.execute("insert into auth_permission (app_label, model, codename, name) values ('legacy', 'widget', 'view_widget', 'Can view widget')");
+    await em.execute(
+      "insert into auth_permission (app_label, model, codename, name) values ('legacy', 'widget', 'view_widget', 'Can view widget')",
+    );
     expect(await syncPermissions(db.orm.em.fork())).toEqual({ created: 0, updated: 0 });
     const legacy = await em.execute("select name from auth_permission where app_label = 'legacy'");
     expect(legacy).toEqual([{ name: 'Can view widget' }]);

@@ -13,7 +13,16 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { CookieBrowser, decodeHtml, readForm, readHiddenFields } from './support/cookie-browser';
 import { startGatehouseProcess, type GatehouseProcess } from './support/gatehouse-process';
 
-const SUPPORT_PERMISSIONS = ['core.add_language', 'core.add_tweet', 'core.change_language', 'core.change_tweet', 'core.delete_language', 'core.delete_tweet', 'core.view_language', 'core.view_tweet'];
+const SUPPORT_PERMISSIONS = [
+  'core.add_language',
+  'core.add_tweet',
+  'core.change_language',
+  'core.change_tweet',
+  'core.delete_language',
+  'core.delete_tweet',
+  'core.view_language',
+  'core.view_tweet',
+];
 const ACCESS_NOT_GRANTED = 'Access not granted: your account is not in a group that may use Gatehouse.';
 const ME = '{ me { user { username firstName lastName isStaff } permissions } }';
 
@@ -66,7 +75,11 @@ describe('npm start with no configuration: sign-in through the development ident
       const html = await response.text();
       const form = readForm(html);
       const endSession = new URL(form.action, url);
-      ({ url, response } = await browser.followRedirects(endSession, await browser.postForm(endSession, readHiddenFields(html)), keepGoing));
+      ({ url, response } = await browser.followRedirects(
+        endSession,
+        await browser.postForm(endSession, readHiddenFields(html)),
+        keepGoing,
+      ));
     }
     expect(`${url.origin}${url.pathname}`).toBe(`${publicUrl}/oidc/callback/`);
     expect(url.searchParams.get('code')).toBeTruthy();
@@ -75,7 +88,11 @@ describe('npm start with no configuration: sign-in through the development ident
   }
 
   async function me(browser: CookieBrowser) {
-    const response = await browser.request(`${publicUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: ME }) });
+    const response = await browser.request(`${publicUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: ME }),
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data?: { me: unknown }; errors?: unknown };
     expect(body.errors).toBeUndefined();

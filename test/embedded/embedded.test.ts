@@ -35,7 +35,10 @@ describe('the embedded database (no DATABASE_URL)', () => {
     const seed = await gatehouse(['seed'], env());
     expect(seed.code).toBe(0);
     expect(seed.stdout.split('\n')[0]).toBe('created groups: viewer, business, support, developer');
-    const create = await gatehouse(['createsuperuser', '--no-input', '--username', 'root', '--email', 'root@example.com', '--password', 'embedded password'], env());
+    const create = await gatehouse(
+      ['createsuperuser', '--no-input', '--username', 'root', '--email', 'root@example.com', '--password', 'embedded password'],
+      env(),
+    );
     expect(create).toEqual({ code: 0, stdout: 'superuser "root" created\n', stderr: '' });
   });
 
@@ -107,7 +110,9 @@ describe('the embedded database (no DATABASE_URL)', () => {
     const result = await gatehouse(['check'], env());
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('configuration ok (database: embedded)\ndatabase ok: migrated, schema matches the entities, permissions in sync\n');
+    expect(result.stdout).toBe(
+      'configuration ok (database: embedded)\ndatabase ok: migrated, schema matches the entities, permissions in sync\n',
+    );
     expect(fs.existsSync(lockFile())).toBe(false);
   });
 });
@@ -126,7 +131,9 @@ function collectAll(child: ChildProcessWithoutNullStreams) {
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('close', (code) => resolve({ code, stdout, stderr })),
+  );
 }
 
 async function waitForReady(readyz: string, child: ChildProcessWithoutNullStreams, timeoutMs = 90_000): Promise<void> {

@@ -19,7 +19,11 @@ describe('anonymous callers', () => {
       const variables = sampleFor(coordinate, await makeFixtures(em()));
       const before = await snapshotDatabase(em());
       const result = await server.graphql(operationFor(schema, coordinate, variables), variables);
-      expect({ coordinate, status: result.status, errors: result.errors?.map((e) => e.extensions) }).toEqual({ coordinate, status: 200, errors: [{ code: 'UNAUTHENTICATED' }] });
+      expect({ coordinate, status: result.status, errors: result.errors?.map((e) => e.extensions) }).toEqual({
+        coordinate,
+        status: 200,
+        errors: [{ code: 'UNAUTHENTICATED' }],
+      });
       expect({ coordinate, tables: await snapshotDatabase(em()) }).toEqual({ coordinate, tables: before });
     }
   });
@@ -31,7 +35,9 @@ describe('anonymous callers', () => {
   });
 
   it('may use the @public fields: me is null and login is reachable', async () => {
-    const publicFields = rootFields(schema).filter((f) => f.access.kind === 'public').map((f) => f.coordinate);
+    const publicFields = rootFields(schema)
+      .filter((f) => f.access.kind === 'public')
+      .map((f) => f.coordinate);
     expect(publicFields).toEqual(expect.arrayContaining(['Query.me', 'Mutation.login']));
     expect((await server.graphql('{ me { permissions } }')).data).toEqual({ me: null });
   });

@@ -29,9 +29,9 @@ describe('CrudResolver (operations derived from a registered model)', () => {
   });
 
   it('refuses an object type that does not name the registered model', () => {
-    expect(() => CrudResolver(languageAdmin as never, { objectType: Tweet, createInput: CreateTweetInput, updateInput: UpdateTweetInput })).toThrow(
-      'CrudResolver: the object type Tweet does not name the registered model core.language',
-    );
+    expect(() =>
+      CrudResolver(languageAdmin as never, { objectType: Tweet, createInput: CreateTweetInput, updateInput: UpdateTweetInput }),
+    ).toThrow('CrudResolver: the object type Tweet does not name the registered model core.language');
   });
 });
 

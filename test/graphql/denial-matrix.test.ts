@@ -31,7 +31,8 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
     for (const action of ACTIONS) {
       const permission = permissionFor(ref, action);
       describe(permission, () => {
-        const fields = () => catalog.filter((f) => f.access.kind === 'permission' && f.access.permission === permission).map((f) => f.coordinate);
+        const fields = () =>
+          catalog.filter((f) => f.access.kind === 'permission' && f.access.permission === permission).map((f) => f.coordinate);
 
         it(`refuses a caller without ${permission} (holding the model's other permissions) with FORBIDDEN naming it, and changes nothing`, async () => {
           const others = ACTIONS.filter((a) => a !== action).map((a) => permissionFor(ref, a));
@@ -41,7 +42,10 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
             const variables = sampleFor(coordinate, await makeFixtures(em()));
             const before = await snapshotDatabase(em());
             const result = await server.graphql(operationFor(schema, coordinate, variables), variables, token);
-            expect({ coordinate, errors: result.errors?.map((e) => e.extensions) }).toEqual({ coordinate, errors: [{ code: 'FORBIDDEN', permission }] });
+            expect({ coordinate, errors: result.errors?.map((e) => e.extensions) }).toEqual({
+              coordinate,
+              errors: [{ code: 'FORBIDDEN', permission }],
+            });
             expect({ coordinate, data: result.data?.[coordinate.split('.')[1]] ?? null }).toEqual({ coordinate, data: null });
             expect({ coordinate, tables: await snapshotDatabase(em()) }).toEqual({ coordinate, tables: before });
           }
@@ -54,7 +58,9 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
             const result = await server.graphql(operationFor(schema, coordinate, variables), variables, token);
             // 200: the document and variables were valid, so the resolver was reached.
             expect({ coordinate, status: result.status }).toEqual({ coordinate, status: 200 });
-            const refusals = (result.errors ?? []).filter((e) => e.extensions?.code === 'FORBIDDEN' || e.extensions?.code === 'UNAUTHENTICATED');
+            const refusals = (result.errors ?? []).filter(
+              (e) => e.extensions?.code === 'FORBIDDEN' || e.extensions?.code === 'UNAUTHENTICATED',
+            );
             expect({ coordinate, refusals }).toEqual({ coordinate, refusals: [] });
           }
         });
@@ -65,6 +71,14 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
   it('has covered every root field that requires a permission', () => {
     const required = catalog.filter((f) => f.access.kind === 'permission').map((f) => f.coordinate);
     expect(required.filter((c) => !covered.has(c))).toEqual([]);
-    expect(required).toEqual(expect.arrayContaining(['Query.tweets', 'Mutation.createTweet', 'Mutation.deleteLanguage', 'Query.logEntries', 'Query.explainPermission']));
+    expect(required).toEqual(
+      expect.arrayContaining([
+        'Query.tweets',
+        'Mutation.createTweet',
+        'Mutation.deleteLanguage',
+        'Query.logEntries',
+        'Query.explainPermission',
+      ]),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { buildSchema, Directive, Mutation, Query, Resolver, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, Directive, Mutation, Query, Resolver, type ClassType, type NonEmptyArray } from 'type-graphql';
 import { startGatehouse } from '../../src/app';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/config/logger';
@@ -50,8 +50,9 @@ class DoubledResolver {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-const schemaOf = (...resolvers: Function[]) => buildSchema({ resolvers: resolvers as NonEmptyArray<Function>, directives: ACCESS_DIRECTIVES, validate: false });
+type ResolverClass = NonEmptyArray<ClassType>[number];
+const schemaOf = (...resolvers: ResolverClass[]) =>
+  buildSchema({ resolvers: resolvers as NonEmptyArray<ResolverClass>, directives: ACCESS_DIRECTIVES, validate: false });
 
 function refusal(fn: () => unknown): AccessDeclarationError {
   try {
@@ -82,7 +83,9 @@ describe('applyAccessControl (deny by default, checked at start)', () => {
 
   it('refuses @hasPermission naming a permission the registry does not derive, naming the field and the permission', async () => {
     const refused = refusal(applyAccessControl.bind(null, await schemaOf(DeclaredResolver, UnknownPermissionResolver)));
-    expect(refused.problems).toContainEqual(expect.stringContaining('Query.misspelt: @hasPermission names "core.fly_tweet", which is not a permission in the model registry'));
+    expect(refused.problems).toContainEqual(
+      expect.stringContaining('Query.misspelt: @hasPermission names "core.fly_tweet", which is not a permission in the model registry'),
+    );
   });
 
   it('refuses a field with two declarations', async () => {
@@ -91,8 +94,14 @@ describe('applyAccessControl (deny by default, checked at start)', () => {
   });
 
   it('names every problem at once', async () => {
-    const refused = refusal(applyAccessControl.bind(null, await schemaOf(UndeclaredQueryResolver, UnknownPermissionResolver, DoubledResolver)));
-    expect([...new Set(refused.problems.map((p) => p.split(':')[0]))].sort()).toEqual(['Query.doubled', 'Query.forgotten', 'Query.misspelt']);
+    const refused = refusal(
+      applyAccessControl.bind(null, await schemaOf(UndeclaredQueryResolver, UnknownPermissionResolver, DoubledResolver)),
+    );
+    expect([...new Set(refused.problems.map((p) => p.split(':')[0]))].sort()).toEqual([
+      'Query.doubled',
+      'Query.forgotten',
+      'Query.misspelt',
+    ]);
   });
 
   it('accepts the real schema', async () => {

@@ -33,18 +33,35 @@ describe('Query.explainPermission', () => {
   it('says INACTIVE for an inactive user, even a superuser holding it directly and through a group', async () => {
     const group = await makeGroup(em(), ['core.view_tweet']);
     const user = await makeUser(em(), { isActive: false, isSuperuser: true, perms: ['core.view_tweet'], groups: [group] });
-    expect(await explained(user, 'core.view_tweet')).toMatchObject({ granted: false, reason: 'INACTIVE', directGrant: true, groups: [{ groupName: group.name }] });
+    expect(await explained(user, 'core.view_tweet')).toMatchObject({
+      granted: false,
+      reason: 'INACTIVE',
+      directGrant: true,
+      groups: [{ groupName: group.name }],
+    });
   });
 
   it('says SUPERUSER for an active superuser without any grant', async () => {
     const user = await makeUser(em(), { isSuperuser: true });
-    expect(await explained(user, 'auth.delete_user')).toEqual({ user: { id: String(user.id) }, permission: 'auth.delete_user', granted: true, reason: 'SUPERUSER', directGrant: false, groups: [] });
+    expect(await explained(user, 'auth.delete_user')).toEqual({
+      user: { id: String(user.id) },
+      permission: 'auth.delete_user',
+      granted: true,
+      reason: 'SUPERUSER',
+      directGrant: false,
+      groups: [],
+    });
   });
 
   it('says DIRECT_GRANT for a direct grant, and still lists the groups that carry it too', async () => {
     const group = await makeGroup(em(), ['core.change_tweet']);
     const user = await makeUser(em(), { perms: ['core.change_tweet'], groups: [group] });
-    expect(await explained(user, 'core.change_tweet')).toMatchObject({ granted: true, reason: 'DIRECT_GRANT', directGrant: true, groups: [{ groupName: group.name, memberships: [{ source: 'ADMIN', ruleId: null }] }] });
+    expect(await explained(user, 'core.change_tweet')).toMatchObject({
+      granted: true,
+      reason: 'DIRECT_GRANT',
+      directGrant: true,
+      groups: [{ groupName: group.name, memberships: [{ source: 'ADMIN', ruleId: null }] }],
+    });
   });
 
   it('says GROUPS and names each group with why the user is in it: an admin, or which single sign-on rule', async () => {
@@ -65,7 +82,13 @@ describe('Query.explainPermission', () => {
       directGrant: false,
       groups: [
         { groupName: 'a_by_admin', memberships: [{ source: 'ADMIN', ruleId: null }] },
-        { groupName: 'b_by_sso', memberships: [{ source: 'SSO_RULE', ruleId: String(rule.id) }, { source: 'ADMIN', ruleId: null }] },
+        {
+          groupName: 'b_by_sso',
+          memberships: [
+            { source: 'SSO_RULE', ruleId: String(rule.id) },
+            { source: 'ADMIN', ruleId: null },
+          ],
+        },
       ],
     });
   });
@@ -76,11 +99,18 @@ describe('Query.explainPermission', () => {
     const user = await makeUser(em());
     const fork = em();
     fork.create(UserGroup, { user: user.id, group: group.id, source: MembershipSource.SSO_RULE, rule: rule.id });
-    fork.create(SsoIdentity, { user: user.id, issuer: 'https://idp.example.com', subject: 'sub-1', lastClaims: { sub: 'sub-1', groups: ['ALL_STAFF', 'B2E_APP_MANAGEMENT_VIEWER'] } });
+    fork.create(SsoIdentity, {
+      user: user.id,
+      issuer: 'https://idp.example.com',
+      subject: 'sub-1',
+      lastClaims: { sub: 'sub-1', groups: ['ALL_STAFF', 'B2E_APP_MANAGEMENT_VIEWER'] },
+    });
     await fork.flush();
     const query = `query($userId: ID!) { explainPermission(userId: $userId, permission: "core.view_tweet") {
       groups { groupName memberships { source ruleId claimValue rule { id pattern matchType claim group { name } } } } } }`;
-    const admin = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), ['auth.view_user', 'sso.view_groupmappingrule'])] }));
+    const admin = await server.signIn(
+      await makeUser(em(), { groups: [await makeGroup(em(), ['auth.view_user', 'sso.view_groupmappingrule'])] }),
+    );
     const result = await server.graphql(query, { userId: String(user.id) }, admin);
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
@@ -88,15 +118,32 @@ describe('Query.explainPermission', () => {
         groups: [
           {
             groupName: 'sso_viewers',
-            memberships: [{ source: 'SSO_RULE', ruleId: String(rule.id), claimValue: 'B2E_APP_MANAGEMENT_VIEWER', rule: { id: String(rule.id), pattern: 'B2E_APP_MANAGEMENT_VIEWER', matchType: 'EXACT', claim: null, group: { name: 'sso_viewers' } } }],
+            memberships: [
+              {
+                source: 'SSO_RULE',
+                ruleId: String(rule.id),
+                claimValue: 'B2E_APP_MANAGEMENT_VIEWER',
+                rule: {
+                  id: String(rule.id),
+                  pattern: 'B2E_APP_MANAGEMENT_VIEWER',
+                  matchType: 'EXACT',
+                  claim: null,
+                  group: { name: 'sso_viewers' },
+                },
+              },
+            ],
           },
         ],
       },
     });
     // The rule itself needs sso.view_groupmappingrule; the rest of the explanation does not.
     const withoutRulePermission = await server.graphql(query, { userId: String(user.id) }, token);
-    expect(withoutRulePermission.errors).toEqual([expect.objectContaining({ extensions: { code: 'FORBIDDEN', permission: 'sso.view_groupmappingrule' } })]);
-    expect(withoutRulePermission.data).toMatchObject({ explainPermission: { groups: [{ memberships: [{ claimValue: 'B2E_APP_MANAGEMENT_VIEWER', rule: null }] }] } });
+    expect(withoutRulePermission.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'FORBIDDEN', permission: 'sso.view_groupmappingrule' } }),
+    ]);
+    expect(withoutRulePermission.data).toMatchObject({
+      explainPermission: { groups: [{ memberships: [{ claimValue: 'B2E_APP_MANAGEMENT_VIEWER', rule: null }] }] },
+    });
   });
 
   it('says NONE when neither the user nor any of their groups holds it', async () => {
@@ -121,7 +168,9 @@ describe('Query.explainPermission', () => {
       const granted = new Map<string, boolean>();
       for (let start = 0; start < ALL_PERMISSIONS.length; start += QUERY_LIMITS.maxAliases) {
         const chunk = ALL_PERMISSIONS.slice(start, start + QUERY_LIMITS.maxAliases);
-        const fields = chunk.map((p, i) => `p${i}: explainPermission(userId: "${user.id}", permission: "${p.fullName}") { granted }`).join('\n');
+        const fields = chunk
+          .map((p, i) => `p${i}: explainPermission(userId: "${user.id}", permission: "${p.fullName}") { granted }`)
+          .join('\n');
         const result = await server.graphql<Record<string, { granted: boolean }>>(`{ ${fields} }`, {}, token);
         expect(result.errors).toBeUndefined();
         chunk.forEach((p, i) => granted.set(p.fullName, result.data![`p${i}`].granted));
@@ -135,7 +184,12 @@ describe('Query.explainPermission', () => {
   it('refuses a permission the registry does not derive with BAD_USER_INPUT naming permission', async () => {
     const user = await makeUser(em());
     const result = await explain(user, 'core.fly_tweet');
-    expect(result.errors).toEqual([expect.objectContaining({ message: 'permission: "core.fly_tweet" is not a permission in the model registry', extensions: { code: 'BAD_USER_INPUT', field: 'permission' } })]);
+    expect(result.errors).toEqual([
+      expect.objectContaining({
+        message: 'permission: "core.fly_tweet" is not a permission in the model registry',
+        extensions: { code: 'BAD_USER_INPUT', field: 'permission' },
+      }),
+    ]);
   });
 
   it('is NOT_FOUND for an unknown user', async () => {
@@ -146,7 +200,9 @@ describe('Query.explainPermission', () => {
   });
 
   it('refuses a caller without auth.view_user with FORBIDDEN before looking the user up', async () => {
-    const other = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), ['auth.add_user', 'auth.change_user', 'auth.delete_user'])] }));
+    const other = await server.signIn(
+      await makeUser(em(), { groups: [await makeGroup(em(), ['auth.add_user', 'auth.change_user', 'auth.delete_user'])] }),
+    );
     const existing = await makeUser(em());
     for (const userId of [String(existing.id), '99999999']) {
       const result = await server.graphql(EXPLAIN, { userId, permission: 'core.view_tweet' }, other);

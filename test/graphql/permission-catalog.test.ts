@@ -17,7 +17,9 @@ describe('Query.permissionCatalog', () => {
     const catalog = result.data!.permissionCatalog;
 
     const schema = await buildGatehouseSchema();
-    const coordinates = [schema.getQueryType()!, schema.getMutationType()!].flatMap((type) => Object.keys(type.getFields()).map((name) => `${type.name}.${name}`));
+    const coordinates = [schema.getQueryType()!, schema.getMutationType()!].flatMap((type) =>
+      Object.keys(type.getFields()).map((name) => `${type.name}.${name}`),
+    );
     expect(catalog.map((c) => c.coordinate).sort()).toEqual(coordinates.sort());
 
     expect(catalog).toEqual(

@@ -21,12 +21,17 @@ describe('query limits', () => {
   };
 
   it('accepts the headline admin query (depth 6)', async () => {
-    const result = await server.graphql('{ users(first: 5) { edges { node { username groups { name permissions { codename } } } } } }', {}, token);
+    const result = await server.graphql(
+      '{ users(first: 5) { edges { node { username groups { name permissions { codename } } } } } }',
+      {},
+      token,
+    );
     expect(result.errors).toBeUndefined();
   });
 
   it(`refuses a query deeper than ${QUERY_LIMITS.maxDepth} before running any resolver`, async () => {
-    const deep = '{ users { edges { node { groups { users { edges { node { groups { users { edges { node { username } } } } } } } } } } } }';
+    const deep =
+      '{ users { edges { node { groups { users { edges { node { groups { users { edges { node { username } } } } } } } } } } } }';
     server.resetQueries();
     expectRefused(await server.graphql(deep, {}, token), /depth/i);
     expect(server.queries.filter((sql) => !/auth_session/.test(sql))).toEqual([]);

@@ -15,7 +15,8 @@ const withUsers = USERS_PRESENT ? it : it.skip;
 const withUpdateUser = UPDATE_USER_PRESENT ? it : it.skip;
 
 const TWEETS = '{ tweets(first: 5) { totalCount } }';
-const CREATE_TWEET = 'mutation { createTweet(input: { screenName: "seed", whenTweetWasCreated: "2021-11-15T18:00:00Z", tweetId: "1" }) { id } }';
+const CREATE_TWEET =
+  'mutation { createTweet(input: { screenName: "seed", whenTweetWasCreated: "2021-11-15T18:00:00Z", tweetId: "1" }) { id } }';
 const UPDATE_TWEET = 'mutation($id: ID!) { updateTweet(id: $id, input: { screenName: "changed" }) { screenName } }';
 const DELETE_TWEET = 'mutation($id: ID!) { deleteTweet(id: $id) }';
 const USERS = '{ users(first: 5) { totalCount } }';
@@ -50,7 +51,9 @@ describe('the reference seed groups behave as their permissions say', () => {
     const id = await makeTweet();
     const changed = await server.graphql(UPDATE_TWEET, { id }, tokens.business);
     expect(changed).toMatchObject({ data: { updateTweet: { screenName: 'changed' } }, errors: undefined });
-    expect(codes(await server.graphql(DELETE_TWEET, { id }, tokens.business))).toEqual([{ code: 'FORBIDDEN', permission: 'core.delete_tweet' }]);
+    expect(codes(await server.graphql(DELETE_TWEET, { id }, tokens.business))).toEqual([
+      { code: 'FORBIDDEN', permission: 'core.delete_tweet' },
+    ]);
   });
 
   it('support does everything on tweets', async () => {
@@ -62,17 +65,26 @@ describe('the reference seed groups behave as their permissions say', () => {
 
   it('developer reads the admin log; business cannot', async () => {
     expect(codes(await server.graphql('{ logEntries(first: 1) { totalCount } }', {}, tokens.developer))).toEqual([]);
-    expect(codes(await server.graphql('{ logEntries(first: 1) { totalCount } }', {}, tokens.business))).toEqual([{ code: 'FORBIDDEN', permission: 'admin.view_logentry' }]);
+    expect(codes(await server.graphql('{ logEntries(first: 1) { totalCount } }', {}, tokens.business))).toEqual([
+      { code: 'FORBIDDEN', permission: 'admin.view_logentry' },
+    ]);
   });
 
   withUsers(`developer views users${USERS_PRESENT ? '' : ' — SKIPPED: Query.users is not in the schema yet'}`, async () => {
     expect(codes(await server.graphql(USERS, {}, tokens.developer))).toEqual([]);
   });
 
-  withUpdateUser(`developer cannot change users${UPDATE_USER_PRESENT ? '' : ' — SKIPPED: Mutation.updateUser is not in the schema yet'}`, async () => {
-    const result = await server.graphql('mutation($id: ID!) { updateUser(id: $id, input: { firstName: "x" }) { id } }', { id: '1' }, tokens.developer);
-    expect(codes(result)).toEqual([{ code: 'FORBIDDEN', permission: 'auth.change_user' }]);
-  });
+  withUpdateUser(
+    `developer cannot change users${UPDATE_USER_PRESENT ? '' : ' — SKIPPED: Mutation.updateUser is not in the schema yet'}`,
+    async () => {
+      const result = await server.graphql(
+        'mutation($id: ID!) { updateUser(id: $id, input: { firstName: "x" }) { id } }',
+        { id: '1' },
+        tokens.developer,
+      );
+      expect(codes(result)).toEqual([{ code: 'FORBIDDEN', permission: 'auth.change_user' }]);
+    },
+  );
 
   withUsers(`support cannot view users${USERS_PRESENT ? '' : ' — SKIPPED: Query.users is not in the schema yet'}`, async () => {
     expect(codes(await server.graphql(USERS, {}, tokens.support))).toEqual([{ code: 'FORBIDDEN', permission: 'auth.view_user' }]);

@@ -22,7 +22,14 @@ describe('groups', () => {
   const em = () => server.db.orm.em.fork();
   beforeAll(async () => {
     server = await startTestServer();
-    admin = await callerWith(server, ['auth.add_group', 'auth.change_group', 'auth.delete_group', 'auth.view_group', 'auth.view_user', 'auth.view_permission']);
+    admin = await callerWith(server, [
+      'auth.add_group',
+      'auth.change_group',
+      'auth.delete_group',
+      'auth.view_group',
+      'auth.view_user',
+      'auth.view_permission',
+    ]);
   });
   afterAll(() => server.stop());
 
@@ -33,11 +40,14 @@ describe('groups', () => {
       const all = await server.graphql(GROUPS, { filter: { search: 'GQ-' } }, admin.token);
       expect(all.data!.groups.edges.map((e) => e.node.name)).toEqual(['gq-Admins', 'gq-Support', 'gq-editors', 'gq-viewers']);
       expect(all.data!.groups.totalCount).toBe(4);
-      expect((await server.graphql(GROUPS, { filter: { search: 'VIEW' } }, admin.token)).data!.groups.edges.map((e) => e.node.name)).toEqual(['gq-viewers']);
+      expect(
+        (await server.graphql(GROUPS, { filter: { search: 'VIEW' } }, admin.token)).data!.groups.edges.map((e) => e.node.name),
+      ).toEqual(['gq-viewers']);
       const names: string[] = [];
       let after: string | null = null;
       do {
-        const page: GroupsQuery['groups'] = (await server.graphql(GROUPS, { filter: { search: 'gq-' }, first: 3, after }, admin.token)).data!.groups;
+        const page: GroupsQuery['groups'] = (await server.graphql(GROUPS, { filter: { search: 'gq-' }, first: 3, after }, admin.token))
+          .data!.groups;
         names.push(...page.edges.map((e) => e.node.name));
         after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       } while (after);
@@ -46,7 +56,10 @@ describe('groups', () => {
 
     it('refuses a caller without auth.view_group with FORBIDDEN', async () => {
       const other = await callerWith(server, ['auth.view_user']);
-      expect(onlyError(await server.graphql(GROUPS, {}, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.view_group' });
+      expect(onlyError(await server.graphql(GROUPS, {}, other.token)).extensions).toEqual({
+        code: 'FORBIDDEN',
+        permission: 'auth.view_group',
+      });
     });
   });
 
@@ -66,7 +79,11 @@ describe('groups', () => {
       expect(first.data!.group!.users!.edges.map((e) => e.node.username)).toEqual(['gm-alice', 'gm-bob']);
       expect(first.data!.group!.users!.totalCount).toBe(3);
       expect(first.data!.group!.users!.pageInfo.hasNextPage).toBe(true);
-      const next = await server.graphql(GROUP, { id: String(group.id), first: 2, after: first.data!.group!.users!.pageInfo.endCursor }, admin.token);
+      const next = await server.graphql(
+        GROUP,
+        { id: String(group.id), first: 2, after: first.data!.group!.users!.pageInfo.endCursor },
+        admin.token,
+      );
       expect(next.data!.group!.users!.edges.map((e) => e.node.username)).toEqual(['gm-carol']);
       expect(next.data!.group!.users!.pageInfo.hasNextPage).toBe(false);
     });
@@ -121,15 +138,23 @@ describe('groups', () => {
     it('refuses a taken name with CONFLICT naming input.name, on creation and on renaming', async () => {
       await makeGroup(em(), [], 'gq-taken');
       const other = await makeGroup(em(), [], 'gq-other');
-      expect(onlyError(await server.graphql(CREATE, { input: { name: 'gq-taken' } }, admin.token)).extensions).toEqual({ code: 'CONFLICT', field: 'input.name' });
-      expect(onlyError(await server.graphql(UPDATE, { id: String(other.id), input: { name: 'gq-taken' } }, admin.token)).extensions).toEqual({ code: 'CONFLICT', field: 'input.name' });
+      expect(onlyError(await server.graphql(CREATE, { input: { name: 'gq-taken' } }, admin.token)).extensions).toEqual({
+        code: 'CONFLICT',
+        field: 'input.name',
+      });
+      expect(
+        onlyError(await server.graphql(UPDATE, { id: String(other.id), input: { name: 'gq-taken' } }, admin.token)).extensions,
+      ).toEqual({ code: 'CONFLICT', field: 'input.name' });
       expect((await em().findOneOrFail(Group, other.id)).name).toBe('gq-other');
     });
 
     it('refuses a caller without auth.add_group with FORBIDDEN and creates nothing', async () => {
       const other = await callerWith(server, ['auth.view_group', 'auth.change_group']);
       const before = await snapshotCounts(server);
-      expect(onlyError(await server.graphql(CREATE, { input: { name: 'gq-nope' } }, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.add_group' });
+      expect(onlyError(await server.graphql(CREATE, { input: { name: 'gq-nope' } }, other.token)).extensions).toEqual({
+        code: 'FORBIDDEN',
+        permission: 'auth.add_group',
+      });
       expect(await snapshotCounts(server)).toEqual(before);
     });
   });
@@ -149,13 +174,23 @@ describe('groups', () => {
       expect(await em().count(GroupMappingRule, { id: rule.id })).toBe(0);
       expect(await em().count(User, { id: member.id })).toBe(1);
       const [entry] = await logEntriesOf(server, 'group', group.id);
-      expect(entry).toMatchObject({ actionFlag: ActionFlag.DELETION, objectRepr: 'gq-doomed', changeMessage: [{ deleted: { members: 1, mappingRules: 1 } }] });
+      expect(entry).toMatchObject({
+        actionFlag: ActionFlag.DELETION,
+        objectRepr: 'gq-doomed',
+        changeMessage: [{ deleted: { members: 1, mappingRules: 1 } }],
+      });
     });
 
     it('answers NOT_FOUND for a group that does not exist, and FORBIDDEN without auth.delete_group first', async () => {
-      expect(onlyError(await server.graphql(DELETE, { id: '999999' }, admin.token)).extensions).toEqual({ code: 'NOT_FOUND', id: '999999' });
+      expect(onlyError(await server.graphql(DELETE, { id: '999999' }, admin.token)).extensions).toEqual({
+        code: 'NOT_FOUND',
+        id: '999999',
+      });
       const other = await callerWith(server, ['auth.view_group']);
-      expect(onlyError(await server.graphql(DELETE, { id: '999999' }, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.delete_group' });
+      expect(onlyError(await server.graphql(DELETE, { id: '999999' }, other.token)).extensions).toEqual({
+        code: 'FORBIDDEN',
+        permission: 'auth.delete_group',
+      });
     });
   });
 
@@ -169,13 +204,21 @@ describe('groups', () => {
       );
       expect(result.data!.setGroupPermissions.permissions!.map((p) => p.fullName).sort()).toEqual(['core.delete_tweet', 'core.view_tweet']);
       const [entry] = await logEntriesOf(server, 'group', group.id);
-      expect(entry.changeMessage).toEqual([{ changed: { fields: ['permissions'], added: ['core.delete_tweet'], removed: ['core.add_tweet'] } }]);
+      expect(entry.changeMessage).toEqual([
+        { changed: { fields: ['permissions'], added: ['core.delete_tweet'], removed: ['core.add_tweet'] } },
+      ]);
     });
 
     it('refuses unknown names with BAD_USER_INPUT naming them, changing nothing', async () => {
       const group = await makeGroup(em(), ['core.view_tweet'], 'gq-perms2');
       const before = await snapshotCounts(server);
-      const error = onlyError(await server.graphql(SET_PERMISSIONS, { id: String(group.id), permissions: ['core.view_tweet', 'core.view_tweets', 'auth.sudo'] }, admin.token));
+      const error = onlyError(
+        await server.graphql(
+          SET_PERMISSIONS,
+          { id: String(group.id), permissions: ['core.view_tweet', 'core.view_tweets', 'auth.sudo'] },
+          admin.token,
+        ),
+      );
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'permissions', unknown: ['core.view_tweets', 'auth.sudo'] });
       expect(error.message).toBe('permissions: no permission "core.view_tweets", "auth.sudo"');
       expect(await snapshotCounts(server)).toEqual(before);

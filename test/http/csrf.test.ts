@@ -24,7 +24,11 @@ describe('POST/GET /graphql with the session cookie from another site', () => {
     ['a text/plain post', 'text/plain', JSON.stringify({ query: 'mutation { logout }' })],
   ])('refuses %s and runs nothing', async (_what, contentType, body) => {
     const before = await sessions();
-    const response = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': contentType, cookie: `gatehouse_session=${token}` }, body });
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, cookie: `gatehouse_session=${token}` },
+      body,
+    });
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(/Cross-Site Request Forgery/);
     expect(await sessions()).toBe(before);
@@ -32,7 +36,9 @@ describe('POST/GET /graphql with the session cookie from another site', () => {
 
   it('refuses a GET without a preflight-forcing header, and never runs a mutation over GET', async () => {
     const before = await sessions();
-    const simple = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ me { user { id } } }')}`, { headers: { cookie: `gatehouse_session=${token}` } });
+    const simple = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ me { user { id } } }')}`, {
+      headers: { cookie: `gatehouse_session=${token}` },
+    });
     expect(simple.status).toBe(400);
     expect(await simple.text()).toMatch(/Cross-Site Request Forgery/);
     const mutation = await fetch(`${server.url}/graphql?query=${encodeURIComponent('mutation { logout }')}`, {

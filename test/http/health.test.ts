@@ -73,7 +73,11 @@ describe('the HTTP service', () => {
 
   describe('POST /graphql', () => {
     it('answers malformed JSON with 400 and no stack trace', async () => {
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": "{ me { user { username } } }"' });
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query": "{ me { user { username } } }"',
+      });
       expect(response.status).toBe(400);
       const body = await response.text();
       expectNoInternals(body);
@@ -81,13 +85,21 @@ describe('the HTTP service', () => {
     });
 
     it('answers a body that is not JSON at all with 400', async () => {
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'query { me }' });
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: 'query { me }',
+      });
       expect(response.status).toBe(400);
       expectNoInternals(await response.text());
     });
 
     it('answers a valid query: me is null without a session', async () => {
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { user { username } } }' }) });
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ me { user { username } } }' }),
+      });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ data: { me: null } });
     });

@@ -37,9 +37,12 @@ describe('TRUST_PROXY', () => {
     }
   });
 
-  it.each(['true', '0', '100', 'yes', 'deadbeef', '10.0.0.0/33', '10.0.0.0/8; drop table', '*'])('refuses TRUST_PROXY=%j naming the variable', (value) => {
-    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: expected false, a number of proxy hops/);
-  });
+  it.each(['true', '0', '100', 'yes', 'deadbeef', '10.0.0.0/33', '10.0.0.0/8; drop table', '*'])(
+    'refuses TRUST_PROXY=%j naming the variable',
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: expected false, a number of proxy hops/);
+    },
+  );
 
   it.each(['false', '1', '2', 'loopback', 'loopback, 10.0.0.0/8', '192.168.1.10', 'fd00::/8'])('accepts TRUST_PROXY=%j', (value) => {
     expect(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);

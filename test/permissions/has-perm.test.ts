@@ -36,7 +36,12 @@ describe('PermissionBackend', () => {
     const viewers = await makeGroup(em, ['core.view_tweet', 'core.view_language']);
     const editors = await makeGroup(em, ['core.change_tweet', 'core.view_tweet']);
     const user = await makeUser(em, { groups: [viewers, editors], perms: ['auth.view_user'] });
-    expect([...(await backend().getAllPermissions(user))].sort()).toEqual(['auth.view_user', 'core.change_tweet', 'core.view_language', 'core.view_tweet']);
+    expect([...(await backend().getAllPermissions(user))].sort()).toEqual([
+      'auth.view_user',
+      'core.change_tweet',
+      'core.view_language',
+      'core.view_tweet',
+    ]);
   });
 
   it('counts a group once however many memberships lead to it (admin and rule)', async () => {
@@ -71,7 +76,12 @@ describe('PermissionBackend', () => {
     const user = await makeUser(db.orm.em.fork(), { isSuperuser: true });
     const perms = backend();
     db.resetQueries();
-    expect(await perms.hasPerms(user, ALL_PERMISSIONS.map((p) => p.fullName))).toBe(true);
+    expect(
+      await perms.hasPerms(
+        user,
+        ALL_PERMISSIONS.map((p) => p.fullName),
+      ),
+    ).toBe(true);
     expect(await perms.hasModulePerms(user, 'admin')).toBe(true);
     expect((await perms.getAllPermissions(user)).size).toBe(ALL_PERMISSIONS.length);
     expect(db.queries).toHaveLength(0);

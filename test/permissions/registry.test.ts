@@ -1,6 +1,15 @@
 import { MetadataStorage } from '@mikro-orm/core';
 import { ENTITIES, MODEL_ENTITIES } from '../../src/db/entities';
-import { ACTIONS, ALL_MODELS, ALL_PERMISSIONS, isPermissionName, MODELS, modelRef, permissionFor, type PermissionName } from '../../src/permissions/registry';
+import {
+  ACTIONS,
+  ALL_MODELS,
+  ALL_PERMISSIONS,
+  isPermissionName,
+  MODELS,
+  modelRef,
+  permissionFor,
+  type PermissionName,
+} from '../../src/permissions/registry';
 
 describe('the model registry', () => {
   it('registers the apps and models of the design: auth, admin, sso, core', () => {
@@ -25,7 +34,13 @@ describe('the model registry', () => {
 
   it('names them as Django does: <app>.<action>_<model> and "Can <action> <verbose name>"', () => {
     const byName = new Map(ALL_PERMISSIONS.map((p) => [p.fullName, p]));
-    expect(byName.get('admin.view_logentry')).toEqual({ appLabel: 'admin', model: 'logentry', codename: 'view_logentry', name: 'Can view log entry', fullName: 'admin.view_logentry' });
+    expect(byName.get('admin.view_logentry')).toEqual({
+      appLabel: 'admin',
+      model: 'logentry',
+      codename: 'view_logentry',
+      name: 'Can view log entry',
+      fullName: 'admin.view_logentry',
+    });
     expect(byName.get('auth.add_user')?.name).toBe('Can add user');
     expect(byName.get('core.change_tweet')?.name).toBe('Can change tweet');
     expect(byName.get('sso.delete_groupmappingrule')?.name).toBe('Can delete group mapping rule');
@@ -60,12 +75,21 @@ describe('the model registry', () => {
       for (const p of ALL_PERMISSIONS) expect(isPermissionName(p.fullName)).toBe(true);
     });
 
-    it.each(['', 'view_tweet', 'core.view_twee', 'core.view_tweet ', 'CORE.VIEW_TWEET', 'core.publish_tweet', 'auth.view_tweet', 'core.view_tweet.extra', 'core', 'constructor', '__proto__'])(
-      'refuses %j',
-      (name) => {
-        expect(isPermissionName(name)).toBe(false);
-      },
-    );
+    it.each([
+      '',
+      'view_tweet',
+      'core.view_twee',
+      'core.view_tweet ',
+      'CORE.VIEW_TWEET',
+      'core.publish_tweet',
+      'auth.view_tweet',
+      'core.view_tweet.extra',
+      'core',
+      'constructor',
+      '__proto__',
+    ])('refuses %j', (name) => {
+      expect(isPermissionName(name)).toBe(false);
+    });
   });
 });
 

@@ -36,7 +36,10 @@ describe('Mutation.login', () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: print(LoginDocument), variables: { username: user.username, password: 'correct horse battery staple' } }),
+      body: JSON.stringify({
+        query: print(LoginDocument),
+        variables: { username: user.username, password: 'correct horse battery staple' },
+      }),
     });
     const cookie = response.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^gatehouse_session=[A-Za-z0-9_-]{43};/);
@@ -73,7 +76,9 @@ describe('Mutation.login', () => {
     for (const variables of attempts) {
       const result = await server.graphql(LoginDocument, variables);
       expect(result.data).toBeNull();
-      expect(result.errors).toEqual([expect.objectContaining({ message: 'invalid username or password', extensions: { code: 'UNAUTHENTICATED' } })]);
+      expect(result.errors).toEqual([
+        expect.objectContaining({ message: 'invalid username or password', extensions: { code: 'UNAUTHENTICATED' } }),
+      ]);
     }
     expect(await em().count(Session, {})).toBe(before);
   });

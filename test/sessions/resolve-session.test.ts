@@ -2,7 +2,13 @@ import { logChange } from '../../src/audit/audit.service';
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { modelRef } from '../../src/permissions/registry';
 import { AuthMethod, Session } from '../../src/sessions/session.entity';
-import { createSession, hashToken, resolveSession, resolveSessionWithPermissions, type SessionPolicy } from '../../src/sessions/sessions.service';
+import {
+  createSession,
+  hashToken,
+  resolveSession,
+  resolveSessionWithPermissions,
+  type SessionPolicy,
+} from '../../src/sessions/sessions.service';
 import { User } from '../../src/users/user.entity';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeGroup, makeUser } from '../support/factories';
@@ -18,7 +24,14 @@ describe('resolveSessionWithPermissions', () => {
 
   const em = () => db.orm.em.fork();
   const start = async (user: User, idToken: string | null = null) =>
-    (await createSession(em(), await em().findOneOrFail(User, user.id), { authMethod: idToken ? AuthMethod.OIDC : AuthMethod.PASSWORD, idToken }, POLICY)).token;
+    (
+      await createSession(
+        em(),
+        await em().findOneOrFail(User, user.id),
+        { authMethod: idToken ? AuthMethod.OIDC : AuthMethod.PASSWORD, idToken },
+        POLICY,
+      )
+    ).token;
 
   it('returns the session, its user and the user’s direct ∪ group permissions in one statement', async () => {
     const group = await makeGroup(em(), ['core.view_tweet', 'auth.view_user']);
@@ -49,7 +62,11 @@ describe('resolveSessionWithPermissions', () => {
     await em().nativeUpdate(Session, { tokenHash: hashToken(expired) }, { expiresAt: new Date(Date.now() - 1000) });
     expect(await resolveSessionWithPermissions(em(), expired, POLICY)).toBeNull();
     const idle = await start(await makeUser(em()));
-    await em().nativeUpdate(Session, { tokenHash: hashToken(idle) }, { lastSeenAt: new Date(Date.now() - POLICY.idleTimeout * 1000 - 1000) });
+    await em().nativeUpdate(
+      Session,
+      { tokenHash: hashToken(idle) },
+      { lastSeenAt: new Date(Date.now() - POLICY.idleTimeout * 1000 - 1000) },
+    );
     expect(await resolveSessionWithPermissions(em(), idle, POLICY)).toBeNull();
     const deactivated = await makeUser(em());
     const token = await start(deactivated);
@@ -88,7 +105,13 @@ describe('resolveSessionWithPermissions', () => {
     expect(db.queries).toHaveLength(0);
 
     session.user.firstName = 'Renamed';
-    logChange(request, { actor: session.user, model: modelRef('auth', 'user'), objectId: user.id, objectRepr: user.username, action: ActionFlag.CHANGE });
+    logChange(request, {
+      actor: session.user,
+      model: modelRef('auth', 'user'),
+      objectId: user.id,
+      objectRepr: user.username,
+      action: ActionFlag.CHANGE,
+    });
     await request.flush();
     expect(db.queries.filter((q) => q.includes('update "auth_user" set "first_name" = $1 where "id" = $2'))).toHaveLength(1);
     expect(db.queries.some((q) => /auth_session/.test(q))).toBe(false);

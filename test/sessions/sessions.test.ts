@@ -109,8 +109,16 @@ describe('sessions', () => {
       const second = await makeUser(em());
       const secondTokens = [await server.signIn(second), await server.signIn(second)];
 
-      await server.graphql('mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { id } }', { id: String(first.id) }, adminToken);
-      await server.graphql('mutation($id: ID!) { setUserPassword(id: $id, password: "another long password") { id } }', { id: String(second.id) }, adminToken);
+      await server.graphql(
+        'mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { id } }',
+        { id: String(first.id) },
+        adminToken,
+      );
+      await server.graphql(
+        'mutation($id: ID!) { setUserPassword(id: $id, password: "another long password") { id } }',
+        { id: String(second.id) },
+        adminToken,
+      );
       for (const token of [...firstTokens, ...secondTokens]) expect(await signedIn(token)).toBe(false);
       expect(await em().count(Session, { user: { $in: [first.id, second.id] } })).toBe(0);
       expect(await signedIn(adminToken)).toBe(true);

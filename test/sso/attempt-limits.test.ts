@@ -60,7 +60,11 @@ describe('GET /oidc/authenticate/ bounds the login transactions it writes', () =
     // Another address is counted on its own.
     expect((await authenticate('127.0.0.11')).status).toBe(302);
     // The counter is a row of the shared throttle table, expiring with the window.
-    const [row] = await em().getConnection().execute<Array<{ points: number; expire: string }>>('select points, expire from auth_login_throttle where key = ?', ['sso_attempt:127.0.0.10']);
+    const [row] = await em()
+      .getConnection()
+      .execute<Array<{ points: number; expire: string }>>('select points, expire from auth_login_throttle where key = ?', [
+        'sso_attempt:127.0.0.10',
+      ]);
     expect(row.points).toBe(SSO_ATTEMPTS_PER_CLIENT + 1);
     expect(Number(row.expire) - Date.now()).toBeGreaterThan((SSO_ATTEMPT_WINDOW - 60) * 1000);
     expect(Number(row.expire) - Date.now()).toBeLessThanOrEqual(SSO_ATTEMPT_WINDOW * 1000);
@@ -83,7 +87,10 @@ describe('GET /oidc/authenticate/ bounds the login transactions it writes', () =
       second = await startGatehouse(config, createLogger('silent'));
       await waitUntilSsoReady(second.http.url);
       const before = await em().count(LoginTransaction, {});
-      expect(await getFrom('127.0.0.10', `${second.http.url}/oidc/authenticate/?next=/graphql`)).toEqual({ status: 303, location: '/login?error=too_many_attempts&next=%2Fgraphql' });
+      expect(await getFrom('127.0.0.10', `${second.http.url}/oidc/authenticate/?next=/graphql`)).toEqual({
+        status: 303,
+        location: '/login?error=too_many_attempts&next=%2Fgraphql',
+      });
       expect(await em().count(LoginTransaction, {})).toBe(before);
       expect((await getFrom('127.0.0.12', `${second.http.url}/oidc/authenticate/?next=/graphql`)).status).toBe(302);
     } finally {

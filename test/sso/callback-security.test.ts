@@ -103,7 +103,13 @@ describe('GET /oidc/callback/ with a stand-in provider issuing bad ID tokens', (
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     server = await startTestServer({
-      env: { PORT: String(port), PUBLIC_URL: publicUrl, OIDC_ISSUER: evil.issuer, OIDC_CLIENT_ID: evil.clientId, OIDC_CLIENT_SECRET: evil.clientSecret },
+      env: {
+        PORT: String(port),
+        PUBLIC_URL: publicUrl,
+        OIDC_ISSUER: evil.issuer,
+        OIDC_CLIENT_ID: evil.clientId,
+        OIDC_CLIENT_SECRET: evil.clientSecret,
+      },
     });
     await waitUntilSsoReady(publicUrl);
     await makeRule(server.db.orm.em.fork(), await makeGroup(server.db.orm.em.fork(), ['core.view_tweet']), 'EVIL_GROUP');
@@ -116,7 +122,10 @@ describe('GET /oidc/callback/ with a stand-in provider issuing bad ID tokens', (
 
   async function attempt(): Promise<{ location: string | null; browser: Browser }> {
     const browser = new Browser();
-    const { url } = await browser.follow(`${publicUrl}/oidc/authenticate/?next=/graphql`, (u) => u.startsWith(`${publicUrl}/login`) || u.startsWith(`${publicUrl}/graphql`));
+    const { url } = await browser.follow(
+      `${publicUrl}/oidc/authenticate/?next=/graphql`,
+      (u) => u.startsWith(`${publicUrl}/login`) || u.startsWith(`${publicUrl}/graphql`),
+    );
     return { location: url.slice(publicUrl.length), browser };
   }
 
@@ -129,25 +138,45 @@ describe('GET /oidc/callback/ with a stand-in provider issuing bad ID tokens', (
 
   const faults: Array<[string, (nonce: string) => Promise<string>]> = [
     ['a wrong nonce', (_nonce) => evil.idToken('not-the-nonce')],
-    ['a forged signature (another key, same kid)', async (nonce) => {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const forger = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
-      return evil.idToken(nonce, {}, { key: forger });
-    }],
-    ['an unsigned (alg: none) ID token', async (nonce) => {
-      const now = Math.floor(Date.now() / 1000);
-      return unsignedJwt({ iss: evil.issuer, aud: evil.clientId, sub: 'mallory', iat: now, exp: now + 300, nonce, groups: ['EVIL_GROUP'] });
-    }],
-    ['an HS256 ID token keyed with the client secret', async (nonce) => {
-      const now = Math.floor(Date.now() / 1000);
-      const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-      const input = `${part({ alg: 'HS256', kid: 'evil-1' })}.${part({ iss: evil.issuer, aud: evil.clientId, sub: 'mallory', iat: now, exp: now + 300, nonce, groups: ['EVIL_GROUP'] })}`;
-      return `${input}.${createHmac('sha256', evil.clientSecret).update(input).digest('base64url')}`;
-    }],
-    ['an expired ID token', (nonce) => {
-      const now = Math.floor(Date.now() / 1000);
-      return evil.idToken(nonce, { iat: now - 3600, exp: now - 1800 });
-    }],
+    [
+      'a forged signature (another key, same kid)',
+      async (nonce) => {
+        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        const forger = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
+        return evil.idToken(nonce, {}, { key: forger });
+      },
+    ],
+    [
+      'an unsigned (alg: none) ID token',
+      async (nonce) => {
+        const now = Math.floor(Date.now() / 1000);
+        return unsignedJwt({
+          iss: evil.issuer,
+          aud: evil.clientId,
+          sub: 'mallory',
+          iat: now,
+          exp: now + 300,
+          nonce,
+          groups: ['EVIL_GROUP'],
+        });
+      },
+    ],
+    [
+      'an HS256 ID token keyed with the client secret',
+      async (nonce) => {
+        const now = Math.floor(Date.now() / 1000);
+        const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        const input = `${part({ alg: 'HS256', kid: 'evil-1' })}.${part({ iss: evil.issuer, aud: evil.clientId, sub: 'mallory', iat: now, exp: now + 300, nonce, groups: ['EVIL_GROUP'] })}`;
+        return `${input}.${createHmac('sha256', evil.clientSecret).update(input).digest('base64url')}`;
+      },
+    ],
+    [
+      'an expired ID token',
+      (nonce) => {
+        const now = Math.floor(Date.now() / 1000);
+        return evil.idToken(nonce, { iat: now - 3600, exp: now - 1800 });
+      },
+    ],
     ['an ID token for another client (aud)', (nonce) => evil.idToken(nonce, { aud: 'someone-else' })],
     ['an ID token from another issuer', (nonce) => evil.idToken(nonce, { iss: 'https://other.example' })],
   ];

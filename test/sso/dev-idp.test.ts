@@ -1,6 +1,11 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { DEV_GROUPS_CLAIM, DevIdentityProviderRefused, startDevIdentityProvider, type DevIdentityProvider } from '../../src/sso/dev-idp/dev-identity-provider';
+import {
+  DEV_GROUPS_CLAIM,
+  DevIdentityProviderRefused,
+  startDevIdentityProvider,
+  type DevIdentityProvider,
+} from '../../src/sso/dev-idp/dev-identity-provider';
 import { loadDirectory } from '../../src/sso/dev-idp/directory-file';
 import { REFERENCE_RULES } from '../../src/sso/seed-rules';
 
@@ -40,7 +45,11 @@ class CookieJar {
 async function browserSignIn(authorizationUrl: URL, username: string, password: string): Promise<{ callback: URL; loginStatus: number[] }> {
   const jar = new CookieJar();
   const go = async (url: string | URL, init: RequestInit = {}) => {
-    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: jar.header() } });
+    const response = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), cookie: jar.header() },
+    });
     jar.store(response);
     return response;
   };
@@ -52,7 +61,11 @@ async function browserSignIn(authorizationUrl: URL, username: string, password: 
   expect(form.status).toBe(200);
   expect(await form.text()).toContain('name="password"');
   for (const attempt of password === 'cosmos' ? ['not the password', password] : [password]) {
-    response = await go(location, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username, password: attempt }).toString() });
+    response = await go(location, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username, password: attempt }).toString(),
+    });
     loginStatus.push(response.status);
   }
   // Follow the provider's redirects until it sends the browser back to Gatehouse.
@@ -73,18 +86,28 @@ describe('startDevIdentityProvider', () => {
   afterAll(() => idp.stop());
 
   it('refuses to start in production', async () => {
-    await expect(startDevIdentityProvider({ publicUrl: PUBLIC_URL, logger: recordingLogger(), nodeEnv: 'production' })).rejects.toBeInstanceOf(DevIdentityProviderRefused);
+    await expect(
+      startDevIdentityProvider({ publicUrl: PUBLIC_URL, logger: recordingLogger(), nodeEnv: 'production' }),
+    ).rejects.toBeInstanceOf(DevIdentityProviderRefused);
     const saved = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
     try {
-      await expect(startDevIdentityProvider({ publicUrl: PUBLIC_URL, logger: recordingLogger() })).rejects.toThrow(/refuses to run in production/);
+      await expect(startDevIdentityProvider({ publicUrl: PUBLIC_URL, logger: recordingLogger() })).rejects.toThrow(
+        /refuses to run in production/,
+      );
     } finally {
       process.env.NODE_ENV = saved;
     }
   });
 
   it('logs a warning while it is on', () => {
-    expect(logger.lines).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringMatching(/development identity provider is on.*never use it in production/), obj: expect.objectContaining({ issuer: idp.issuer }) })]);
+    expect(logger.lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        msg: expect.stringMatching(/development identity provider is on.*never use it in production/),
+        obj: expect.objectContaining({ issuer: idp.issuer }),
+      }),
+    ]);
   });
 
   it('listens on loopback with an issuer built from the real port, and names its groups claim', () => {
@@ -96,7 +119,9 @@ describe('startDevIdentityProvider', () => {
   });
 
   it('serves discovery that openid-client accepts (code flow, S256, RS256, end_session_endpoint)', async () => {
-    const config = await oidc.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
     const metadata = config.serverMetadata();
     expect(metadata.issuer).toBe(idp.issuer);
     expect(metadata.code_challenge_methods_supported).toContain('S256');
@@ -118,7 +143,13 @@ describe('startDevIdentityProvider', () => {
   });
 
   it('signs Carl Sagan in through the code flow (PKCE, state, nonce) with his groups in the signed ID token', async () => {
-    const config = await oidc.discovery(new URL(idp.issuer), idp.clientId, { client_secret: idp.clientSecret, id_token_signed_response_alg: 'RS256' }, undefined, { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(idp.issuer),
+      idp.clientId,
+      { client_secret: idp.clientSecret, id_token_signed_response_alg: 'RS256' },
+      undefined,
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -135,8 +166,17 @@ describe('startDevIdentityProvider', () => {
     expect(callback.pathname).toBe('/oidc/callback/');
     expect(callback.searchParams.get('iss')).toBe(idp.issuer);
 
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
-    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${idp.issuer}/jwks`)), { issuer: idp.issuer, audience: idp.clientId, algorithms: ['RS256'] });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: codeVerifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+    const { payload, protectedHeader } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${idp.issuer}/jwks`)), {
+      issuer: idp.issuer,
+      audience: idp.clientId,
+      algorithms: ['RS256'],
+    });
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload).toMatchObject({
       sub: 'carl.sagan',
@@ -150,8 +190,14 @@ describe('startDevIdentityProvider', () => {
     });
   });
 
-  it.each(loadDirectory().filter((u) => u.username !== 'carl.sagan').map((u) => [u.username, u] as const))('puts %s’s directory groups in the ID token', async (_name, user) => {
-    const config = await oidc.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+  it.each(
+    loadDirectory()
+      .filter((u) => u.username !== 'carl.sagan')
+      .map((u) => [u.username, u] as const),
+  )('puts %s’s directory groups in the ID token', async (_name, user) => {
+    const config = await oidc.discovery(new URL(idp.issuer), idp.clientId, idp.clientSecret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
     const authorizationUrl = oidc.buildAuthorizationUrl(config, {
@@ -162,13 +208,23 @@ describe('startDevIdentityProvider', () => {
       nonce,
     });
     const { callback } = await browserSignIn(authorizationUrl, user.username, user.password);
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedNonce: nonce, idTokenExpected: true });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: codeVerifier,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
     expect(tokens.claims()).toMatchObject({ sub: user.username, email_verified: user.emailVerified, [DEV_GROUPS_CLAIM]: user.groups });
   });
 
   it('refuses an authorization request without PKCE', async () => {
     const url = new URL(`${idp.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: idp.clientId, response_type: 'code', scope: 'openid', redirect_uri: `${PUBLIC_URL}/oidc/callback/`, state: 's' }).toString();
+    url.search = new URLSearchParams({
+      client_id: idp.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${PUBLIC_URL}/oidc/callback/`,
+      state: 's',
+    }).toString();
     const response = await fetch(url, { redirect: 'manual' });
     const location = new URL(response.headers.get('location')!);
     expect(location.searchParams.get('error')).toBe('invalid_request');

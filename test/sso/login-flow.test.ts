@@ -10,7 +10,16 @@ import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { me, startSsoTestBed, type SsoTestBed } from './support/sso-server';
 import { ssoRowCounts } from './support/sso-rows';
 
-const SUPPORT_PERMISSIONS = ['core.add_language', 'core.add_tweet', 'core.change_language', 'core.change_tweet', 'core.delete_language', 'core.delete_tweet', 'core.view_language', 'core.view_tweet'];
+const SUPPORT_PERMISSIONS = [
+  'core.add_language',
+  'core.add_tweet',
+  'core.change_language',
+  'core.change_tweet',
+  'core.delete_language',
+  'core.delete_tweet',
+  'core.view_language',
+  'core.view_tweet',
+];
 
 describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/callback/', () => {
   let bed: SsoTestBed;
@@ -24,7 +33,10 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
   const em = () => bed.server.db.orm.em.fork();
 
   it('redirects to the provider with the code flow, PKCE S256, state and nonce, and records one attempt', async () => {
-    const response = await fetch(`${bed.publicUrl}/oidc/authenticate/?next=/graphql`, { redirect: 'manual', headers: { host: 'evil.example' } });
+    const response = await fetch(`${bed.publicUrl}/oidc/authenticate/?next=/graphql`, {
+      redirect: 'manual',
+      headers: { host: 'evil.example' },
+    });
     expect(response.status).toBe(302);
     const location = new URL(response.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(`${bed.idp.issuer}/auth`);
@@ -40,13 +52,21 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     expect(params.state).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(params.nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(params.code_challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const rows = await em().getConnection().execute('select next, expires_at, created_at from sso_login_transaction where state = ?', [params.state]);
+    const rows = await em()
+      .getConnection()
+      .execute('select next, expires_at, created_at from sso_login_transaction where state = ?', [params.state]);
     expect(rows).toHaveLength(1);
     expect(new Date(rows[0].expires_at).getTime() - new Date(rows[0].created_at).getTime()).toBe(10 * 60 * 1000);
   });
 
   it('signs a mapped employee in: session cookie, 303 to next, and `me` shows the mapped group’s permissions', async () => {
-    bed.idp.directory.set('carl', { email: 'carl@example.com', email_verified: true, given_name: 'Carl', family_name: 'Sagan', groups: ['B2E_APP_MANAGEMENT_SUPPORT', 'UNRELATED'] });
+    bed.idp.directory.set('carl', {
+      email: 'carl@example.com',
+      email_verified: true,
+      given_name: 'Carl',
+      family_name: 'Sagan',
+      groups: ['B2E_APP_MANAGEMENT_SUPPORT', 'UNRELATED'],
+    });
     const { response, sessionToken } = await bed.signIn('carl', '/graphql?from=sso');
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/graphql?from=sso');
@@ -96,7 +116,9 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     expect(after).toEqual({ ...before, logEntries: before.logEntries + 1 });
     const [entry] = await em().find(LogEntry, { appLabel: 'sso', model: 'login' }, { orderBy: { id: 'desc' }, limit: 1 });
     expect(entry.user).toBeNull();
-    expect(entry.changeMessage).toEqual([{ sso_login: expect.objectContaining({ outcome: 'refused', reason: 'access_not_granted', subject: 'nobody', rulesMatched: [] }) }]);
+    expect(entry.changeMessage).toEqual([
+      { sso_login: expect.objectContaining({ outcome: 'refused', reason: 'access_not_granted', subject: 'nobody', rulesMatched: [] }) },
+    ]);
     const page = await (await fetch(`${bed.publicUrl}${response.headers.get('location')}`)).text();
     expect(page).toContain('Access not granted');
   });
@@ -112,11 +134,17 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     expect(response.headers.get('location')).toBe('/login?error=access_not_granted');
     expect(await em().count(User, { username: sub })).toBe(0);
     const [entry] = await em().find(LogEntry, { appLabel: 'sso', model: 'login' }, { orderBy: { id: 'desc' }, limit: 1 });
-    expect(entry.changeMessage).toEqual([{ sso_login: expect.objectContaining({ outcome: 'refused', subject: sub, groupsClaimProblem: problem }) }]);
+    expect(entry.changeMessage).toEqual([
+      { sso_login: expect.objectContaining({ outcome: 'refused', subject: sub, groupsClaimProblem: problem }) },
+    ]);
   });
 
   it('refreshes names and rule-granted groups at every sign-in, keeping groups an admin assigned', async () => {
-    bed.idp.directory.set('ann', { given_name: 'Ann', family_name: 'Druyan', groups: ['B2E_APP_MANAGEMENT_VIEWER', 'B2E_APP_MANAGEMENT_BUSINESS'] });
+    bed.idp.directory.set('ann', {
+      given_name: 'Ann',
+      family_name: 'Druyan',
+      groups: ['B2E_APP_MANAGEMENT_VIEWER', 'B2E_APP_MANAGEMENT_BUSINESS'],
+    });
     await bed.signIn('ann');
     const ann = await em().findOneOrFail(User, { username: 'ann' });
     const handPicked = await makeGroup(em(), ['auth.view_user'], 'hand-picked');
@@ -133,9 +161,26 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     const result = await me(bed.publicUrl, sessionToken);
     expect(result?.user).toMatchObject({ firstName: 'Annie', lastName: 'Sagan' });
     const memberships = await em().find(UserGroup, { user: ann.id }, { populate: ['group'], orderBy: { group: { name: 'asc' } } });
-    expect(memberships.map((m) => `${m.group.name}:${m.source}`).sort()).toEqual(['developer:admin', 'hand-picked:admin', 'support:sso_rule']);
-    const [entry] = await em().find(LogEntry, { appLabel: 'sso', model: 'login', objectId: String(ann.id) }, { orderBy: { id: 'desc' }, limit: 1 });
-    expect(entry.changeMessage).toEqual([{ sso_login: expect.objectContaining({ outcome: 'allowed', reason: 'existing', groupsAdded: ['support'], groupsRemoved: ['business', 'viewer'] }) }]);
+    expect(memberships.map((m) => `${m.group.name}:${m.source}`).sort()).toEqual([
+      'developer:admin',
+      'hand-picked:admin',
+      'support:sso_rule',
+    ]);
+    const [entry] = await em().find(
+      LogEntry,
+      { appLabel: 'sso', model: 'login', objectId: String(ann.id) },
+      { orderBy: { id: 'desc' }, limit: 1 },
+    );
+    expect(entry.changeMessage).toEqual([
+      {
+        sso_login: expect.objectContaining({
+          outcome: 'allowed',
+          reason: 'existing',
+          groupsAdded: ['support'],
+          groupsRemoved: ['business', 'viewer'],
+        }),
+      },
+    ]);
 
     // Removed from every mapped directory group: refused, and her admin groups are untouched.
     bed.idp.directory.set('ann', { given_name: 'Annie', family_name: 'Sagan', groups: [] });
@@ -213,5 +258,4 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
   });
 
   const counts = () => ssoRowCounts(em());
-
 });

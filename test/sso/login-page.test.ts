@@ -106,7 +106,9 @@ describe('GET /login and POST /login', () => {
   });
 
   it('refuses a cross-origin or origin-less POST (login CSRF)', async () => {
-    for (const headers of [{ origin: 'https://evil.example' }, { referer: 'https://evil.example/page' }, {}] as Array<Record<string, string>>) {
+    for (const headers of [{ origin: 'https://evil.example' }, { referer: 'https://evil.example/page' }, {}] as Array<
+      Record<string, string>
+    >) {
       const response = await fetch(`${bed.publicUrl}/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },

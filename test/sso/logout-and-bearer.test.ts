@@ -10,7 +10,11 @@ describe('logout of a single sign-on session', () => {
   let bed: SsoTestBed;
   beforeAll(async () => {
     bed = await startSsoTestBed({ env: { OIDC_API_AUDIENCE: AUDIENCE } });
-    await makeRule(bed.server.db.orm.em.fork(), await makeGroup(bed.server.db.orm.em.fork(), ['core.view_tweet', 'core.view_language']), 'STAFF');
+    await makeRule(
+      bed.server.db.orm.em.fork(),
+      await makeGroup(bed.server.db.orm.em.fork(), ['core.view_tweet', 'core.view_language']),
+      'STAFF',
+    );
     bed.idp.directory.set('lou', { groups: ['STAFF'], given_name: 'Lou' });
   });
   afterAll(() => bed?.stop());
@@ -18,7 +22,11 @@ describe('logout of a single sign-on session', () => {
 
   it('POST /oidc/logout/ ends the session, then 303s to end_session_endpoint with id_token_hint and post_logout_redirect_uri', async () => {
     const { browser, sessionToken } = await bed.signIn('lou');
-    const session = await em().findOneOrFail(Session, { user: { username: 'lou' } }, { populate: ['idToken'], orderBy: { createdAt: 'desc' } });
+    const session = await em().findOneOrFail(
+      Session,
+      { user: { username: 'lou' } },
+      { populate: ['idToken'], orderBy: { createdAt: 'desc' } },
+    );
     const response = await browser.request(`${bed.publicUrl}/oidc/logout/`, { method: 'POST', headers: { origin: bed.publicUrl } });
     expect(response.status).toBe(303);
     const location = new URL(response.headers.get('location')!);
@@ -35,7 +43,10 @@ describe('logout of a single sign-on session', () => {
 
   it('POST /oidc/logout/ from another origin is refused and the session survives', async () => {
     const { browser, sessionToken } = await bed.signIn('lou');
-    const response = await browser.request(`${bed.publicUrl}/oidc/logout/`, { method: 'POST', headers: { origin: 'https://evil.example' } });
+    const response = await browser.request(`${bed.publicUrl}/oidc/logout/`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+    });
     expect(response.status).toBe(403);
     expect(await me(bed.publicUrl, sessionToken)).not.toBeNull();
   });
@@ -59,7 +70,15 @@ describe('provider-issued JWT access tokens as Authorization: Bearer (OIDC_API_A
   afterAll(() => bed?.stop());
   const em = () => bed.server.db.orm.em.fork();
   const now = () => Math.floor(Date.now() / 1000);
-  const claims = (extra: Record<string, unknown> = {}) => ({ iss: bed.idp.issuer, aud: AUDIENCE, sub: 'spa-user', iat: now(), exp: now() + 300, groups: ['API_USERS'], ...extra });
+  const claims = (extra: Record<string, unknown> = {}) => ({
+    iss: bed.idp.issuer,
+    aud: AUDIENCE,
+    sub: 'spa-user',
+    iat: now(),
+    exp: now() + 300,
+    groups: ['API_USERS'],
+    ...extra,
+  });
   const ME = '{ me { user { username } permissions } }';
 
   it('authenticates a valid token as its user, mapping groups through the login policy, without a session', async () => {
@@ -117,7 +136,14 @@ describe('provider-issued JWT access tokens when OIDC_API_AUDIENCE is unset', ()
 
   it('are not accepted at all', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await bed.idp.sign({ iss: bed.idp.issuer, aud: AUDIENCE, sub: 'spa-user', iat: now, exp: now + 300, groups: ['API_USERS'] });
+    const token = await bed.idp.sign({
+      iss: bed.idp.issuer,
+      aud: AUDIENCE,
+      sub: 'spa-user',
+      iat: now,
+      exp: now + 300,
+      groups: ['API_USERS'],
+    });
     expect((await bed.server.graphql('{ me { user { username } } }', {}, token)).data).toEqual({ me: null });
   });
 });

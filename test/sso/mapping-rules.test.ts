@@ -72,7 +72,16 @@ describe('group mapping rules over GraphQL', () => {
       expect(all.totalCount).toBe(all.edges.length);
       const mine = all.edges.map((e) => e.node).filter((n) => n.pattern.startsWith('LIST_'));
       expect(mine).toEqual([
-        { id: String(first.id), claim: null, matchType: 'EXACT', pattern: 'LIST_A', caseSensitive: true, enabled: true, description: '', group: { id: String(group.id), name: group.name } },
+        {
+          id: String(first.id),
+          claim: null,
+          matchType: 'EXACT',
+          pattern: 'LIST_A',
+          caseSensitive: true,
+          enabled: true,
+          description: '',
+          group: { id: String(group.id), name: group.name },
+        },
         expect.objectContaining({ id: String(second.id), pattern: 'LIST_B' }),
       ]);
       const one = await server.graphql(LIST, { first: 1 }, token);
@@ -96,7 +105,11 @@ describe('group mapping rules over GraphQL', () => {
     it('creates a rule (defaults: EXACT, groups claim, case-sensitive, enabled) and logs it with the actor', async () => {
       const group = await makeGroup(em());
       const { user, token } = await caller(['sso.add_groupmappingrule']);
-      const result = await server.graphql(CREATE, { input: { pattern: 'B2E_NEW', groupId: String(group.id), description: 'new team' } }, token);
+      const result = await server.graphql(
+        CREATE,
+        { input: { pattern: 'B2E_NEW', groupId: String(group.id), description: 'new team' } },
+        token,
+      );
       expect(result.errors).toBeUndefined();
       expect(result.data!.createGroupMappingRule).toEqual({
         id: expect.any(String),
@@ -110,14 +123,30 @@ describe('group mapping rules over GraphQL', () => {
       });
       const id = result.data!.createGroupMappingRule.id;
       const entries = await em().find(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: id });
-      expect(entries).toEqual([expect.objectContaining({ user: expect.objectContaining({ id: user.id }), actionFlag: 1, changeMessage: [{ added: {} }], objectRepr: `EXACT B2E_NEW → ${group.name}` })]);
+      expect(entries).toEqual([
+        expect.objectContaining({
+          user: expect.objectContaining({ id: user.id }),
+          actionFlag: 1,
+          changeMessage: [{ added: {} }],
+          objectRepr: `EXACT B2E_NEW → ${group.name}`,
+        }),
+      ]);
     });
 
     it('creates a GLOB rule on another claim, e.g. e-mail', async () => {
       const group = await makeGroup(em());
       const { token } = await caller(['sso.add_groupmappingrule']);
-      const result = await server.graphql(CREATE, { input: { claim: 'email', matchType: 'GLOB', pattern: '*@example.com', caseSensitive: false, groupId: String(group.id) } }, token);
-      expect(result.data?.createGroupMappingRule).toMatchObject({ claim: 'email', matchType: 'GLOB', pattern: '*@example.com', caseSensitive: false });
+      const result = await server.graphql(
+        CREATE,
+        { input: { claim: 'email', matchType: 'GLOB', pattern: '*@example.com', caseSensitive: false, groupId: String(group.id) } },
+        token,
+      );
+      expect(result.data?.createGroupMappingRule).toMatchObject({
+        claim: 'email',
+        matchType: 'GLOB',
+        pattern: '*@example.com',
+        caseSensitive: false,
+      });
     });
 
     it.each<{ label: string; fields: Omit<CreateGroupMappingRuleInput, 'groupId'>; field: string }>([
@@ -160,9 +189,23 @@ describe('group mapping rules over GraphQL', () => {
       const other = await makeGroup(em());
       const rule = await makeRule(em(), group, 'UPD_A');
       const { user, token } = await caller(['sso.change_groupmappingrule']);
-      const changed = await server.graphql(UPDATE, { id: String(rule.id), input: { pattern: 'upd_*', matchType: 'GLOB', caseSensitive: false, groupId: String(other.id), claim: 'roles' } }, token);
+      const changed = await server.graphql(
+        UPDATE,
+        {
+          id: String(rule.id),
+          input: { pattern: 'upd_*', matchType: 'GLOB', caseSensitive: false, groupId: String(other.id), claim: 'roles' },
+        },
+        token,
+      );
       expect(changed.errors).toBeUndefined();
-      expect(changed.data?.updateGroupMappingRule).toMatchObject({ claim: 'roles', pattern: 'upd_*', matchType: 'GLOB', caseSensitive: false, enabled: true, group: { name: other.name } });
+      expect(changed.data?.updateGroupMappingRule).toMatchObject({
+        claim: 'roles',
+        pattern: 'upd_*',
+        matchType: 'GLOB',
+        caseSensitive: false,
+        enabled: true,
+        group: { name: other.name },
+      });
       const reset = await server.graphql(UPDATE, { id: String(rule.id), input: { claim: null } }, token);
       expect(reset.data?.updateGroupMappingRule).toMatchObject({ claim: null, pattern: 'upd_*' });
       const entries = await em().find(LogEntry, { appLabel: 'sso', objectId: String(rule.id) }, { orderBy: { id: 'asc' } });
@@ -228,11 +271,21 @@ describe('group mapping rules over GraphQL', () => {
       const staff = await makeGroup(em());
       const byGroup = await makeRule(em(), support, 'PREVIEW_SUPPORT');
       const fork = em();
-      const byEmail = fork.create(GroupMappingRule, { claim: 'email', matchType: MatchType.GLOB, pattern: '*@preview.example', caseSensitive: false, group: staff.id });
+      const byEmail = fork.create(GroupMappingRule, {
+        claim: 'email',
+        matchType: MatchType.GLOB,
+        pattern: '*@preview.example',
+        caseSensitive: false,
+        group: staff.id,
+      });
       fork.create(GroupMappingRule, { pattern: 'PREVIEW_SUPPORT', group: staff.id, enabled: false });
       await fork.flush();
       const { token } = await caller(['sso.view_groupmappingrule']);
-      const result = await server.graphql(PREVIEW, { claims: { [GROUPS]: ['PREVIEW_SUPPORT', 'Other'], email: 'Carl@Preview.example' } }, token);
+      const result = await server.graphql(
+        PREVIEW,
+        { claims: { [GROUPS]: ['PREVIEW_SUPPORT', 'Other'], email: 'Carl@Preview.example' } },
+        token,
+      );
       expect(result.errors).toBeUndefined();
       expect(result.data?.previewGroupMapping).toEqual({
         matches: [
@@ -261,7 +314,13 @@ describe('group mapping rules over GraphQL', () => {
       ];
       for (const [claims, refusal, problem] of cases) {
         const result = await server.graphql(PREVIEW, { claims }, token);
-        expect(result.data?.previewGroupMapping).toMatchObject({ matches: [], groups: [], loginAllowed: false, refusal, groupsClaimProblem: problem });
+        expect(result.data?.previewGroupMapping).toMatchObject({
+          matches: [],
+          groups: [],
+          loginAllowed: false,
+          refusal,
+          groupsClaimProblem: problem,
+        });
       }
       const notAnObject = await server.graphql(PREVIEW, { claims: ['a'] }, token);
       expect(notAnObject.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'claims' });
@@ -290,25 +349,41 @@ describe('group mapping rules over GraphQL', () => {
       // A new rule: IMPACT_BETA → beta. betaByHand already holds beta (by hand): no change.
       const added = await server.graphql(PREVIEW_RULE, { input: { pattern: 'IMPACT_BETA', groupId: String(beta.id) } }, token);
       expect(added.errors).toBeUndefined();
-      expect(added.data?.previewGroupMappingRule).toEqual([{ userId: String(onBeta.id), username: onBeta.username, gained: [{ name: beta.name }], lost: [] }]);
+      expect(added.data?.previewGroupMappingRule).toEqual([
+        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: beta.name }], lost: [] },
+      ]);
 
       // Changing the existing rule to match IMPACT_BETA instead.
-      const changed = await server.graphql(PREVIEW_RULE, { input: { id: String(rule.id), pattern: 'IMPACT_BETA', groupId: String(alpha.id) } }, token);
+      const changed = await server.graphql(
+        PREVIEW_RULE,
+        { input: { id: String(rule.id), pattern: 'IMPACT_BETA', groupId: String(alpha.id) } },
+        token,
+      );
       expect(changed.data?.previewGroupMappingRule).toEqual([
         { userId: String(onAlpha.id), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
         { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
       ]);
 
       // Disabling it.
-      const disabled = await server.graphql(PREVIEW_RULE, { input: { id: String(rule.id), pattern: 'IMPACT_ALPHA', groupId: String(alpha.id), enabled: false } }, token);
+      const disabled = await server.graphql(
+        PREVIEW_RULE,
+        { input: { id: String(rule.id), pattern: 'IMPACT_ALPHA', groupId: String(alpha.id), enabled: false } },
+        token,
+      );
       expect(disabled.data?.previewGroupMappingRule).toEqual([
         { userId: String(onAlpha.id), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
         { userId: String(betaByHand.id), username: betaByHand.username, gained: [], lost: [{ name: alpha.name }] },
       ]);
 
       // A rule on another claim.
-      const byEmail = await server.graphql(PREVIEW_RULE, { input: { claim: 'email', matchType: 'GLOB', pattern: '*@IMPACT.example', caseSensitive: false, groupId: String(alpha.id) } }, token);
-      expect(byEmail.data?.previewGroupMappingRule).toEqual([{ userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] }]);
+      const byEmail = await server.graphql(
+        PREVIEW_RULE,
+        { input: { claim: 'email', matchType: 'GLOB', pattern: '*@IMPACT.example', caseSensitive: false, groupId: String(alpha.id) } },
+        token,
+      );
+      expect(byEmail.data?.previewGroupMappingRule).toEqual([
+        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
+      ]);
 
       const invalid = await server.graphql(PREVIEW_RULE, { input: { matchType: 'REGEX', pattern: '(', groupId: String(alpha.id) } }, token);
       expect(invalid.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.pattern' });

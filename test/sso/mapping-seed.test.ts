@@ -66,7 +66,9 @@ describe('gatehouse seed (mapping rules)', () => {
   it('creates the rules with the groups, says so, and says there is nothing to do the second time', async () => {
     const first = await gatehouse(['seed'], { DATABASE_URL: db.url });
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('created mapping rules: B2E_APP_MANAGEMENT_VIEWER → viewer, B2E_APP_MANAGEMENT_SUPPORT → support, B2E_APP_MANAGEMENT_BUSINESS → business, B2E_APP_MANAGEMENT_DEVELOPER → developer\n');
+    expect(first.stdout).toContain(
+      'created mapping rules: B2E_APP_MANAGEMENT_VIEWER → viewer, B2E_APP_MANAGEMENT_SUPPORT → support, B2E_APP_MANAGEMENT_BUSINESS → business, B2E_APP_MANAGEMENT_DEVELOPER → developer\n',
+    );
     const second = await gatehouse(['seed'], { DATABASE_URL: db.url });
     expect(second).toEqual({ code: 0, stdout: 'nothing to do: the reference groups are already seeded\n', stderr: '' });
     expect(await db.orm.em.fork().count(GroupMappingRule, {})).toBe(4);
@@ -82,7 +84,9 @@ describe('seedReferenceGroupsAndRules', () => {
 
   it('writes nothing when the rules cannot be written: groups and rules are one transaction', async () => {
     const em = db.orm.em.fork();
-    await em.execute(`create function refuse_rule() returns trigger language plpgsql as $$ begin raise exception 'refused by test'; end $$`);
+    await em.execute(
+      `create function refuse_rule() returns trigger language plpgsql as $$ begin raise exception 'refused by test'; end $$`,
+    );
     await em.execute('create trigger refuse_rule before insert on sso_groupmappingrule for each row execute function refuse_rule()');
     await expect(seedReferenceGroupsAndRules(db.orm.em.fork())).rejects.toThrow(/refused by test/);
     expect(await db.orm.em.fork().count(Group, {})).toBe(0);

@@ -126,7 +126,11 @@ describe('evaluateRules', () => {
   });
 
   it('reads a rule’s own claim, e.g. an e-mail glob, or a nested path, and accepts a single string', () => {
-    const result = evaluateRules(rules, { [GROUPS]: ['Other'], email: 'Carl@Example.com', realm_access: { roles: ['gatehouse-admin'] } }, GROUPS);
+    const result = evaluateRules(
+      rules,
+      { [GROUPS]: ['Other'], email: 'Carl@Example.com', realm_access: { roles: ['gatehouse-admin'] } },
+      GROUPS,
+    );
     expect(result.matches.map((m) => [m.claim, m.value])).toEqual([
       ['email', 'Carl@Example.com'],
       ['realm_access.roles', 'gatehouse-admin'],
@@ -169,7 +173,11 @@ describe('evaluateRules', () => {
 describe('decideLogin', () => {
   const matched = evaluateRules([rule({ pattern: 'A', groupId: 1 })], { groups: ['A'] }, 'groups');
   const unmatched = evaluateRules([rule({ pattern: 'A', groupId: 1 })], { groups: ['B'] }, 'groups');
-  const missing = evaluateRules([rule({ claim: 'email', pattern: '*', matchType: MatchType.GLOB, groupId: 1 })], { email: 'a@b.c' }, 'groups');
+  const missing = evaluateRules(
+    [rule({ claim: 'email', pattern: '*', matchType: MatchType.GLOB, groupId: 1 })],
+    { email: 'a@b.c' },
+    'groups',
+  );
 
   it('lets in a sign-in that some rule matches', () => {
     expect(decideLogin(matched, true)).toEqual({ allowed: true, refusal: null });

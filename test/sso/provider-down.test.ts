@@ -16,7 +16,14 @@ describe('an identity provider that is down when Gatehouse starts', () => {
     publicUrl = `http://127.0.0.1:${port}`;
     // Nothing listens on idpPort yet.
     server = await startTestServer({
-      env: { PORT: String(port), PUBLIC_URL: publicUrl, OIDC_ISSUER: `http://127.0.0.1:${idpPort}`, OIDC_CLIENT_ID: 'gatehouse-test', OIDC_CLIENT_SECRET: 'test-client-secret-that-is-long-enough-0123456789', OIDC_HTTP_TIMEOUT: '2' },
+      env: {
+        PORT: String(port),
+        PUBLIC_URL: publicUrl,
+        OIDC_ISSUER: `http://127.0.0.1:${idpPort}`,
+        OIDC_CLIENT_ID: 'gatehouse-test',
+        OIDC_CLIENT_SECRET: 'test-client-secret-that-is-long-enough-0123456789',
+        OIDC_HTTP_TIMEOUT: '2',
+      },
     });
   });
   afterAll(async () => {

@@ -56,7 +56,9 @@ describe(`GET /oidc/callback/ with OIDC_HTTP_TIMEOUT=${TIMEOUT_S} and a provider
   async function authorize(sub: string): Promise<{ browser: Browser; callbackUrl: string }> {
     idp.nextLogin = sub;
     const browser = new Browser();
-    const { url, response } = await browser.follow(`${publicUrl}/oidc/authenticate/?next=/graphql`, (u) => u.startsWith(`${publicUrl}/oidc/callback/`));
+    const { url, response } = await browser.follow(`${publicUrl}/oidc/authenticate/?next=/graphql`, (u) =>
+      u.startsWith(`${publicUrl}/oidc/callback/`),
+    );
     if (response) throw new Error(`the flow did not reach the callback: ${url} answered ${response.status}`);
     return { browser, callbackUrl: url };
   }
@@ -93,7 +95,11 @@ describe(`GET /oidc/callback/ with OIDC_HTTP_TIMEOUT=${TIMEOUT_S} and a provider
     const token = await idp.sign({ iss: idp.issuer, aud: AUDIENCE, sub: 'spa-user', iat: now, exp: now + 300, groups: ['STAFF'] });
     const logsBefore = gatehouse.logs.length;
     const { result, ms } = await timed(() =>
-      fetch(`${publicUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ me { user { username } } }' }) }),
+      fetch(`${publicUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { user { username } } }' }),
+      }),
     );
     expect(await result.json()).toEqual({ data: { me: null } });
     expect(ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 50);
@@ -131,7 +137,10 @@ describe(`GET /oidc/callback/ with OIDC_HTTP_TIMEOUT=${TIMEOUT_S} and a provider
     const { browser, callbackUrl } = await authorize('vic');
     const response = await browser.get(callbackUrl);
     expect(response.headers.get('location')).toBe('/graphql');
-    expect(await me(publicUrl, browser.jar.get('gatehouse_session')!)).toMatchObject({ user: { username: 'vic' }, permissions: ['core.view_tweet'] });
+    expect(await me(publicUrl, browser.jar.get('gatehouse_session')!)).toMatchObject({
+      user: { username: 'vic' },
+      permissions: ['core.view_tweet'],
+    });
   });
 });
 

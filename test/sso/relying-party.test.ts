@@ -7,7 +7,12 @@ import { me, startSsoTestBed, type SsoTestBed } from './support/sso-server';
 
 describe('RelyingParty.endSessionUrl without an end_session_endpoint', () => {
   const party = (issuer: string) => {
-    const config = loadConfig({ OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'cid', OIDC_CLIENT_SECRET: 'secret', PUBLIC_URL: 'https://gatehouse.example.com' });
+    const config = loadConfig({
+      OIDC_ISSUER: issuer,
+      OIDC_CLIENT_ID: 'cid',
+      OIDC_CLIENT_SECRET: 'secret',
+      PUBLIC_URL: 'https://gatehouse.example.com',
+    });
     return new RelyingParty(ssoSettings(config, providerFromEnv(config)!), createLogger('silent'));
   };
 
@@ -28,7 +33,11 @@ describe('single sign-on with userinfo and a namespaced groups claim (the origin
   let bed: SsoTestBed;
   beforeAll(async () => {
     bed = await startSsoTestBed({ groupsClaim: CLAIM, env: { OIDC_USE_USERINFO: 'true' } });
-    await makeRule(bed.server.db.orm.em.fork(), await makeGroup(bed.server.db.orm.em.fork(), ['core.view_language']), 'B2E_APP_MANAGEMENT_VIEWER');
+    await makeRule(
+      bed.server.db.orm.em.fork(),
+      await makeGroup(bed.server.db.orm.em.fork(), ['core.view_language']),
+      'B2E_APP_MANAGEMENT_VIEWER',
+    );
   });
   afterAll(() => bed?.stop());
 
@@ -36,6 +45,9 @@ describe('single sign-on with userinfo and a namespaced groups claim (the origin
     bed.idp.directory.set('nina', { [CLAIM]: ['B2E_APP_MANAGEMENT_VIEWER'], given_name: 'Nina' });
     const { response, sessionToken } = await bed.signIn('nina');
     expect(response.headers.get('location')).toBe('/graphql');
-    expect(await me(bed.publicUrl, sessionToken)).toMatchObject({ user: { username: 'nina', firstName: 'Nina' }, permissions: ['core.view_language'] });
+    expect(await me(bed.publicUrl, sessionToken)).toMatchObject({
+      user: { username: 'nina', firstName: 'Nina' },
+      permissions: ['core.view_language'],
+    });
   });
 });

@@ -42,11 +42,17 @@ module.exports = async function globalSetup() {
         stdio: 'pipe',
       });
       await admin.query(`alter database "${template}_building" rename to "${template}"`);
+      await admin.query(`comment on database "${template}" is 'built ${Date.now()}'`);
     }
-    // Old templates and databases of crashed runs are dropped.
+    // Templates of other migrations are dropped a day after they were built (checkouts of other
+    // branches on this machine may be testing with them now), as are databases of crashed runs.
+    const dayAgo = Date.now() - 24 * 3600 * 1000;
     const stale = await admin.query(
-      `select datname from pg_database where (datname like 'gatehouse_template_%' and datname <> $1) or (datname like 'gatehouse_t_%' and datname < $2)`,
-      [template, `gatehouse_t_${Date.now() - 6 * 3600 * 1000}`],
+      `select d.datname from pg_database d
+        where (d.datname like 'gatehouse_template_%' and d.datname <> $1
+               and coalesce(substring(shobj_description(d.oid, 'pg_database') from '^built ([0-9]+)$')::bigint, 0) < $3)
+           or (d.datname like 'gatehouse_t_%' and d.datname < $2)`,
+      [template, `gatehouse_t_${Date.now() - 6 * 3600 * 1000}`, dayAgo],
     );
     for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
   } finally {

@@ -17,9 +17,10 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 /** `variables, token` after a typed document: `variables` is optional when it requires nothing. */
-export type TypedArguments<TVariables> = Record<string, never> extends TVariables
-  ? [variables?: TVariables, token?: string | null]
-  : [variables: TVariables, token?: string | null];
+export type TypedArguments<TVariables> =
+  Record<string, never> extends TVariables
+    ? [variables?: TVariables, token?: string | null]
+    : [variables: TVariables, token?: string | null];
 
 /** A running Gatehouse on a database of its own, reached over real HTTP. */
 export interface TestServer {
@@ -33,9 +34,16 @@ export interface TestServer {
    * POSTs a typed document of test/generated/graphql.ts (from test/operations/*.graphql): its
    * variables are checked and its data typed. Variables may be left out only when none is required.
    */
-  graphql<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...rest: TypedArguments<TVariables>): Promise<GraphQLResponse<TResult>>;
+  graphql<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    ...rest: TypedArguments<TVariables>
+  ): Promise<GraphQLResponse<TResult>>;
   /** POSTs a GraphQL operation; `token` is sent as `Authorization: Bearer`. */
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<GraphQLResponse<T>>;
   /** Signs `user` in through the real `login` mutation (setting a password first) and returns the session token. */
   signIn(user: User, password?: string): Promise<string>;
   /** A new user holding `perms` through a new group, signed in. */
@@ -49,12 +57,26 @@ export async function startTestServer(options: { env?: Record<string, string>; e
   const db = await createTestDatabase();
   const queries: string[] = [];
   const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent', ...options.env });
-  const gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL), { onQuery: (sql) => queries.push(sql), enforce: options.enforce });
+  const gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL), {
+    onQuery: (sql) => queries.push(sql),
+    enforce: options.enforce,
+  });
   const url = gatehouse.http.url;
 
-  function graphql<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, ...rest: TypedArguments<TVariables>): Promise<GraphQLResponse<TResult>>;
-  function graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
-  async function graphql(document: string | TypedDocumentNode<unknown, unknown>, variables?: unknown, token?: string | null): Promise<GraphQLResponse<never>> {
+  function graphql<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    ...rest: TypedArguments<TVariables>
+  ): Promise<GraphQLResponse<TResult>>;
+  function graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<GraphQLResponse<T>>;
+  async function graphql(
+    document: string | TypedDocumentNode<unknown, unknown>,
+    variables?: unknown,
+    token?: string | null,
+  ): Promise<GraphQLResponse<never>> {
     const query = typeof document === 'string' ? document : print(document);
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
@@ -67,7 +89,10 @@ export async function startTestServer(options: { env?: Record<string, string>; e
 
   const signIn: TestServer['signIn'] = async (user, password = TEST_PASSWORD) => {
     await db.orm.em.fork().nativeUpdate('User', { id: user.id }, { password: await hashPassword(password) });
-    const result = await graphql<{ login: { token: string } }>('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: user.username, p: password });
+    const result = await graphql<{ login: { token: string } }>(
+      'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+      { u: user.username, p: password },
+    );
     if (!result.data?.login) throw new Error(`sign-in of ${user.username} failed: ${JSON.stringify(result.errors)}`);
     return result.data.login.token;
   };

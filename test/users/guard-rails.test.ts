@@ -56,7 +56,11 @@ describe('guard rails on users', () => {
 
     it('lets a non-superuser send the flags unchanged along with other changes', async () => {
       const target = await makeUser(em(), { isStaff: true });
-      const result = await server.graphql(UPDATE, { id: String(target.id), input: { isStaff: true, isSuperuser: false, isActive: false } }, manager.token);
+      const result = await server.graphql(
+        UPDATE,
+        { id: String(target.id), input: { isStaff: true, isSuperuser: false, isActive: false } },
+        manager.token,
+      );
       expect(result.data).toEqual({ updateUser: { id: String(target.id), isActive: false, isStaff: true, isSuperuser: false } });
     });
 
@@ -108,7 +112,9 @@ describe('guard rails on users', () => {
       const token = await alone.signIn(last);
       const deactivate = onlyError(await alone.graphql(UPDATE, { id: String(last.id), input: { isActive: false } }, token));
       expect(deactivate.extensions).toEqual({ code: 'CONFLICT', rule: 'lastSuperuser', field: 'input.isActive' });
-      const demote = onlyError(await alone.graphql(UPDATE, { id: String(last.id), input: { isSuperuser: false, email: 'x@example.com' } }, token));
+      const demote = onlyError(
+        await alone.graphql(UPDATE, { id: String(last.id), input: { isSuperuser: false, email: 'x@example.com' } }, token),
+      );
       expect(demote.extensions).toEqual({ code: 'CONFLICT', rule: 'lastSuperuser', field: 'input.isSuperuser' });
       expect(demote.message).toBe('the last active superuser cannot be deactivated, demoted or deleted');
       expect(await fresh().findOneOrFail(User, last.id)).toMatchObject({ isActive: true, isSuperuser: true, email: '' });
@@ -133,7 +139,9 @@ describe('guard rails on users', () => {
       expect(byOther.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserAccounts' });
       expect(await activeSuperusers()).toBe(1);
       const second = await makeUser(fresh(), { isSuperuser: true });
-      expect((await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(second))).data).toEqual({ deleteUser: String(last.id) });
+      expect((await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(second))).data).toEqual({
+        deleteUser: String(last.id),
+      });
       expect(await activeSuperusers()).toBe(1);
     });
 

@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from '../support/server';
 import { callerWith, onlyError, superuser } from './support';
 
 const ME = '{ me { user { username } permissions } }';
-const USERS = '{ users(first: 5) { totalCount edges { node { username groups { name permissions { codename } } userPermissions { codename } } } } }';
+const USERS =
+  '{ users(first: 5) { totalCount edges { node { username groups { name permissions { codename } } userPermissions { codename } } } } }';
 
 /** `{ field }` or `{ field { __typename } }` for every Query field that needs no argument, read from the schema. */
 async function argumentlessQueries(): Promise<Array<{ name: string; document: string; permission: string | null }>> {
@@ -55,7 +56,10 @@ describe('superusers and inactive users, end to end', () => {
     const nobody = await callerWith(server, []);
     for (const query of (await argumentlessQueries()).filter((q) => q.permission)) {
       const result = await server.graphql(query.document, {}, nobody.token);
-      expect({ query: query.name, extensions: result.errors?.[0]?.extensions }).toEqual({ query: query.name, extensions: { code: 'FORBIDDEN', permission: query.permission } });
+      expect({ query: query.name, extensions: result.errors?.[0]?.extensions }).toEqual({
+        query: query.name,
+        extensions: { code: 'FORBIDDEN', permission: query.permission },
+      });
     }
   });
 
@@ -65,7 +69,10 @@ describe('superusers and inactive users, end to end', () => {
     await em().nativeUpdate(User, { id: root.user.id }, { isActive: false });
     expect((await server.graphql(ME, {}, root.token)).data).toEqual({ me: null });
     expect(onlyError(await server.graphql(USERS, {}, root.token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
-    const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: root.user.username, p: 'correct horse battery staple' });
+    const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
+      u: root.user.username,
+      p: 'correct horse battery staple',
+    });
     expect(onlyError(login).extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 
@@ -78,7 +85,9 @@ describe('superusers and inactive users, end to end', () => {
     expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
     // Reactivated, the session (still in the table) works again: it was refused for the user, not revoked.
     await em().nativeUpdate(User, { id: user.id }, { isActive: true });
-    expect((await server.graphql(ME, {}, token)).data).toEqual({ me: { user: { username: user.username }, permissions: ['auth.view_user'] } });
+    expect((await server.graphql(ME, {}, token)).data).toEqual({
+      me: { user: { username: user.username }, permissions: ['auth.view_user'] },
+    });
   });
 
   it('signs out a user deactivated mid-session through updateUser: UNAUTHENTICATED on their next request, sessions gone', async () => {
@@ -86,12 +95,21 @@ describe('superusers and inactive users, end to end', () => {
     const victim = await callerWith(server, ['auth.view_user']);
     const second = await server.signIn(victim.user);
     expect((await server.graphql(ME, {}, victim.token)).data?.me).not.toBeNull();
-    const result = await server.graphql('mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { isActive } }', { id: String(victim.user.id) }, admin.token);
+    const result = await server.graphql(
+      'mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { isActive } }',
+      { id: String(victim.user.id) },
+      admin.token,
+    );
     expect(result.data).toEqual({ updateUser: { isActive: false } });
-    for (const token of [victim.token, second]) expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    for (const token of [victim.token, second])
+      expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
     expect(await em().count(Session, { user: victim.user.id })).toBe(0);
     // Reactivating does not bring the ended sessions back.
-    await server.graphql('mutation($id: ID!) { updateUser(id: $id, input: { isActive: true }) { isActive } }', { id: String(victim.user.id) }, admin.token);
+    await server.graphql(
+      'mutation($id: ID!) { updateUser(id: $id, input: { isActive: true }) { isActive } }',
+      { id: String(victim.user.id) },
+      admin.token,
+    );
     expect((await server.graphql(ME, {}, victim.token)).data).toEqual({ me: null });
   });
 });

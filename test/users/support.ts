@@ -43,7 +43,15 @@ export async function countRows(server: TestServer, table: string): Promise<numb
 
 /** Row counts of every table an admin operation on users or groups may touch. */
 export async function snapshotCounts(server: TestServer): Promise<Record<string, number>> {
-  const tables = ['auth_user', 'auth_group', 'auth_user_groups', 'auth_group_permissions', 'auth_user_user_permissions', 'auth_session', 'admin_logentry'];
+  const tables = [
+    'auth_user',
+    'auth_group',
+    'auth_user_groups',
+    'auth_group_permissions',
+    'auth_user_user_permissions',
+    'auth_session',
+    'admin_logentry',
+  ];
   const counts: Record<string, number> = {};
   for (const table of tables) counts[table] = await countRows(server, table);
   return counts;

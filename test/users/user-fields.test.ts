@@ -84,7 +84,11 @@ describe('User fields', () => {
   it('gives the signed-in user their own groups through `me` too', async () => {
     const group = await makeGroup(em(), ['auth.view_group'], 'f-self');
     const caller = await callerWith(server, [], { groups: [group] });
-    const result = await server.graphql<{ me: { user: { groups: Array<{ name: string }> } } }>('{ me { user { groups { name } } } }', {}, caller.token);
+    const result = await server.graphql<{ me: { user: { groups: Array<{ name: string }> } } }>(
+      '{ me { user { groups { name } } } }',
+      {},
+      caller.token,
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!.me.user.groups.map((g) => g.name)).toContain('f-self');
   });
@@ -98,14 +102,18 @@ describe('the schema', () => {
   afterAll(() => server.stop());
 
   it('exposes no password or password hash in any output type (introspection)', async () => {
-    const result = await server.graphql<{ __schema: { types: Array<{ name: string; kind: string; fields: Array<{ name: string }> | null }> } }>(
-      '{ __schema { types { name kind fields(includeDeprecated: true) { name } } } }',
-    );
+    const result = await server.graphql<{
+      __schema: { types: Array<{ name: string; kind: string; fields: Array<{ name: string }> | null }> };
+    }>('{ __schema { types { name kind fields(includeDeprecated: true) { name } } } }');
     expect(result.errors).toBeUndefined();
     // Output data types; the root types hold operations (setUserPassword takes a password, returns a User).
-    const outputTypes = result.data!.__schema.types.filter((t) => (t.kind === 'OBJECT' || t.kind === 'INTERFACE') && !['Query', 'Mutation', 'Subscription'].includes(t.name));
+    const outputTypes = result.data!.__schema.types.filter(
+      (t) => (t.kind === 'OBJECT' || t.kind === 'INTERFACE') && !['Query', 'Mutation', 'Subscription'].includes(t.name),
+    );
     expect(outputTypes.map((t) => t.name)).toEqual(expect.arrayContaining(['User', 'Group', 'Membership', 'Me', 'LoginResult']));
-    const leaks = outputTypes.flatMap((t) => (t.fields ?? []).filter((f) => /password|passwordhash|hash/i.test(f.name)).map((f) => `${t.name}.${f.name}`));
+    const leaks = outputTypes.flatMap((t) =>
+      (t.fields ?? []).filter((f) => /password|passwordhash|hash/i.test(f.name)).map((f) => `${t.name}.${f.name}`),
+    );
     expect(leaks).toEqual([]);
   });
 });

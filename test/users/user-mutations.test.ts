@@ -9,11 +9,13 @@ import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { callerWith, logEntriesOf, onlyError, snapshotCounts, type Caller } from './support';
 
-const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id username email firstName lastName isActive isStaff isSuperuser } }';
+const CREATE =
+  'mutation($input: CreateUserInput!) { createUser(input: $input) { id username email firstName lastName isActive isStaff isSuperuser } }';
 const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id username email isActive } }';
 const DELETE = 'mutation($id: ID!) { deleteUser(id: $id) }';
 const SET_PASSWORD = 'mutation($id: ID!, $password: String!) { setUserPassword(id: $id, password: $password) { id } }';
-const SET_PERMISSIONS = 'mutation($id: ID!, $permissions: [String!]!) { setUserPermissions(id: $id, permissions: $permissions) { userPermissions { fullName } } }';
+const SET_PERMISSIONS =
+  'mutation($id: ID!, $permissions: [String!]!) { setUserPermissions(id: $id, permissions: $permissions) { userPermissions { fullName } } }';
 
 describe('user mutations', () => {
   let server: TestServer;
@@ -23,7 +25,11 @@ describe('user mutations', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    admin = await callerWith(server, ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user', 'auth.view_group', 'auth.view_permission'], { username: 'm-admin' });
+    admin = await callerWith(
+      server,
+      ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user', 'auth.view_group', 'auth.view_permission'],
+      { username: 'm-admin' },
+    );
   });
   afterAll(() => server.stop());
 
@@ -31,11 +37,28 @@ describe('user mutations', () => {
     it('creates a user with the given fields and logs the addition', async () => {
       const result = await server.graphql<{ createUser: Record<string, unknown> }>(
         CREATE,
-        { input: { username: 'm-new.user', email: ' new@example.com ', firstName: 'New', lastName: 'User', password: 'a long enough password' } },
+        {
+          input: {
+            username: 'm-new.user',
+            email: ' new@example.com ',
+            firstName: 'New',
+            lastName: 'User',
+            password: 'a long enough password',
+          },
+        },
         admin.token,
       );
       expect(result.errors).toBeUndefined();
-      expect(result.data!.createUser).toEqual({ id: expect.any(String), username: 'm-new.user', email: 'new@example.com', firstName: 'New', lastName: 'User', isActive: true, isStaff: false, isSuperuser: false });
+      expect(result.data!.createUser).toEqual({
+        id: expect.any(String),
+        username: 'm-new.user',
+        email: 'new@example.com',
+        firstName: 'New',
+        lastName: 'User',
+        isActive: true,
+        isStaff: false,
+        isSuperuser: false,
+      });
       const stored = await find(result.data!.createUser.id as string);
       expect(stored!.password).toMatch(/^\$argon2id\$/);
       expect(await verifyPassword(stored!.password, 'a long enough password')).toBe(true);
@@ -75,7 +98,9 @@ describe('user mutations', () => {
     });
 
     it('answers CONFLICT, never an internal error, when concurrent creations race for one username (the unique index decides)', async () => {
-      const results = await Promise.all(Array.from({ length: 6 }, () => server.graphql(CREATE, { input: { username: 'm-race' } }, admin.token)));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => server.graphql(CREATE, { input: { username: 'm-race' } }, admin.token)),
+      );
       const codes = results.map((r) => (r.errors ? r.errors[0].extensions?.code : 'OK'));
       expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
       expect(codes.filter((c) => c !== 'OK')).toEqual(Array(5).fill('CONFLICT'));
@@ -86,7 +111,10 @@ describe('user mutations', () => {
     it('refuses a caller without auth.add_user with FORBIDDEN and writes nothing', async () => {
       const other = await callerWith(server, ['auth.change_user', 'auth.view_user']);
       const before = await snapshotCounts(server);
-      expect(onlyError(await server.graphql(CREATE, { input: { username: 'm-nope' } }, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.add_user' });
+      expect(onlyError(await server.graphql(CREATE, { input: { username: 'm-nope' } }, other.token)).extensions).toEqual({
+        code: 'FORBIDDEN',
+        permission: 'auth.add_user',
+      });
       expect(await snapshotCounts(server)).toEqual(before);
     });
   });
@@ -94,12 +122,19 @@ describe('user mutations', () => {
   describe('Mutation.updateUser', () => {
     it('changes only the given fields and logs which fields changed', async () => {
       const target = await makeUser(em(), { username: 'm-upd' });
-      const result = await server.graphql(UPDATE, { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2', firstName: null } }, admin.token);
+      const result = await server.graphql(
+        UPDATE,
+        { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2', firstName: null } },
+        admin.token,
+      );
       expect(result.data).toEqual({ updateUser: { id: String(target.id), username: 'm-upd2', email: 'upd@example.com', isActive: true } });
       const entries = await logEntriesOf(server, 'user', target.id);
       expect(entries).toHaveLength(1);
       expect(entries[0]).toMatchObject({ actionFlag: ActionFlag.CHANGE, objectRepr: 'm-upd2' });
-      expect((entries[0].changeMessage as Array<{ changed: { fields: string[] } }>)[0].changed.fields.sort()).toEqual(['email', 'username']);
+      expect((entries[0].changeMessage as Array<{ changed: { fields: string[] } }>)[0].changed.fields.sort()).toEqual([
+        'email',
+        'username',
+      ]);
     });
 
     it('writes nothing, not even a log entry, for a change that changes nothing', async () => {
@@ -112,7 +147,9 @@ describe('user mutations', () => {
     it('refuses a taken username with CONFLICT naming input.username and changes nothing', async () => {
       await makeUser(em(), { username: 'm-first' });
       const target = await makeUser(em(), { username: 'm-second' });
-      const error = onlyError(await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-first', email: 'x@example.com' } }, admin.token));
+      const error = onlyError(
+        await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-first', email: 'x@example.com' } }, admin.token),
+      );
       expect(error.extensions).toEqual({ code: 'CONFLICT', field: 'input.username' });
       expect(await find(target.id)).toMatchObject({ username: 'm-second', email: '' });
       expect(await logEntriesOf(server, 'user', target.id)).toEqual([]);
@@ -120,14 +157,21 @@ describe('user mutations', () => {
 
     it('refuses an invalid e-mail with BAD_USER_INPUT naming input.email and changes nothing', async () => {
       const target = await makeUser(em(), { username: 'm-badmail' });
-      const error = onlyError(await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-renamed', email: 'nope@' } }, admin.token));
+      const error = onlyError(
+        await server.graphql(UPDATE, { id: String(target.id), input: { username: 'm-renamed', email: 'nope@' } }, admin.token),
+      );
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.email' });
       expect(await find(target.id)).toMatchObject({ username: 'm-badmail', email: '' });
     });
 
     it('answers NOT_FOUND for a user that does not exist', async () => {
-      expect(onlyError(await server.graphql(UPDATE, { id: '999999', input: { email: 'a@example.com' } }, admin.token)).extensions).toEqual({ code: 'NOT_FOUND', id: '999999' });
-      expect(onlyError(await server.graphql(UPDATE, { id: 'zzz', input: { email: 'a@example.com' } }, admin.token)).extensions.code).toBe('NOT_FOUND');
+      expect(onlyError(await server.graphql(UPDATE, { id: '999999', input: { email: 'a@example.com' } }, admin.token)).extensions).toEqual({
+        code: 'NOT_FOUND',
+        id: '999999',
+      });
+      expect(onlyError(await server.graphql(UPDATE, { id: 'zzz', input: { email: 'a@example.com' } }, admin.token)).extensions.code).toBe(
+        'NOT_FOUND',
+      );
     });
   });
 
@@ -156,7 +200,10 @@ describe('user mutations', () => {
     it('refuses a caller without auth.delete_user with FORBIDDEN and deletes nothing', async () => {
       const target = await makeUser(em());
       const other = await callerWith(server, ['auth.change_user', 'auth.view_user']);
-      expect(onlyError(await server.graphql(DELETE, { id: String(target.id) }, other.token)).extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.delete_user' });
+      expect(onlyError(await server.graphql(DELETE, { id: String(target.id) }, other.token)).extensions).toEqual({
+        code: 'FORBIDDEN',
+        permission: 'auth.delete_user',
+      });
       expect(await em().count(User, { id: target.id })).toBe(1);
     });
   });
@@ -170,7 +217,10 @@ describe('user mutations', () => {
       expect(result.errors).toBeUndefined();
       for (const token of [first, second]) expect((await server.graphql(ME, {}, token)).data).toEqual({ me: null });
       expect(await em().count(Session, { user: target.id })).toBe(0);
-      const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: 'm-pw', p: 'a brand new password' });
+      const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
+        u: 'm-pw',
+        p: 'a brand new password',
+      });
       expect(login.errors).toBeUndefined();
       const entries = await logEntriesOf(server, 'user', target.id);
       expect(entries.at(-1)).toMatchObject({ actionFlag: ActionFlag.CHANGE, changeMessage: [{ changed: { fields: ['password'] } }] });
@@ -190,7 +240,10 @@ describe('user mutations', () => {
       const target = await makeUser(em());
       const token = await server.signIn(target);
       const before = (await find(target.id))!.password;
-      expect(onlyError(await server.graphql(SET_PASSWORD, { id: String(target.id), password: 'short' }, admin.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'password' });
+      expect(onlyError(await server.graphql(SET_PASSWORD, { id: String(target.id), password: 'short' }, admin.token)).extensions).toEqual({
+        code: 'BAD_USER_INPUT',
+        field: 'password',
+      });
       expect((await find(target.id))!.password).toBe(before);
       expect((await server.graphql(ME, {}, token)).data?.me).not.toBeNull();
     });
@@ -199,7 +252,12 @@ describe('user mutations', () => {
   describe('Mutation.setUserGroups', () => {
     it('sets the admin-assigned groups, keeps those granted by single sign-on rules, and logs what was added and removed', async () => {
       const e = em();
-      const [alpha, beta, gamma, sso] = [await makeGroup(e, [], 'sg-alpha'), await makeGroup(e, [], 'sg-beta'), await makeGroup(e, [], 'sg-gamma'), await makeGroup(e, [], 'sg-sso')];
+      const [alpha, beta, gamma, sso] = [
+        await makeGroup(e, [], 'sg-alpha'),
+        await makeGroup(e, [], 'sg-beta'),
+        await makeGroup(e, [], 'sg-gamma'),
+        await makeGroup(e, [], 'sg-sso'),
+      ];
       const target = await makeUser(e, { groups: [alpha, beta] });
       e.create(UserGroup, { user: target, group: sso, source: MembershipSource.SSO_RULE, rule: await makeRule(e, sso) });
       await e.flush();
@@ -217,7 +275,10 @@ describe('user mutations', () => {
         { group: { name: 'sg-sso' }, source: 'SSO_RULE' },
       ]);
       const entries = await logEntriesOf(server, 'user', target.id);
-      expect(entries.at(-1)).toMatchObject({ actionFlag: ActionFlag.CHANGE, changeMessage: [{ changed: { fields: ['groups'], added: ['sg-gamma'], removed: ['sg-alpha'] } }] });
+      expect(entries.at(-1)).toMatchObject({
+        actionFlag: ActionFlag.CHANGE,
+        changeMessage: [{ changed: { fields: ['groups'], added: ['sg-gamma'], removed: ['sg-alpha'] } }],
+      });
 
       // An empty list removes every admin-assigned membership; the rule's stays.
       const cleared = await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: [] }, admin.token);
@@ -229,7 +290,9 @@ describe('user mutations', () => {
       const kept = await makeGroup(e, []);
       const target = await makeUser(e, { groups: [kept] });
       const before = await snapshotCounts(server);
-      const error = onlyError(await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: [String(kept.id), '999998', '999999'] }, admin.token));
+      const error = onlyError(
+        await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: [String(kept.id), '999998', '999999'] }, admin.token),
+      );
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'groupIds', unknown: ['999998', '999999'] });
       expect(error.message).toContain('999998');
       expect(await snapshotCounts(server)).toEqual(before);
@@ -247,15 +310,26 @@ describe('user mutations', () => {
         admin.token,
       );
       expect(result.errors).toBeUndefined();
-      expect(result.data!.setUserPermissions.userPermissions.map((p) => p.fullName).sort()).toEqual(['core.view_language', 'core.view_tweet']);
+      expect(result.data!.setUserPermissions.userPermissions.map((p) => p.fullName).sort()).toEqual([
+        'core.view_language',
+        'core.view_tweet',
+      ]);
       const entries = await logEntriesOf(server, 'user', target.id);
-      expect(entries.at(-1)).toMatchObject({ changeMessage: [{ changed: { fields: ['userPermissions'], added: ['core.view_language'], removed: ['core.add_tweet'] } }] });
+      expect(entries.at(-1)).toMatchObject({
+        changeMessage: [{ changed: { fields: ['userPermissions'], added: ['core.view_language'], removed: ['core.add_tweet'] } }],
+      });
     });
 
     it('refuses unknown permission names with BAD_USER_INPUT naming them all, changing nothing', async () => {
       const target = await makeUser(em(), { perms: ['core.view_tweet'] });
       const before = await snapshotCounts(server);
-      const error = onlyError(await server.graphql(SET_PERMISSIONS, { id: String(target.id), permissions: ['core.view_tweet', 'core.fly_tweet', 'nonsense'] }, admin.token));
+      const error = onlyError(
+        await server.graphql(
+          SET_PERMISSIONS,
+          { id: String(target.id), permissions: ['core.view_tweet', 'core.fly_tweet', 'nonsense'] },
+          admin.token,
+        ),
+      );
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'permissions', unknown: ['core.fly_tweet', 'nonsense'] });
       expect(error.message).toContain('core.fly_tweet');
       expect(error.message).toContain('nonsense');
@@ -280,7 +354,11 @@ describe('user mutations', () => {
       const group = await makeGroup(em(), ['core.view_tweet']);
       await server.graphql(SET_GROUPS, { id: String(subject.user.id), groupIds: [String(group.id)] }, admin.token);
       expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(false);
-      await server.graphql('mutation($id: ID!) { setGroupPermissions(id: $id, permissions: []) { id } }', { id: String(group.id) }, groupAdmin.token);
+      await server.graphql(
+        'mutation($id: ID!) { setGroupPermissions(id: $id, permissions: []) { id } }',
+        { id: String(group.id) },
+        groupAdmin.token,
+      );
       expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(true);
       expect((await server.graphql(ME, {}, subject.token)).data!.me!.permissions).toEqual([]);
     });

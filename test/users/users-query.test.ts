@@ -1,6 +1,13 @@
 import { User } from '../../src/users/user.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
-import { UserDocument, UsersPageDocument, type UserFilter, type UserOrder, type UsersPageQuery, type UsersPageQueryVariables } from '../generated/graphql';
+import {
+  UserDocument,
+  UsersPageDocument,
+  type UserFilter,
+  type UserOrder,
+  type UsersPageQuery,
+  type UsersPageQueryVariables,
+} from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { callerWith, onlyError, type Caller } from './support';
@@ -36,10 +43,38 @@ describe('Query.users', () => {
     const e = em();
     const joined = (days: number) => new Date(Date.UTC(2024, 0, 1) + days * 86_400_000);
     e.create(User, { username: `${P}ada`, email: 'ada@Analytical.example', firstName: 'Ada', lastName: 'Lovelace', dateJoined: joined(3) });
-    e.create(User, { username: `${P}alan`, email: 'alan@example.com', firstName: 'Alan', lastName: 'Turing', dateJoined: joined(1), isStaff: true });
-    e.create(User, { username: `${P}grace`, email: 'grace@navy.example', firstName: 'Grace', lastName: 'Hopper', dateJoined: joined(2), isSuperuser: true, isStaff: true });
-    e.create(User, { username: `${P}edsger`, email: 'ewd@example.com', firstName: 'Edsger', lastName: 'Dijkstra', dateJoined: joined(2), isActive: false });
-    e.create(User, { username: `${P}barbara`, email: 'barbara@example.com', firstName: 'Barbara', lastName: 'Liskov_100%', dateJoined: joined(5) });
+    e.create(User, {
+      username: `${P}alan`,
+      email: 'alan@example.com',
+      firstName: 'Alan',
+      lastName: 'Turing',
+      dateJoined: joined(1),
+      isStaff: true,
+    });
+    e.create(User, {
+      username: `${P}grace`,
+      email: 'grace@navy.example',
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      dateJoined: joined(2),
+      isSuperuser: true,
+      isStaff: true,
+    });
+    e.create(User, {
+      username: `${P}edsger`,
+      email: 'ewd@example.com',
+      firstName: 'Edsger',
+      lastName: 'Dijkstra',
+      dateJoined: joined(2),
+      isActive: false,
+    });
+    e.create(User, {
+      username: `${P}barbara`,
+      email: 'barbara@example.com',
+      firstName: 'Barbara',
+      lastName: 'Liskov_100%',
+      dateJoined: joined(5),
+    });
     await e.flush();
   });
   afterAll(() => server.stop());
@@ -129,16 +164,29 @@ describe('Query.users', () => {
 
   it('refuses a cursor of another ordering, or a forged one, with BAD_USER_INPUT naming after', async () => {
     const byName = await page({ filter: { search: P }, first: 1 });
-    const wrong = onlyError(await server.graphql(UsersPageDocument, { orderBy: 'DATE_JOINED_ASC', after: byName.pageInfo.endCursor }, reader.token));
+    const wrong = onlyError(
+      await server.graphql(UsersPageDocument, { orderBy: 'DATE_JOINED_ASC', after: byName.pageInfo.endCursor }, reader.token),
+    );
     expect(wrong.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
     const forged = Buffer.from(JSON.stringify(['DATE_JOINED_ASC', "2024'; drop table auth_user; --", 1])).toString('base64url');
-    expect(onlyError(await server.graphql(UsersPageDocument, { orderBy: 'DATE_JOINED_ASC', after: forged }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
-    expect(onlyError(await server.graphql(UsersPageDocument, { after: 'not-a-cursor' }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(
+      onlyError(await server.graphql(UsersPageDocument, { orderBy: 'DATE_JOINED_ASC', after: forged }, reader.token)).extensions,
+    ).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(onlyError(await server.graphql(UsersPageDocument, { after: 'not-a-cursor' }, reader.token)).extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'after',
+    });
   });
 
   it('refuses a page size outside 1..500 with BAD_USER_INPUT naming first', async () => {
-    expect(onlyError(await server.graphql(UsersPageDocument, { first: 0 }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
-    expect(onlyError(await server.graphql(UsersPageDocument, { first: 501 }, reader.token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
+    expect(onlyError(await server.graphql(UsersPageDocument, { first: 0 }, reader.token)).extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+    });
+    expect(onlyError(await server.graphql(UsersPageDocument, { first: 501 }, reader.token)).extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+    });
   });
 
   it('refuses a caller without auth.view_user with FORBIDDEN naming it, and an anonymous one with UNAUTHENTICATED', async () => {
@@ -159,7 +207,9 @@ describe('Query.user', () => {
   afterAll(() => server.stop());
   it('returns the user with that id, and null for one that does not exist or cannot', async () => {
     const target = await makeUser(server.db.orm.em.fork(), { username: 'someone' });
-    expect((await server.graphql(UserDocument, { id: String(target.id) }, reader.token)).data).toEqual({ user: { id: String(target.id), username: 'someone', email: '', isActive: true } });
+    expect((await server.graphql(UserDocument, { id: String(target.id) }, reader.token)).data).toEqual({
+      user: { id: String(target.id), username: 'someone', email: '', isActive: true },
+    });
     expect(await server.graphql(UserDocument, { id: '999999' }, reader.token)).toMatchObject({ data: { user: null } });
     expect(await server.graphql(UserDocument, { id: 'abc' }, reader.token)).toMatchObject({ data: { user: null } });
   });

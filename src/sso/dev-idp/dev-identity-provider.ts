@@ -75,8 +75,16 @@ interface OidcGrant {
 }
 interface OidcProvider {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
-  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<{ uid: string; prompt: { name: string }; params: Record<string, unknown> }>;
-  interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+  interactionDetails(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<{ uid: string; prompt: { name: string }; params: Record<string, unknown> }>;
+  interactionFinished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    result: Record<string, unknown>,
+    options?: { mergeWithLastSubmission?: boolean },
+  ): Promise<void>;
   Grant: { new (props: { accountId: string; clientId: string }): OidcGrant; find(id: string): Promise<OidcGrant | undefined> };
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => OidcProvider;
@@ -148,7 +156,9 @@ function send(res: ServerResponse, status: number, html: string): void {
  */
 export async function startDevIdentityProvider(options: DevIdentityProviderOptions): Promise<DevIdentityProvider> {
   if (options.nodeEnv === 'production' || process.env.NODE_ENV === 'production') {
-    throw new DevIdentityProviderRefused('the development identity provider refuses to run in production: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET to your identity provider');
+    throw new DevIdentityProviderRefused(
+      'the development identity provider refuses to run in production: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET to your identity provider',
+    );
   }
   const directoryFile = options.directoryFile ?? DEFAULT_DIRECTORY_FILE;
   const users = loadDirectory(directoryFile);
@@ -160,14 +170,17 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
 
   async function interaction(uid: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const details = await provider!.interactionDetails(req, res);
-    if (details.uid !== uid || details.prompt.name !== 'login') return send(res, 400, page('Sign-in', '<p>This sign-in cannot continue here; start again from Gatehouse.</p>'));
+    if (details.uid !== uid || details.prompt.name !== 'login')
+      return send(res, 400, page('Sign-in', '<p>This sign-in cannot continue here; start again from Gatehouse.</p>'));
     if (req.method === 'GET') return send(res, 200, loginPage(uid, users));
     if (req.method !== 'POST') return send(res, 405, page('Sign-in', '<p>Method not allowed.</p>'));
     const form = await readForm(req);
     const username = form.get('username') ?? '';
     const user = byUsername.get(username);
     // Compare a password even for an unknown user, so both take the same time.
-    const ok = passwordMatches(user ?? { password: randomBytes(16).toString('hex') } as DirectoryUser, form.get('password') ?? '') && user !== undefined;
+    const ok =
+      passwordMatches(user ?? ({ password: randomBytes(16).toString('hex') } as DirectoryUser), form.get('password') ?? '') &&
+      user !== undefined;
     if (!ok) return send(res, 401, loginPage(uid, users, 'Unknown username or wrong password.', username));
     await provider!.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
   }
@@ -217,7 +230,18 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       pkce: { required: () => true },
       // Explicit lifetimes (seconds); oidc-provider nags about its defaults otherwise.
-      ttl: { AccessToken: 3600, AuthorizationCode: 60, ClientCredentials: 600, DeviceCode: 600, BackchannelAuthenticationRequest: 600, Grant: 14 * 86400, IdToken: 3600, Interaction: 3600, RefreshToken: 14 * 86400, Session: 14 * 86400 },
+      ttl: {
+        AccessToken: 3600,
+        AuthorizationCode: 60,
+        ClientCredentials: 600,
+        DeviceCode: 600,
+        BackchannelAuthenticationRequest: 600,
+        Grant: 14 * 86400,
+        IdToken: 3600,
+        Interaction: 3600,
+        RefreshToken: 14 * 86400,
+        Session: 14 * 86400,
+      },
       // Scope-requested claims go into the ID token too, as Auth0 puts its action's claims there.
       conformIdTokenClaims: false,
       claims: {
@@ -231,7 +255,10 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
           enabled: true,
           logoutSource: (ctx: OidcContext, form: string) => {
             ctx.type = 'html';
-            ctx.body = page('Sign out', `<h1>Sign out of the development identity provider?</h1>${form}<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> <button type="submit" form="op.logoutForm">No, stay signed in</button>`);
+            ctx.body = page(
+              'Sign out',
+              `<h1>Sign out of the development identity provider?</h1>${form}<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> <button type="submit" form="op.logoutForm">No, stay signed in</button>`,
+            );
           },
         },
       },

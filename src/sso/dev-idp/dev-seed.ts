@@ -13,5 +13,8 @@ import { seedReferenceGroupsAndRules } from '../seed-rules';
 export async function seedForDevelopmentProvider(em: EntityManager, logger: Logger): Promise<void> {
   if ((await em.count(Group, {})) > 0 || (await em.count(GroupMappingRule, {})) > 0) return;
   const { groups, rules } = await seedReferenceGroupsAndRules(em.fork());
-  logger.info({ groups: groups.createdGroups, rules }, 'seeded the reference groups and mapping rules for the development identity provider');
+  logger.info(
+    { groups: groups.createdGroups, rules },
+    'seeded the reference groups and mapping rules for the development identity provider',
+  );
 }

@@ -33,14 +33,23 @@ export class CookieBrowser {
 
   /** Submits `fields` as an HTML form would (`application/x-www-form-urlencoded`). */
   postForm(url: string | URL, fields: Record<string, string>): Promise<Response> {
-    return this.request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    return this.request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
   }
 
   /**
    * Follows redirects from `response` (answered for `from`) while `keepGoing(next)` holds;
    * returns the last response and the URL it answered.
    */
-  async followRedirects(from: string | URL, response: Response, keepGoing: (next: URL) => boolean = () => true, maxHops = 10): Promise<{ url: URL; response: Response }> {
+  async followRedirects(
+    from: string | URL,
+    response: Response,
+    keepGoing: (next: URL) => boolean = () => true,
+    maxHops = 10,
+  ): Promise<{ url: URL; response: Response }> {
     let url = new URL(from);
     for (let hop = 0; hop < maxHops; hop++) {
       const location = response.headers.get('location');

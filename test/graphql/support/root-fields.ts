@@ -25,7 +25,11 @@ let serial = 0;
 const next = () => `${process.pid % 1000}x${++serial}`;
 
 export async function makeFixtures(em: EntityManager): Promise<Fixtures> {
-  const tweet = em.create(Tweet, { screenName: 'fixture', whenTweetWasCreated: new Date('2021-11-15T18:00:00Z'), tweetId: '1460323737035677698' });
+  const tweet = em.create(Tweet, {
+    screenName: 'fixture',
+    whenTweetWasCreated: new Date('2021-11-15T18:00:00Z'),
+    tweetId: '1460323737035677698',
+  });
   const language = em.create(Language, { languageTag: `fx-${next()}` });
   await em.flush();
   const group = await makeGroup(em);
@@ -44,7 +48,9 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   // core.Tweet and core.Language (generated CRUD)
   'Query.tweets': () => ({ first: 2 }),
   'Query.tweet': (f) => ({ id: f.tweetId }),
-  'Mutation.createTweet': () => ({ input: { screenName: 'matrix', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '1460323737035677698' } }),
+  'Mutation.createTweet': () => ({
+    input: { screenName: 'matrix', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '1460323737035677698' },
+  }),
   'Mutation.updateTweet': (f) => ({ id: f.tweetId, input: { screenName: 'changed' } }),
   'Mutation.deleteTweet': (f) => ({ id: f.tweetId }),
   'Query.languages': () => ({ first: 2 }),
@@ -114,11 +120,16 @@ export function operationFor(schema: GraphQLSchema, coordinate: string, variable
   const field = fieldAt(schema, coordinate);
   const names = field.args.map((arg) => arg.name);
   for (const name of Object.keys(variables)) {
-    if (!names.includes(name)) throw new Error(`the sample for ${coordinate} passes "${name}", which is not one of its arguments (${names.join(', ') || 'none'}): fix SAMPLES in test/graphql/support/root-fields.ts`);
+    if (!names.includes(name))
+      throw new Error(
+        `the sample for ${coordinate} passes "${name}", which is not one of its arguments (${names.join(', ') || 'none'}): fix SAMPLES in test/graphql/support/root-fields.ts`,
+      );
   }
   for (const arg of field.args) {
     if (isNonNullType(arg.type) && arg.defaultValue === undefined && !(arg.name in variables)) {
-      throw new Error(`the sample for ${coordinate} lacks its required argument "${arg.name}": fix SAMPLES in test/graphql/support/root-fields.ts`);
+      throw new Error(
+        `the sample for ${coordinate} lacks its required argument "${arg.name}": fix SAMPLES in test/graphql/support/root-fields.ts`,
+      );
     }
   }
   const used = field.args.filter((arg) => arg.name in variables);
@@ -132,7 +143,10 @@ export function operationFor(schema: GraphQLSchema, coordinate: string, variable
 /** The sample variables for `coordinate`; throws (failing the test) when there is none. */
 export function sampleFor(coordinate: string, fixtures: Fixtures): Record<string, unknown> {
   const sample = SAMPLES[coordinate];
-  if (!sample) throw new Error(`no sample arguments for ${coordinate}: add one to SAMPLES in test/graphql/support/root-fields.ts so the denial matrix covers it`);
+  if (!sample)
+    throw new Error(
+      `no sample arguments for ${coordinate}: add one to SAMPLES in test/graphql/support/root-fields.ts so the denial matrix covers it`,
+    );
   return sample(fixtures);
 }
 

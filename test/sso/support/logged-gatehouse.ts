@@ -35,7 +35,10 @@ export interface LoggedGatehouse {
   stop(): Promise<void>;
 }
 
-export async function startLoggedGatehouse(env: Record<string, string>, options: { housekeeping?: HousekeepingSchedule; db?: TestDatabase } = {}): Promise<LoggedGatehouse> {
+export async function startLoggedGatehouse(
+  env: Record<string, string>,
+  options: { housekeeping?: HousekeepingSchedule; db?: TestDatabase } = {},
+): Promise<LoggedGatehouse> {
   const db = options.db ?? (await createTestDatabase());
   const { logger, records } = captureLogs();
   const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, ...env });

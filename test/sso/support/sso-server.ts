@@ -21,7 +21,11 @@ export interface SsoTestBed {
 export async function startSsoTestBed(options: { env?: Record<string, string>; groupsClaim?: string } = {}): Promise<SsoTestBed> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const idp = await startTestIdp({ redirectUri: `${publicUrl}/oidc/callback/`, postLogoutRedirectUri: `${publicUrl}/login`, groupsClaim: options.groupsClaim });
+  const idp = await startTestIdp({
+    redirectUri: `${publicUrl}/oidc/callback/`,
+    postLogoutRedirectUri: `${publicUrl}/login`,
+    groupsClaim: options.groupsClaim,
+  });
   const server = await startTestServer({
     env: {
       PORT: String(port),
@@ -38,7 +42,9 @@ export async function startSsoTestBed(options: { env?: Record<string, string>; g
   const authorize: SsoTestBed['authorize'] = async (sub, next = '/graphql') => {
     idp.nextLogin = sub;
     const browser = new Browser();
-    const { url, response } = await browser.follow(`${publicUrl}/oidc/authenticate/?next=${encodeURIComponent(next)}`, (u) => u.startsWith(`${publicUrl}/oidc/callback/`));
+    const { url, response } = await browser.follow(`${publicUrl}/oidc/authenticate/?next=${encodeURIComponent(next)}`, (u) =>
+      u.startsWith(`${publicUrl}/oidc/callback/`),
+    );
     if (response) throw new Error(`the flow did not reach the callback: ${url} answered ${response.status} ${await response.text()}`);
     return { browser, callbackUrl: url };
   };
@@ -72,7 +78,10 @@ export async function waitUntilSsoReady(publicUrl: string, timeoutMs = 15_000): 
 }
 
 /** The `me` query with a session cookie. */
-export async function me(publicUrl: string, sessionToken: string | null): Promise<{ user: Record<string, unknown>; permissions: string[] } | null> {
+export async function me(
+  publicUrl: string,
+  sessionToken: string | null,
+): Promise<{ user: Record<string, unknown>; permissions: string[] } | null> {
   const response = await fetch(`${publicUrl}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(sessionToken ? { cookie: `gatehouse_session=${sessionToken}` } : {}) },

@@ -9,8 +9,16 @@ interface OidcGrant {
 }
 interface Provider {
   callback(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
-  interactionDetails(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ prompt: { name: string }; params: Record<string, unknown>; session?: { accountId: string } }>;
-  interactionFinished(req: http.IncomingMessage, res: http.ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+  interactionDetails(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<{ prompt: { name: string }; params: Record<string, unknown>; session?: { accountId: string } }>;
+  interactionFinished(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    result: Record<string, unknown>,
+    options?: { mergeWithLastSubmission?: boolean },
+  ): Promise<void>;
   Grant: new (props: { accountId: string; clientId: string }) => OidcGrant;
   on(event: string, listener: (...args: unknown[]) => void): void;
 }
@@ -52,7 +60,13 @@ export interface TestIdp {
   stop(): Promise<void>;
 }
 
-export async function startTestIdp(options: { redirectUri: string; postLogoutRedirectUri: string; groupsClaim?: string; port?: number; apiAudience?: string }): Promise<TestIdp> {
+export async function startTestIdp(options: {
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+  groupsClaim?: string;
+  port?: number;
+  apiAudience?: string;
+}): Promise<TestIdp> {
   const groupsClaim = options.groupsClaim ?? 'groups';
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
