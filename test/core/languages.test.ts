@@ -23,7 +23,6 @@ describe('core.Language CRUD', () => {
     await em().persistAndFlush(language);
     return language;
   }
-  const counts = async () => ({ languages: await em().count(Language, {}), logEntries: await em().count(LogEntry, {}) });
   const entriesFor = (objectId: string) =>
     em().find(LogEntry, { appLabel: 'core', model: 'language', objectId }, { orderBy: { id: 'asc' } });
 
@@ -55,16 +54,16 @@ describe('core.Language CRUD', () => {
       ['a family over 50 characters', { family: 'x'.repeat(51) }, 'input.family'],
     ])('refuses %s with BAD_USER_INPUT naming the field, and writes nothing', async (_what, change, field) => {
       const { token } = await signInWith(['core.add_language']);
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(CREATE, { input: { languageTag: 'fr-CA', ...change } }, token);
       expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'BAD_USER_INPUT', field }]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('refuses a languageTag already in use with CONFLICT naming languageTag, writing nothing and leaking no SQL', async () => {
       const { token } = await signInWith(['core.add_language']);
       await makeLanguage('de-CH');
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(CREATE, { input: { languageTag: 'de-CH' } }, token);
       expect(result.errors).toEqual([
         expect.objectContaining({
@@ -73,7 +72,7 @@ describe('core.Language CRUD', () => {
         }),
       ]);
       expect(JSON.stringify(result.errors)).not.toMatch(/constraint|duplicate key|core_language/i);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('lets exactly one of three simultaneous creations of the same tag win; the others are CONFLICTs', async () => {
@@ -107,10 +106,10 @@ describe('core.Language CRUD', () => {
       const { token } = await signInWith(['core.change_language']);
       await makeLanguage('it-IT');
       const language = await makeLanguage('it-CH');
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(UPDATE, { id: language.id, input: { languageTag: 'it-IT', family: 'Romance' } }, token);
       expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'CONFLICT', field: 'input.languageTag' }]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       expect(await entriesFor(language.id)).toEqual([]);
       expect(await em().findOneOrFail(Language, language.id)).toMatchObject({ languageTag: 'it-CH', family: null });
     });

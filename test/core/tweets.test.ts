@@ -26,7 +26,6 @@ describe('core.Tweet CRUD', () => {
     await em().persistAndFlush(tweet);
     return tweet;
   }
-  const counts = async () => ({ tweets: await em().count(Tweet, {}), logEntries: await em().count(LogEntry, {}) });
   const entriesFor = (objectId: string) => em().find(LogEntry, { appLabel: 'core', model: 'tweet', objectId }, { orderBy: { id: 'asc' } });
 
   describe('Mutation.createTweet', () => {
@@ -59,7 +58,7 @@ describe('core.Tweet CRUD', () => {
       ['a tweetId above 2^63 - 1', { tweetId: '9223372036854775808' }, 'input.tweetId'],
     ])('refuses %s with BAD_USER_INPUT naming the field, and writes nothing', async (_what, change, field) => {
       const { token } = await signInWith(['core.add_tweet']);
-      const before = await counts();
+      const before = await server.db.snapshot();
       const input = { screenName: 'ada', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '1', ...change };
       const result = await server.graphql(CREATE, { input }, token);
       expect(result.errors).toEqual([
@@ -68,13 +67,13 @@ describe('core.Tweet CRUD', () => {
           extensions: { code: 'BAD_USER_INPUT', field },
         }),
       ]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('commits nothing when the admin log entry cannot be written (one transaction)', async () => {
       const { token } = await signInWith(['core.add_tweet']);
       await refuseLogEntriesNamed('refuse-log');
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(
         CREATE,
         { input: { screenName: 'refuse-log', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '7' } },
@@ -88,7 +87,7 @@ describe('core.Tweet CRUD', () => {
           extensions: { code: 'INTERNAL_SERVER_ERROR' },
         },
       ]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       expect(await em().count(Tweet, { screenName: 'refuse-log' })).toBe(0);
     });
   });

@@ -1,7 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildGatehouseSchema } from '../../src/graphql/schema';
 import { startTestServer, type TestServer } from '../support/server';
-import { makeFixtures, operationFor, rootFields, sampleFor, snapshotDatabase } from './support/root-fields';
+import { makeFixtures, operationFor, rootFields, sampleFor } from './support/root-fields';
 
 describe('anonymous callers', () => {
   let server: TestServer;
@@ -17,14 +17,14 @@ describe('anonymous callers', () => {
     expect(protectedFields.length).toBeGreaterThan(10);
     for (const { coordinate } of protectedFields) {
       const variables = sampleFor(coordinate, await makeFixtures(em()));
-      const before = await snapshotDatabase(em());
+      const before = await server.db.snapshot();
       const result = await server.graphql(operationFor(schema, coordinate, variables), variables);
       expect({ coordinate, status: result.status, errors: result.errors?.map((e) => e.extensions) }).toEqual({
         coordinate,
         status: 200,
         errors: [{ code: 'UNAUTHENTICATED' }],
       });
-      expect({ coordinate, tables: await snapshotDatabase(em()) }).toEqual({ coordinate, tables: before });
+      expect({ coordinate, tables: await server.db.snapshot() }).toEqual({ coordinate, tables: before });
     }
   });
 

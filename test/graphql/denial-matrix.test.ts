@@ -3,7 +3,7 @@ import { buildGatehouseSchema } from '../../src/graphql/schema';
 import { ACTIONS, ALL_MODELS, permissionFor } from '../../src/permissions/registry';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-import { makeFixtures, operationFor, rootFields, sampleFor, snapshotDatabase, type RootField } from './support/root-fields';
+import { makeFixtures, operationFor, rootFields, sampleFor, type RootField } from './support/root-fields';
 
 /*
  * The denial matrix, generated from the model registry: for every registered model and
@@ -40,14 +40,14 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
           for (const coordinate of fields()) {
             covered.add(coordinate);
             const variables = sampleFor(coordinate, await makeFixtures(em()));
-            const before = await snapshotDatabase(em());
+            const before = await server.db.snapshot();
             const result = await server.graphql(operationFor(schema, coordinate, variables), variables, token);
             expect({ coordinate, errors: result.errors?.map((e) => e.extensions) }).toEqual({
               coordinate,
               errors: [{ code: 'FORBIDDEN', permission }],
             });
             expect({ coordinate, data: result.data?.[coordinate.split('.')[1]] ?? null }).toEqual({ coordinate, data: null });
-            expect({ coordinate, tables: await snapshotDatabase(em()) }).toEqual({ coordinate, tables: before });
+            expect({ coordinate, tables: await server.db.snapshot() }).toEqual({ coordinate, tables: before });
           }
         });
 

@@ -1,10 +1,8 @@
 import { buildSchema, Directive, Mutation, Query, Resolver, type ClassType, type NonEmptyArray } from 'type-graphql';
-import { startGatehouse } from '../../src/app';
-import { loadConfig } from '../../src/config/env';
-import { createLogger } from '../../src/config/logger';
 import { ACCESS_DIRECTIVES, AccessDeclarationError, applyAccessControl, HasPermission, Public } from '../../src/graphql/access';
 import { buildGatehouseSchema, RESOLVERS } from '../../src/graphql/schema';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startTestServer } from '../support/server';
 
 @Resolver()
 class DeclaredResolver {
@@ -117,13 +115,12 @@ describe('startGatehouse', () => {
   afterAll(() => db?.drop());
 
   it('refuses to start when a resolver of the service lacks an access declaration, naming the field', async () => {
-    const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
     // The service's own resolver list, with one undeclared operation slipped in.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
     const resolvers = RESOLVERS as unknown as Function[];
     resolvers.push(UndeclaredQueryResolver);
     try {
-      const starting = startGatehouse(config, createLogger(config.LOG_LEVEL));
+      const starting = startTestServer({ db });
       await expect(starting).rejects.toThrow(AccessDeclarationError);
       await expect(starting).rejects.toThrow(/Query\.forgotten: has no access declaration/);
     } finally {

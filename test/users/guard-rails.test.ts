@@ -1,7 +1,7 @@
 import { User } from '../../src/users/user.entity';
 import { makeUser } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, onlyError, snapshotCounts, superuser, type Caller } from './support';
+import { startTestServer, type SignedIn, type TestServer } from '../support/server';
+import { onlyError } from '../support/graphql-client';
 
 const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id isStaff isSuperuser } }';
 const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id isActive isStaff isSuperuser } }';
@@ -14,13 +14,13 @@ const ALL_USER_PERMS = ['auth.add_user', 'auth.change_user', 'auth.delete_user',
 
 describe('guard rails on users', () => {
   let server: TestServer;
-  let manager: Caller; // every auth.*_user permission, but not a superuser
+  let manager: SignedIn; // every auth.*_user permission, but not a superuser
   const em = () => server.db.orm.em.fork();
   const flags = (id: number) => em().findOneOrFail(User, id);
 
   beforeAll(async () => {
     server = await startTestServer();
-    manager = await callerWith(server, ALL_USER_PERMS);
+    manager = await server.signInWith(ALL_USER_PERMS);
   });
   afterAll(() => server.stop());
 
@@ -29,15 +29,15 @@ describe('guard rails on users', () => {
       [{ isSuperuser: true }, 'input.isSuperuser'],
       [{ isStaff: true }, 'input.isStaff'],
     ])('refuses a non-superuser creating %j with FORBIDDEN naming the rule, and writes nothing', async (extra, field) => {
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(await server.graphql(CREATE, { input: { username: `g-escalate-${field}`, ...extra } }, manager.token));
       expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserFlags', field });
       expect(error.message).toBe('only a superuser may set isSuperuser or isStaff');
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('lets a superuser create a superuser and a staff user', async () => {
-      const root = await superuser(server);
+      const root = await server.signInAsSuperuser();
       const result = await server.graphql(CREATE, { input: { username: 'g-new-root', isSuperuser: true, isStaff: true } }, root.token);
       expect(result.data).toEqual({ createUser: { id: expect.any(String), isStaff: true, isSuperuser: true } });
     });
@@ -65,7 +65,7 @@ describe('guard rails on users', () => {
     });
 
     it('lets a superuser change the flags of others', async () => {
-      const root = await superuser(server);
+      const root = await server.signInAsSuperuser();
       const target = await makeUser(em());
       const result = await server.graphql(UPDATE, { id: String(target.id), input: { isStaff: true } }, root.token);
       expect(result.data).toEqual({ updateUser: { id: String(target.id), isActive: true, isStaff: true, isSuperuser: false } });
@@ -84,12 +84,12 @@ describe('guard rails on users', () => {
         [SET_GROUPS, { id: String(root.id), groupIds: [] }],
         [DELETE, { id: String(root.id) }],
       ] as const;
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       for (const [query, variables] of attempts) {
         const error = onlyError(await server.graphql(query, variables, manager.token));
         expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserAccounts' });
       }
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       expect(await flags(root.id)).toMatchObject({ email: '', isActive: true, isSuperuser: true });
       expect((await server.graphql('{ me { user { id } } }', {}, rootToken)).data).toEqual({ me: { user: { id: String(root.id) } } });
     });

@@ -6,7 +6,7 @@ import { Session } from '../../src/sessions/session.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, onlyError, superuser } from './support';
+import { onlyError } from '../support/graphql-client';
 
 const ME = '{ me { user { username } permissions } }';
 const USERS =
@@ -38,7 +38,7 @@ describe('superusers and inactive users, end to end', () => {
   afterAll(() => server.stop());
 
   it('gives an active superuser, in no group and with no grant, every permission and every query', async () => {
-    const root = await superuser(server);
+    const root = await server.signInAsSuperuser();
     const me = await server.graphql<{ me: { permissions: string[] } }>(ME, {}, root.token);
     expect(me.data!.me.permissions).toEqual(ALL_PERMISSIONS.map((p) => p.fullName).sort());
     const queries = await argumentlessQueries();
@@ -53,7 +53,7 @@ describe('superusers and inactive users, end to end', () => {
   });
 
   it('refuses the same queries to a signed-in user with no permission, naming each permission', async () => {
-    const nobody = await callerWith(server, []);
+    const nobody = await server.signInWith([]);
     for (const query of (await argumentlessQueries()).filter((q) => q.permission)) {
       const result = await server.graphql(query.document, {}, nobody.token);
       expect({ query: query.name, extensions: result.errors?.[0]?.extensions }).toEqual({
@@ -64,7 +64,7 @@ describe('superusers and inactive users, end to end', () => {
   });
 
   it('gives an inactive superuser nothing: their existing token stops working and they cannot sign in', async () => {
-    const root = await superuser(server);
+    const root = await server.signInAsSuperuser();
     expect((await server.graphql(USERS, {}, root.token)).errors).toBeUndefined();
     await em().nativeUpdate(User, { id: root.user.id }, { isActive: false });
     expect((await server.graphql(ME, {}, root.token)).data).toEqual({ me: null });
@@ -91,8 +91,8 @@ describe('superusers and inactive users, end to end', () => {
   });
 
   it('signs out a user deactivated mid-session through updateUser: UNAUTHENTICATED on their next request, sessions gone', async () => {
-    const admin = await callerWith(server, ['auth.change_user']);
-    const victim = await callerWith(server, ['auth.view_user']);
+    const admin = await server.signInWith(['auth.change_user']);
+    const victim = await server.signInWith(['auth.view_user']);
     const second = await server.signIn(victim.user);
     expect((await server.graphql(ME, {}, victim.token)).data?.me).not.toBeNull();
     const result = await server.graphql(

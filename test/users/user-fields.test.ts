@@ -1,7 +1,6 @@
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-import { callerWith } from './support';
 
 const USER = `query($id: ID!) {
   user(id: $id) {
@@ -39,7 +38,7 @@ describe('User fields', () => {
     e.create(UserGroup, { user: target, group: editors, source: MembershipSource.SSO_RULE, rule });
     e.create(UserGroup, { user: target, group: viewers, source: MembershipSource.SSO_RULE, rule: viewerRule });
     await e.flush();
-    const reader = await callerWith(server, ['auth.view_user', 'auth.view_group', 'auth.view_permission']);
+    const reader = await server.signInWith(['auth.view_user', 'auth.view_group', 'auth.view_permission']);
 
     const result = await server.graphql<UserData>(USER, { id: String(target.id) }, reader.token);
     expect(result.errors).toBeUndefined();
@@ -66,7 +65,7 @@ describe('User fields', () => {
     const e = em();
     const group = await makeGroup(e, ['core.view_tweet']);
     const target = await makeUser(e, { groups: [group], perms: ['core.view_tweet'] });
-    const reader = await callerWith(server, ['auth.view_user']);
+    const reader = await server.signInWith(['auth.view_user']);
     const result = await server.graphql<UserData>(USER, { id: String(target.id) }, reader.token);
     // The rest of the user is still there; each guarded field is null with its own error.
     expect(result.data).toEqual({ user: { username: target.username, groups: null, memberships: null, userPermissions: null } });
@@ -83,7 +82,7 @@ describe('User fields', () => {
 
   it('gives the signed-in user their own groups through `me` too', async () => {
     const group = await makeGroup(em(), ['auth.view_group'], 'f-self');
-    const caller = await callerWith(server, [], { groups: [group] });
+    const caller = await server.signInWith([], { groups: [group] });
     const result = await server.graphql<{ me: { user: { groups: Array<{ name: string }> } } }>(
       '{ me { user { groups { name } } } }',
       {},

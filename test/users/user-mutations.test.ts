@@ -6,8 +6,9 @@ import { User } from '../../src/users/user.entity';
 import { verifyPassword } from '../../src/users/passwords';
 import { MeDocument as ME, SetUserGroupsDocument as SET_GROUPS } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, logEntriesOf, onlyError, snapshotCounts, type Caller } from './support';
+import { startTestServer, type SignedIn, type TestServer } from '../support/server';
+import { logEntriesOf } from './support';
+import { onlyError } from '../support/graphql-client';
 
 const CREATE =
   'mutation($input: CreateUserInput!) { createUser(input: $input) { id username email firstName lastName isActive isStaff isSuperuser } }';
@@ -19,14 +20,13 @@ const SET_PERMISSIONS =
 
 describe('user mutations', () => {
   let server: TestServer;
-  let admin: Caller;
+  let admin: SignedIn;
   const em = () => server.db.orm.em.fork();
   const find = (id: number | string) => em().findOne(User, Number(id), { populate: ['password'] });
 
   beforeAll(async () => {
     server = await startTestServer();
-    admin = await callerWith(
-      server,
+    admin = await server.signInWith(
       ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user', 'auth.view_group', 'auth.view_permission'],
       { username: 'm-admin' },
     );
@@ -82,19 +82,19 @@ describe('user mutations', () => {
       [{ username: 'm-ok4', lastName: 'x'.repeat(151) }, 'input.lastName'],
       [{ username: 'm-ok5', password: 'short' }, 'input.password'],
     ])('refuses %j with BAD_USER_INPUT naming %s and writes nothing', async (input, field) => {
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(await server.graphql(CREATE, { input }, admin.token));
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
       expect(error.message.startsWith(`${field}:`)).toBe(true);
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('refuses a taken username with CONFLICT naming input.username and writes nothing', async () => {
       await makeUser(em(), { username: 'm-taken' });
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(await server.graphql(CREATE, { input: { username: 'm-taken' } }, admin.token));
       expect(error.extensions).toEqual({ code: 'CONFLICT', field: 'input.username' });
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('answers CONFLICT, never an internal error, when concurrent creations race for one username (the unique index decides)', async () => {
@@ -109,13 +109,13 @@ describe('user mutations', () => {
     });
 
     it('refuses a caller without auth.add_user with FORBIDDEN and writes nothing', async () => {
-      const other = await callerWith(server, ['auth.change_user', 'auth.view_user']);
-      const before = await snapshotCounts(server);
+      const other = await server.signInWith(['auth.change_user', 'auth.view_user']);
+      const before = await server.db.snapshot();
       expect(onlyError(await server.graphql(CREATE, { input: { username: 'm-nope' } }, other.token)).extensions).toEqual({
         code: 'FORBIDDEN',
         permission: 'auth.add_user',
       });
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
   });
 
@@ -199,7 +199,7 @@ describe('user mutations', () => {
 
     it('refuses a caller without auth.delete_user with FORBIDDEN and deletes nothing', async () => {
       const target = await makeUser(em());
-      const other = await callerWith(server, ['auth.change_user', 'auth.view_user']);
+      const other = await server.signInWith(['auth.change_user', 'auth.view_user']);
       expect(onlyError(await server.graphql(DELETE, { id: String(target.id) }, other.token)).extensions).toEqual({
         code: 'FORBIDDEN',
         permission: 'auth.delete_user',
@@ -228,7 +228,7 @@ describe('user mutations', () => {
     });
 
     it('keeps the caller’s current session when they change their own password, ending their others', async () => {
-      const self = await callerWith(server, ['auth.change_user']);
+      const self = await server.signInWith(['auth.change_user']);
       const other = await server.signIn(self.user);
       const result = await server.graphql(SET_PASSWORD, { id: String(self.user.id), password: 'my own new password' }, self.token);
       expect(result.errors).toBeUndefined();
@@ -289,13 +289,13 @@ describe('user mutations', () => {
       const e = em();
       const kept = await makeGroup(e, []);
       const target = await makeUser(e, { groups: [kept] });
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(
         await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: [String(kept.id), '999998', '999999'] }, admin.token),
       );
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'groupIds', unknown: ['999998', '999999'] });
       expect(error.message).toContain('999998');
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       const malformed = onlyError(await server.graphql(SET_GROUPS, { id: String(target.id), groupIds: ['abc'] }, admin.token));
       expect(malformed.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'groupIds', unknown: ['abc'] });
     });
@@ -322,7 +322,7 @@ describe('user mutations', () => {
 
     it('refuses unknown permission names with BAD_USER_INPUT naming them all, changing nothing', async () => {
       const target = await makeUser(em(), { perms: ['core.view_tweet'] });
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(
         await server.graphql(
           SET_PERMISSIONS,
@@ -333,7 +333,7 @@ describe('user mutations', () => {
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'permissions', unknown: ['core.fly_tweet', 'nonsense'] });
       expect(error.message).toContain('core.fly_tweet');
       expect(error.message).toContain('nonsense');
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
   });
 
@@ -341,8 +341,8 @@ describe('user mutations', () => {
     const TWEETS = '{ tweets(first: 1) { totalCount } }';
 
     it('through direct permissions, through groups, and through a group’s permissions', async () => {
-      const subject = await callerWith(server, []);
-      const groupAdmin = await callerWith(server, ['auth.change_group', 'auth.view_group']);
+      const subject = await server.signInWith([]);
+      const groupAdmin = await server.signInWith(['auth.change_group', 'auth.view_group']);
       const denied = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => r.errors?.[0]?.extensions?.code === 'FORBIDDEN';
 
       expect(denied(await server.graphql(TWEETS, {}, subject.token))).toBe(true);
