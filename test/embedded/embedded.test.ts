@@ -1,9 +1,9 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { collect, expectOneLine, gatehouse, spawnGatehouse } from '../cli/run-gatehouse';
+import { freePort } from '../support/ports';
 
 // The zero-set-up default: no DATABASE_URL, so every command runs on the embedded PostgreSQL
 // (PGlite) in DATA_DIR. The steps build on each other and run in order.
@@ -116,15 +116,6 @@ describe('the embedded database (no DATABASE_URL)', () => {
     expect(fs.existsSync(lockFile())).toBe(false);
   });
 });
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 function collectAll(child: ChildProcessWithoutNullStreams) {
   let stdout = '';

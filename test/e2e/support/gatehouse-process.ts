@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePortPair } from '../../support/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -15,31 +15,6 @@ export interface GatehouseProcess {
   output(): string;
   /** Sends SIGTERM and resolves with how the child exited (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function listen(port: number): Promise<ReturnType<typeof createServer>> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-const close = (server: ReturnType<typeof createServer>) => new Promise<void>((resolve) => server.close(() => resolve()));
-
-/** A port free on 127.0.0.1 whose successor is free too (the development IdP listens on PORT+1). */
-export async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await listen(0);
-    const port = (first.address() as { port: number }).port;
-    const second = port < 65535 ? await listen(port + 1).catch(() => null) : null;
-    await close(first);
-    if (second) {
-      await close(second);
-      return port;
-    }
-  }
-  throw new Error('found no two consecutive free ports on 127.0.0.1');
 }
 
 /**
