@@ -1,12 +1,13 @@
 import { Tweet } from '../../src/core/tweet.entity';
 import { encodeCursor } from '../../src/graphql/connection';
-import { TweetsDocument as PAGE, type TweetsQuery, type TweetsQueryVariables } from '../generated/graphql';
+import {
+  TweetsDocument as PAGE,
+  TweetsWithoutCountDocument as PAGE_WITHOUT_COUNT,
+  type TweetsQuery,
+  type TweetsQueryVariables,
+} from '../generated/graphql';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-
-/** `Tweets` without `totalCount`: to show that the count runs only when asked for. */
-const PAGE_WITHOUT_COUNT =
-  'query($first: Int, $after: String) { tweets(first: $first, after: $after) { edges { node { screenName } } pageInfo { hasNextPage endCursor } } }';
 
 describe('Query.tweets (a Relay connection)', () => {
   let server: TestServer;

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collect, expectOneLine, gatehouse, spawnGatehouse } from '../cli/run-gatehouse';
+import { MeDocument } from '../generated/graphql';
+import { graphqlClient } from '../support/graphql-client';
 import { freePort } from '../support/ports';
 
 // The zero-set-up default: no DATABASE_URL, so every command runs on the embedded PostgreSQL
@@ -67,13 +69,9 @@ describe('the embedded database (no DATABASE_URL)', () => {
     });
 
     it('answers GraphQL: me is null without a session', async () => {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ me { user { username } } }' }),
-      });
-      expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { me: null } });
+      const result = await graphqlClient(url)(MeDocument);
+      expect(result.status).toBe(200);
+      expect(result.body).toEqual({ data: { me: null } });
     });
 
     it('holds the data directory: a second process is refused with one line, and the server keeps serving', async () => {

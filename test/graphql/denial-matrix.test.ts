@@ -12,7 +12,8 @@ import { makeFixtures, operationFor, rootFields, sampleFor, type RootField } fro
  *     FORBIDDEN naming the permission, and no data table (admin log included) changes;
  *   - by a caller holding only that permission, through a group: not refused.
  * The fields come from the built schema's own directives, so new operations join the matrix
- * as soon as they exist (and fail it until they have a sample).
+ * as soon as they exist (and fail it until they have a sample); their documents are built from
+ * the schema at run time (operationFor), hence strings rather than typed documents.
  */
 describe('the denial matrix (every model × add/change/delete/view × lacks/has)', () => {
   let server: TestServer;

@@ -9,6 +9,7 @@ import {
   DeleteGroupDocument as DELETE,
   GroupDocument as GROUP,
   GroupsDocument as GROUPS,
+  GroupsWithMembersDocument,
   SetGroupPermissionsDocument as SET_PERMISSIONS,
   UpdateGroupDocument as UPDATE,
   type GroupsQuery,
@@ -100,11 +101,7 @@ describe('groups', () => {
         await makeUser(e, { username: `gb-user-${i}`, groups: [group] });
       }
       server.resetQueries();
-      const result = await server.graphql(
-        '{ groups(filter: { search: "gb-" }) { edges { node { name permissions { codename } users(first: 5) { totalCount edges { node { username } } } } } } }',
-        {},
-        admin.token,
-      );
+      const result = await server.graphql(GroupsWithMembersDocument, { filter: { search: 'gb-' } }, admin.token);
       expect(result.errors).toBeUndefined();
       // session with the caller's permissions, the page, permissions of all groups, members of all groups, their counts
       expect(server.queries).toHaveLength(5);

@@ -52,6 +52,7 @@ describe('the HTTP service', () => {
   });
 
   describe('POST /graphql', () => {
+    // Bodies broken on purpose, written by hand: no GraphQL client could send them.
     it('answers malformed JSON with 400 and no stack trace', async () => {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',

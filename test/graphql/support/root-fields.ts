@@ -9,7 +9,8 @@ import { makeGroup, makeRule, makeUser } from '../../support/factories';
 /*
  * What the schema-wide tests (denial matrix, anonymous access) need to call ANY root field:
  * a sample of valid arguments per field, and a generic document built from the schema. A root
- * field with no sample fails those tests, so a new operation cannot slip past them.
+ * field with no sample fails those tests, so a new operation cannot slip past them. Being built
+ * at run time, these documents are the strings the GraphQL client accepts besides typed ones.
  */
 
 /** Rows a sample may point at; made fresh for each call, so a delete does not starve the next. */
