@@ -1,6 +1,5 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
-import type { PermissionName } from '../../src/permissions/registry';
 import {
   CreateLanguageDocument as CREATE,
   DeleteLanguageDocument as DELETE,
@@ -17,7 +16,6 @@ describe('core.Language CRUD', () => {
   afterAll(() => server?.stop());
   const em = () => server.db.orm.em.fork();
 
-  const signInWith = (perms: readonly PermissionName[]) => server.signInWith(perms);
   async function makeLanguage(languageTag: string, extra: Partial<Language> = {}) {
     const language = em().create(Language, { languageTag, ...extra });
     await em().persistAndFlush(language);
@@ -28,7 +26,7 @@ describe('core.Language CRUD', () => {
 
   describe('Mutation.createLanguage', () => {
     it('creates the language (blank optional fields stored as null) and logs an ADDITION', async () => {
-      const { user, token } = await signInWith(['core.add_language']);
+      const { user, token } = await server.signInWith(['core.add_language']);
       const result = await server.graphql(
         CREATE,
         { input: { languageTag: 'en-GB', language: 'English', accentOrDialect: ' ', family: 'Indo-European' } },
@@ -53,7 +51,7 @@ describe('core.Language CRUD', () => {
       ['an accentOrDialect over 50 characters', { accentOrDialect: 'x'.repeat(51) }, 'input.accentOrDialect'],
       ['a family over 50 characters', { family: 'x'.repeat(51) }, 'input.family'],
     ])('refuses %s with BAD_USER_INPUT naming the field, and writes nothing', async (_what, change, field) => {
-      const { token } = await signInWith(['core.add_language']);
+      const { token } = await server.signInWith(['core.add_language']);
       const before = await server.db.snapshot();
       const result = await server.graphql(CREATE, { input: { languageTag: 'fr-CA', ...change } }, token);
       expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'BAD_USER_INPUT', field }]);
@@ -61,7 +59,7 @@ describe('core.Language CRUD', () => {
     });
 
     it('refuses a languageTag already in use with CONFLICT naming languageTag, writing nothing and leaking no SQL', async () => {
-      const { token } = await signInWith(['core.add_language']);
+      const { token } = await server.signInWith(['core.add_language']);
       await makeLanguage('de-CH');
       const before = await server.db.snapshot();
       const result = await server.graphql(CREATE, { input: { languageTag: 'de-CH' } }, token);
@@ -76,7 +74,7 @@ describe('core.Language CRUD', () => {
     });
 
     it('lets exactly one of three simultaneous creations of the same tag win; the others are CONFLICTs', async () => {
-      const { token } = await signInWith(['core.add_language']);
+      const { token } = await server.signInWith(['core.add_language']);
       const results = await Promise.all([1, 2, 3].map(() => server.graphql(CREATE, { input: { languageTag: 'es-419' } }, token)));
       expect(results.filter((r) => !r.errors)).toHaveLength(1);
       expect(results.filter((r) => r.errors).map((r) => r.errors![0].extensions?.code)).toEqual(['CONFLICT', 'CONFLICT']);
@@ -86,7 +84,7 @@ describe('core.Language CRUD', () => {
 
   describe('Mutation.updateLanguage', () => {
     it('clears an optional field with null and logs exactly the changed fields', async () => {
-      const { token } = await signInWith(['core.change_language']);
+      const { token } = await server.signInWith(['core.change_language']);
       const language = await makeLanguage('pt-BR', { family: 'Romance', language: 'Portuguese' });
       const result = await server.graphql(
         UPDATE,
@@ -103,7 +101,7 @@ describe('core.Language CRUD', () => {
     });
 
     it('refuses a tag already in use with CONFLICT, and the failed update writes no log entry', async () => {
-      const { token } = await signInWith(['core.change_language']);
+      const { token } = await server.signInWith(['core.change_language']);
       await makeLanguage('it-IT');
       const language = await makeLanguage('it-CH');
       const before = await server.db.snapshot();
@@ -115,7 +113,7 @@ describe('core.Language CRUD', () => {
     });
 
     it('writes no log entry when nothing changes', async () => {
-      const { token } = await signInWith(['core.change_language']);
+      const { token } = await server.signInWith(['core.change_language']);
       const language = await makeLanguage('nl-BE', { family: 'Germanic' });
       const result = await server.graphql(UPDATE, { id: language.id, input: { languageTag: 'nl-BE', family: 'Germanic' } }, token);
       expect(result.errors).toBeUndefined();
@@ -125,7 +123,7 @@ describe('core.Language CRUD', () => {
 
   describe('Query.language and Mutation.deleteLanguage', () => {
     it('reads, deletes (returning the id, logging a DELETION), then reads null', async () => {
-      const { token } = await signInWith(['core.view_language', 'core.delete_language']);
+      const { token } = await server.signInWith(['core.view_language', 'core.delete_language']);
       const language = await makeLanguage('sv-FI');
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({
         language: expect.objectContaining({ languageTag: 'sv-FI' }),

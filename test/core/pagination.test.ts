@@ -6,7 +6,6 @@ import {
   type TweetsQuery,
   type TweetsQueryVariables,
 } from '../generated/graphql';
-import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
 describe('Query.tweets (a Relay connection)', () => {
@@ -15,7 +14,7 @@ describe('Query.tweets (a Relay connection)', () => {
   beforeAll(async () => {
     server = await startTestServer();
     const em = server.db.orm.em.fork();
-    token = await server.signIn(await makeUser(em, { groups: [await makeGroup(em, ['core.view_tweet'])] }));
+    ({ token } = await server.signInWith(['core.view_tweet']));
     // Five tweets, two of them created in the same millisecond: the id breaks the tie.
     const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms);
     for (const [name, ms] of [

@@ -1,7 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildGatehouseSchema } from '../../src/graphql/schema';
 import { ACTIONS, ALL_MODELS, permissionFor } from '../../src/permissions/registry';
-import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 import { makeFixtures, operationFor, rootFields, sampleFor, type RootField } from './support/root-fields';
 
@@ -37,7 +36,7 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
 
         it(`refuses a caller without ${permission} (holding the model's other permissions) with FORBIDDEN naming it, and changes nothing`, async () => {
           const others = ACTIONS.filter((a) => a !== action).map((a) => permissionFor(ref, a));
-          const token = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), others)] }));
+          const { token } = await server.signInWith(others);
           for (const coordinate of fields()) {
             covered.add(coordinate);
             const variables = sampleFor(coordinate, await makeFixtures(em()));
@@ -53,7 +52,7 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
         });
 
         it(`lets a caller holding only ${permission}, through a group, past the check`, async () => {
-          const token = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), [permission])] }));
+          const { token } = await server.signInWith([permission]);
           for (const coordinate of fields()) {
             const variables = sampleFor(coordinate, await makeFixtures(em()));
             const result = await server.graphql(operationFor(schema, coordinate, variables), variables, token);

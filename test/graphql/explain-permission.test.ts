@@ -13,7 +13,7 @@ describe('Query.explainPermission', () => {
   let token: string;
   beforeAll(async () => {
     server = await startTestServer();
-    token = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), ['auth.view_user'])] }));
+    ({ token } = await server.signInWith(['auth.view_user']));
   });
   afterAll(() => server?.stop());
   function em() {
@@ -107,10 +107,8 @@ describe('Query.explainPermission', () => {
     });
     await fork.flush();
     const variables = { userId: String(user.id), permission: 'core.view_tweet' };
-    const admin = await server.signIn(
-      await makeUser(em(), { groups: [await makeGroup(em(), ['auth.view_user', 'sso.view_groupmappingrule'])] }),
-    );
-    const result = await server.graphql(MEMBERSHIPS, variables, admin);
+    const admin = await server.signInWith(['auth.view_user', 'sso.view_groupmappingrule']);
+    const result = await server.graphql(MEMBERSHIPS, variables, admin.token);
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
       explainPermission: {
@@ -200,12 +198,10 @@ describe('Query.explainPermission', () => {
   });
 
   it('refuses a caller without auth.view_user with FORBIDDEN before looking the user up', async () => {
-    const other = await server.signIn(
-      await makeUser(em(), { groups: [await makeGroup(em(), ['auth.add_user', 'auth.change_user', 'auth.delete_user'])] }),
-    );
+    const other = await server.signInWith(['auth.add_user', 'auth.change_user', 'auth.delete_user']);
     const existing = await makeUser(em());
     for (const userId of [String(existing.id), '99999999']) {
-      const result = await server.graphql(EXPLAIN, { userId, permission: 'core.view_tweet' }, other);
+      const result = await server.graphql(EXPLAIN, { userId, permission: 'core.view_tweet' }, other.token);
       expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'FORBIDDEN', permission: 'auth.view_user' }]);
     }
   });

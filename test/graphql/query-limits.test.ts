@@ -1,5 +1,4 @@
 import { QUERY_LIMITS } from '../../src/graphql/limits';
-import { makeGroup, makeUser } from '../support/factories';
 import { UsersReadPathDocument } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -8,9 +7,7 @@ describe('query limits', () => {
   let token: string;
   beforeAll(async () => {
     server = await startTestServer();
-    const em = server.db.orm.em.fork();
-    const group = await makeGroup(em, ['auth.view_user', 'auth.view_group', 'auth.view_permission']);
-    token = await server.signIn(await makeUser(em, { groups: [group] }));
+    ({ token } = await server.signInWith(['auth.view_user', 'auth.view_group', 'auth.view_permission']));
   });
   afterAll(() => server.stop());
 
