@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeUser } from '../support/factories';
 import { captureLogs } from '../support/logs';
 import { startTestServer } from '../support/server';
+import { sleep, waitFor } from '../support/wait';
 
 const POLICY: SessionPolicy = { idleTimeout: 3600, absoluteTimeout: 7 * 24 * 3600 };
 const MINUTE = 60_000;
@@ -55,16 +56,6 @@ async function remaining(em: Em) {
     counters: (await em.find(LoginThrottle, {}, { orderBy: { key: 'asc' } })).map((c) => c.key),
   };
 }
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('purgeExpiredRows', () => {
   let db: TestDatabase;

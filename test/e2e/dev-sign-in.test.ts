@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { MyAccountDocument } from '../generated/graphql';
 import { Browser, decodeHtml, readForm, readHiddenFields } from '../support/browser';
 import { graphqlClient } from '../support/graphql-client';
-import { startGatehouseProcess, type GatehouseProcess } from './support/gatehouse-process';
+import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
 
 const SUPPORT_PERMISSIONS = [
   'core.add_language',

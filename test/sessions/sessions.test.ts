@@ -9,8 +9,7 @@ import {
   UpdateUserDocument,
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/wait';
 
 describe('sessions', () => {
   let server: TestServer;

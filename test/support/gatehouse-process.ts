@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePortPair } from '../../support/ports';
+import { freePortPair } from './ports';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 
 /** The real service in a child process, started exactly as `npm start` starts it. */
 export interface GatehouseProcess {
@@ -11,8 +11,11 @@ export interface GatehouseProcess {
   readonly url: string;
   /** The development IdP's issuer: `http://127.0.0.1:<port + 1>`. */
   readonly idpUrl: string;
+  readonly pid: number;
   /** Everything the child wrote to stdout and stderr so far. */
   output(): string;
+  /** What the child wrote to stderr so far. */
+  stderr(): string;
   /** Sends SIGTERM and resolves with how the child exited (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -30,8 +33,12 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -58,7 +65,9 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     port,
     url,
     idpUrl: `http://127.0.0.1:${port + 1}`,
+    pid: child.pid!,
     output: () => output,
+    stderr: () => stderr,
     async stop(timeoutMs = 10000) {
       if (!hasExited) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
