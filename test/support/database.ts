@@ -37,7 +37,7 @@ export async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 }
 
 /** The URL of database `name` on the test server. */
-export function databaseUrl(name: string): string {
+function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   return url.toString();

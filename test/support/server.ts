@@ -11,8 +11,6 @@ import { makeGroup, makeUser, type UserSpec } from './factories';
 import { graphqlClient, type GraphQLClient } from './graphql-client';
 import { captureLogs, type LogRecord } from './logs';
 
-export type { GraphQLResponse } from './graphql-client';
-
 /** The password `signIn` gives a user unless told otherwise. */
 export const TEST_PASSWORD = 'correct horse battery staple';
 
