@@ -2,46 +2,47 @@
  * Gatehouse's system checks, after Django's (`auth.E005`): every problem found at start or by
  * `gatehouse check` carries a stable id, `gatehouse.<area>.<E|W><nnn>`. Errors stop the service;
  * warnings are logged once at start and printed by `gatehouse check`. Each id is listed here
- * once, with what it means and how to fix it, and has a line in the README.
+ * once, with what it means and how to fix it; the README's table repeats this list (a test
+ * keeps the two equal).
  */
 export const CHECKS = {
   'gatehouse.config.E001': {
-    title: 'a configuration variable is invalid, or one another setting requires is unset',
-    hint: 'set the variable as the message says; .env.example documents every one',
+    means: 'a variable has an invalid value, or one that another setting requires is unset',
+    hint: 'set it as the message says; `.env.example` documents every variable',
   },
   'gatehouse.graphql.E001': {
-    title: 'a root field has no access declaration',
-    hint: "declare exactly one: @HasPermission('<app>.<action>_<model>'), @Authenticated() or @Public()",
+    means: 'a root field has no access declaration',
+    hint: "declare exactly one: `@HasPermission('<app>.<action>_<model>')`, `@Authenticated()` or `@Public()`",
   },
   'gatehouse.graphql.E002': {
-    title: '@hasPermission names a permission the model registry does not derive',
-    hint: 'name one of the registry’s permissions (<app>.<action>_<model>), or register the model in src/permissions/registry.ts',
+    means: '`@hasPermission` names a permission the model registry does not derive',
+    hint: 'name one of its permissions (`<app>.<action>_<model>`), or register the model in `src/permissions/registry.ts`',
   },
   'gatehouse.graphql.E003': {
-    title: 'a field has more than one access declaration',
-    hint: 'keep exactly one of @HasPermission, @Authenticated and @Public',
+    means: 'a field has more than one access declaration',
+    hint: 'keep exactly one of `@HasPermission`, `@Authenticated` and `@Public`',
   },
   'gatehouse.permissions.W001': {
-    title: 'a permission the registry derives is required by no operation',
-    hint: 'add the operation that needs it, or list it with the reason in src/permissions/without-operation.ts',
+    means: 'a permission the registry derives is required by no operation',
+    hint: 'add the operation that needs it, or list the permission with the reason in `src/permissions/without-operation.ts`',
   },
   'gatehouse.permissions.W002': {
-    title: 'a permission listed as having no operation is required by one',
-    hint: 'remove it from src/permissions/without-operation.ts',
+    means: 'a permission listed as having no operation is required by one',
+    hint: 'remove it from `src/permissions/without-operation.ts`',
   },
   'gatehouse.database.E001': {
-    title: 'migrations are pending',
+    means: 'migrations are pending',
     hint: 'run `gatehouse migrate`',
   },
   'gatehouse.database.E002': {
-    title: 'the database schema differs from the entities',
+    means: 'the database schema differs from the entities',
     hint: 'a migration is missing: write it with `gatehouse makemigrations`',
   },
   'gatehouse.database.E003': {
-    title: 'permissions of the registry are missing from the database',
+    means: 'permissions of the registry are missing from the database',
     hint: 'run `gatehouse migrate`',
   },
-} as const satisfies Record<string, { title: string; hint: string }>;
+} as const satisfies Record<string, { means: string; hint: string }>;
 
 export type CheckId = keyof typeof CHECKS;
 export type CheckLevel = 'error' | 'warning';
