@@ -1,9 +1,11 @@
+import { formatCheck, warningsIn } from './checks';
 import type { Config } from './config/env';
 import { insecureDefaults } from './config/insecure-defaults';
 import type { Logger } from './config/logger';
 import { openDatabase, type Database } from './db/database';
 import { migrate } from './db/migrate';
 import type { GatehouseServices } from './graphql/context';
+import { checkSchema } from './graphql/access';
 import { buildGatehouseSchema } from './graphql/schema';
 import { createLoginThrottle } from './sessions/login-throttle';
 import { startHousekeeping, type HousekeepingSchedule } from './db/housekeeping';
@@ -21,8 +23,8 @@ export interface Gatehouse {
 }
 
 /**
- * Starts the service: checks the schema's access declarations (refusing to start on a gap),
- * opens the database, applies migrations, synchronises permissions, then listens.
+ * Starts the service: runs the system checks of the schema (refusing to start on an error,
+ * logging each warning once), opens the database, applies migrations, synchronises permissions, then listens.
  */
 export async function startGatehouse(
   config: Config,
@@ -80,6 +82,7 @@ export async function startGatehouse(
     await db.close().catch(() => undefined);
     throw error;
   }
+  for (const warning of warningsIn(checkSchema(schema))) logger.warn({ check: warning.id }, formatCheck(warning));
   const insecure = insecureDefaults(config);
   if (insecure.length)
     logger.warn({ insecureDefaults: insecure }, `development defaults on (${insecure.length}); do not run like this in production`);

@@ -1,34 +1,42 @@
+import { checkMessage, errorsIn, formatCheck, warningsIn, type CheckMessage } from '../checks';
+import type { Database } from '../db/database';
 import { migrationNeeded, pendingMigrations } from '../db/migrate';
+import { checkSchema } from '../graphql/access';
+import { buildDeclaredSchema } from '../graphql/schema';
 import { Permission } from '../permissions/permission.entity';
 import { ALL_PERMISSIONS } from '../permissions/registry';
 import type { Command } from './main';
 
 /**
- * Validates the configuration (done before any command runs) and the database: reachable,
- * fully migrated, schema matching the entities, permissions in line with the registry.
+ * Runs the system checks (the configuration's are done before any command runs): the schema's
+ * access declarations and permission use, then the database — reachable, fully migrated, schema
+ * matching the entities, permissions in line with the registry. Prints each finding on stderr as
+ * `error: [<id>] …` or `warning: [<id>] …`; exits 1 when there is an error, 0 with warnings only.
  */
 export const checkCommand: Command = {
-  summary: 'validate the configuration and the database; exit 1 naming each problem',
+  summary: 'run the system checks (configuration, schema, database); print each finding with its id, exit 1 on an error',
   usage: 'gatehouse check',
   options: {},
   async run({ withDatabase, say }) {
-    const problems = await withDatabase(async (db) => {
+    const schemaChecks = checkSchema(await buildDeclaredSchema());
+    const databaseChecks = await withDatabase(async (db) => {
       say(`configuration ok (database: ${db.kind})`);
-      const found: string[] = [];
-      const pending = await pendingMigrations(db.orm);
-      if (pending.length) {
-        found.push(`${pending.length} pending migration(s) (${pending.join(', ')}): run \`gatehouse migrate\``);
-        return found;
-      }
-      if (await migrationNeeded(db.orm))
-        found.push('the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)');
-      const existing = new Set((await db.orm.em.fork().find(Permission, {})).map((p) => p.fullName));
-      const missing = ALL_PERMISSIONS.filter((p) => !existing.has(p.fullName)).map((p) => p.fullName);
-      if (missing.length) found.push(`permissions missing from the database: ${missing.join(', ')} (run \`gatehouse migrate\`)`);
-      return found;
+      return checkDatabase(db);
     });
-    for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
-    if (problems.length) return 1;
-    say('database ok: migrated, schema matches the entities, permissions in sync');
+    if (!databaseChecks.length) say('database ok: migrated, schema matches the entities, permissions in sync');
+    const found = [...schemaChecks, ...databaseChecks];
+    for (const check of [...errorsIn(found), ...warningsIn(found)]) process.stderr.write(`${check.level}: ${formatCheck(check)}\n`);
+    return errorsIn(found).length ? 1 : 0;
   },
 };
+
+async function checkDatabase(db: Database): Promise<CheckMessage[]> {
+  const pending = await pendingMigrations(db.orm);
+  if (pending.length) return [checkMessage('gatehouse.database.E001', `${pending.length} pending migration(s) (${pending.join(', ')})`)];
+  const found: CheckMessage[] = [];
+  if (await migrationNeeded(db.orm)) found.push(checkMessage('gatehouse.database.E002', 'the database schema differs from the entities'));
+  const existing = new Set((await db.orm.em.fork().find(Permission, {})).map((p) => p.fullName));
+  const missing = ALL_PERMISSIONS.filter((p) => !existing.has(p.fullName)).map((p) => p.fullName);
+  if (missing.length) found.push(checkMessage('gatehouse.database.E003', `permissions missing from the database: ${missing.join(', ')}`));
+  return found;
+}

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SystemCheckError } from '../checks';
 import { ConfigError, loadConfig, type Config } from '../config/env';
 import { createLogger, type Logger } from '../config/logger';
 import type { Database } from '../db/database';
@@ -104,8 +105,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 }
 
-/** One line for the operator: the message of an expected failure, never SQL or a stack trace. */
+/**
+ * One line for the operator: the message of an expected failure, never SQL or a stack trace.
+ * Failed system checks are the exception: one line each, with its id.
+ */
 function describe(error: unknown): string {
+  if (error instanceof SystemCheckError) return error.message;
   if (error instanceof ConfigError || error instanceof GatehouseError || error instanceof UsageError) return error.message;
   if (error instanceof loadDatabase().DatabaseUnavailableError || error instanceof loadMigrate().NotMigratedError) return error.message;
   if (error instanceof loadOrmCore().DriverException) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { CheckId } from '../checks';
 
 /** The project root: the embedded database and the migrations live beneath it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -120,10 +121,14 @@ function isTrustProxySetting(value: string): boolean {
 
 export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
 
-/** A configuration value that cannot be used; the message names the variable and what is expected. */
+/**
+ * A configuration value that cannot be used (system check `gatehouse.config.E001`): the
+ * message starts with the id and names each variable and what is expected.
+ */
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  readonly id: CheckId = 'gatehouse.config.E001';
+  constructor(readonly problems: string[]) {
+    super(`[gatehouse.config.E001] invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -133,7 +138,7 @@ export class ConfigError extends Error {
  * so a `.env` line `DATABASE_URL=` selects the default.
  *
  * @throws ConfigError naming every invalid variable on one line, e.g.
- *   `invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")`.
+ *   `[gatehouse.config.E001] invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")`.
  *   A password in `DATABASE_URL` is never repeated.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -156,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (input[name] === undefined) problems.push(`${name}: required when OIDC_ISSUER is set`);
     }
   }
-  if (!parsed.success || problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const config = parsed.data;
   return { ...config, PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '') };
 }

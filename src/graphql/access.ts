@@ -5,12 +5,15 @@ import {
   GraphQLDirective,
   GraphQLNonNull,
   GraphQLString,
+  isObjectType,
   type GraphQLFieldResolver,
   type GraphQLSchema,
 } from 'graphql';
 import { Directive } from 'type-graphql';
+import { checkMessage, errorsIn, SystemCheckError, type CheckMessage } from '../checks';
 import { GatehouseError } from '../errors';
 import { isPermissionName, type PermissionName } from '../permissions/registry';
+import { checkPermissionUse } from '../permissions/without-operation';
 import type { GatehouseContext } from './context';
 
 /**
@@ -47,35 +50,81 @@ export const Public = () => Directive('@public');
 /** What a field requires, read from its directives. */
 export type Access = { kind: 'permission'; permission: PermissionName } | { kind: 'authenticated' } | { kind: 'public' };
 
-/** A schema whose access declarations are missing, doubled or name an unknown permission. */
-export class AccessDeclarationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`the schema's access declarations are incomplete; the service refuses to start:\n  ${problems.join('\n  ')}`);
+/**
+ * A schema whose access declarations are missing, doubled or name an unknown permission
+ * (`gatehouse.graphql.E001`–`E003`): the service refuses to start, naming each field.
+ */
+export class AccessDeclarationError extends SystemCheckError {
+  /** Each problem as `<coordinate>: <what is wrong>`, without its id. */
+  readonly problems: string[];
+  constructor(checks: readonly CheckMessage[]) {
+    super(checks, "the schema's access declarations are incomplete; the service refuses to start");
     this.name = 'AccessDeclarationError';
+    this.problems = checks.map((check) => check.message);
   }
 }
 
-function accessOf(schema: GraphQLSchema, field: Parameters<typeof getDirective>[1], coordinate: string, problems: string[]): Access | null {
+function accessOf(
+  schema: GraphQLSchema,
+  field: Parameters<typeof getDirective>[1],
+  coordinate: string,
+  problems: CheckMessage[],
+): Access | null {
   const found: Access[] = [];
   for (const directive of getDirective(schema, field, 'hasPermission') ?? []) {
     const permission = String(directive.permission);
     if (!isPermissionName(permission)) {
-      problems.push(`${coordinate}: @hasPermission names "${permission}", which is not a permission in the model registry`);
+      problems.push(
+        checkMessage(
+          'gatehouse.graphql.E002',
+          `${coordinate}: @hasPermission names "${permission}", which is not a permission in the model registry`,
+        ),
+      );
       continue;
     }
     found.push({ kind: 'permission', permission });
   }
   if (getDirective(schema, field, 'authenticated')?.length) found.push({ kind: 'authenticated' });
   if (getDirective(schema, field, 'public')?.length) found.push({ kind: 'public' });
-  if (found.length > 1) problems.push(`${coordinate}: has ${found.length} access declarations; exactly one is allowed`);
+  if (found.length > 1)
+    problems.push(checkMessage('gatehouse.graphql.E003', `${coordinate}: has ${found.length} access declarations; exactly one is allowed`));
   return found[0] ?? null;
 }
 
 /**
- * Returns `schema` with every access declaration enforced, after checking them all:
- * a root field (Query, Mutation, Subscription) without exactly one declaration, or any
- * `@hasPermission` naming a permission the registry does not derive, throws
- * AccessDeclarationError naming each such field — deny by default, at start.
+ * The system checks of a schema, in the order found:
+ * - `gatehouse.graphql.E001` a root field (Query, Mutation, Subscription) without an access declaration;
+ * - `gatehouse.graphql.E002` a `@hasPermission` (on any field) naming a permission the registry does not derive;
+ * - `gatehouse.graphql.E003` a field with more than one declaration;
+ * - `gatehouse.permissions.W001`/`W002` from the permissions the root fields require (see without-operation.ts).
+ */
+export function checkSchema(schema: GraphQLSchema): CheckMessage[] {
+  const found: CheckMessage[] = [];
+  const used = new Set<string>();
+  const rootTypes = new Set(
+    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name),
+  );
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const coordinate = `${type.name}.${field.name}`;
+      const access = accessOf(schema, field, coordinate, found);
+      if (!rootTypes.has(type.name)) continue;
+      if (!access)
+        found.push(
+          checkMessage('gatehouse.graphql.E001', `${coordinate}: has no access declaration (@hasPermission, @authenticated or @public)`),
+        );
+      else if (access.kind === 'permission') used.add(access.permission);
+    }
+  }
+  return [...found, ...checkPermissionUse(used)];
+}
+
+/**
+ * Returns `schema` with every access declaration enforced, after checking them all
+ * (`checkSchema`): any error — a root field without exactly one declaration, or a
+ * `@hasPermission` naming a permission the registry does not derive — throws
+ * AccessDeclarationError naming each such field with its check id — deny by default, at start.
  *
  * Enforcement runs before the field's resolver: no session → UNAUTHENTICATED; signed in
  * without the permission → FORBIDDEN naming it. The resolver does not run in either case,
@@ -86,24 +135,15 @@ function accessOf(schema: GraphQLSchema, field: Parameters<typeof getDirective>[
  */
 export function applyAccessControl(schema: GraphQLSchema, options: { enforce?: boolean } = {}): GraphQLSchema {
   const enforce = options.enforce ?? true;
-  const problems: string[] = [];
-  const rootTypes = new Set(
-    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name),
-  );
-  const result = mapSchema(schema, {
+  const errors = errorsIn(checkSchema(schema));
+  if (errors.length) throw new AccessDeclarationError(errors);
+  return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
-      const coordinate = `${typeName}.${fieldName}`;
-      const access = accessOf(schema, field, coordinate, problems);
-      if (!access) {
-        if (rootTypes.has(typeName)) problems.push(`${coordinate}: has no access declaration (@hasPermission, @authenticated or @public)`);
-        return field;
-      }
-      if (!enforce || access.kind === 'public') return field;
+      const access = accessOf(schema, field, `${typeName}.${fieldName}`, []);
+      if (!access || !enforce || access.kind === 'public') return field;
       return { ...field, resolve: guarded(access, field.resolve ?? defaultFieldResolver) };
     },
   });
-  if (problems.length) throw new AccessDeclarationError(problems);
-  return result;
 }
 
 const unauthenticated = () => new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');

@@ -42,7 +42,7 @@ describe('gatehouse, used wrongly', () => {
       expect(result.stdout).toBe('');
       const line = expectOneLine(result.stderr);
       expect(line).toMatch(
-        /^gatehouse migrate: invalid configuration: DATABASE_URL: expected postgres:\/\/user:password@host:5432\/database \(got ".*"\)$/,
+        /^gatehouse migrate: \[gatehouse\.config\.E001\] invalid configuration: DATABASE_URL: expected postgres:\/\/user:password@host:5432\/database \(got ".*"\)$/,
       );
       expect(line).not.toContain('s3cr3t');
     },
@@ -69,7 +69,7 @@ describe('gatehouse, used wrongly', () => {
     const result = await gatehouse(['check'], { NODE_ENV: 'production' });
     expect(result.code).toBe(1);
     expect(expectOneLine(result.stderr)).toBe(
-      'gatehouse check: invalid configuration: DATABASE_URL: required in production (the embedded database is for development)',
+      'gatehouse check: [gatehouse.config.E001] invalid configuration: DATABASE_URL: required in production (the embedded database is for development)',
     );
   });
 
@@ -77,7 +77,7 @@ describe('gatehouse, used wrongly', () => {
     const result = await gatehouse(['serve'], { PORT: 'http', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
     expect(result.code).toBe(1);
     expect(expectOneLine(result.stderr)).toBe(
-      'gatehouse serve: invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")',
+      'gatehouse serve: [gatehouse.config.E001] invalid configuration: PORT: expected a port number from 0 to 65535 (got "http")',
     );
   });
 });

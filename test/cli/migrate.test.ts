@@ -27,7 +27,7 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     expect(result.stdout).toBe('configuration ok (database: postgresql)\n');
     const line = expectOneLine(result.stderr);
     expect(line).toBe(
-      `problem: ${migrationNames().length} pending migration(s) (${migrationNames().join(', ')}): run \`gatehouse migrate\``,
+      `error: [gatehouse.database.E001] ${migrationNames().length} pending migration(s) (${migrationNames().join(', ')}); hint: run \`gatehouse migrate\``,
     );
   });
 
@@ -101,7 +101,7 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     const result = await run('check');
     expect(result.code).toBe(1);
     expect(expectOneLine(result.stderr)).toBe(
-      'problem: permissions missing from the database: core.delete_language (run `gatehouse migrate`)',
+      'error: [gatehouse.database.E003] permissions missing from the database: core.delete_language; hint: run `gatehouse migrate`',
     );
     expect((await run('migrate')).code).toBe(0);
   });
@@ -111,7 +111,7 @@ describe('gatehouse migrate / check / makemigrations --check', () => {
     const result = await run('check');
     expect(result.code).toBe(1);
     expect(expectOneLine(result.stderr)).toBe(
-      'problem: the database schema differs from the entities: a migration is missing (`gatehouse makemigrations`)',
+      'error: [gatehouse.database.E002] the database schema differs from the entities; hint: a migration is missing: write it with `gatehouse makemigrations`',
     );
     await query(database.url, 'alter table core_tweet drop column drift');
   });

@@ -92,7 +92,7 @@ describe('loadConfig', () => {
     ['SESSION_ABSOLUTE_TIMEOUT', 'abc', 'expected a positive whole number of seconds, e.g. 7200'],
   ])('refuses %s=%j naming the variable, what is expected and what it got', (name, value, expected) => {
     const error = refusal({ [name]: value });
-    expect(error.message).toBe(`invalid configuration: ${name}: ${expected} (got ${JSON.stringify(value)})`);
+    expect(error.message).toBe(`[gatehouse.config.E001] invalid configuration: ${name}: ${expected} (got ${JSON.stringify(value)})`);
   });
 
   it('names every invalid variable at once, on one line', () => {
@@ -118,7 +118,7 @@ describe('loadConfig', () => {
 
   it('refuses production without DATABASE_URL: the embedded database is for development', () => {
     expect(refusal({ NODE_ENV: 'production' }).message).toBe(
-      'invalid configuration: DATABASE_URL: required in production (the embedded database is for development)',
+      '[gatehouse.config.E001] invalid configuration: DATABASE_URL: required in production (the embedded database is for development)',
     );
     expect(refusal({ NODE_ENV: 'production', DATABASE_URL: '' }).message).toContain('DATABASE_URL: required in production');
     expect(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://gatehouse@db:5432/gatehouse' }).NODE_ENV).toBe('production');

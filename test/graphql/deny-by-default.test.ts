@@ -72,11 +72,14 @@ describe('applyAccessControl (deny by default, checked at start)', () => {
     const refused = refusal(applyAccessControl.bind(null, await schemaOf(DeclaredResolver, UndeclaredQueryResolver)));
     expect(refused.problems).toEqual([expect.stringMatching(/^Query\.forgotten: has no access declaration/)]);
     expect(refused.message).toContain('Query.forgotten');
+    expect(refused.checks.map((check) => check.id)).toEqual(['gatehouse.graphql.E001']);
+    expect(refused.message).toContain('[gatehouse.graphql.E001] Query.forgotten: has no access declaration');
   });
 
   it('refuses a mutation without an access declaration, naming Mutation.<field>', async () => {
     const refused = refusal(applyAccessControl.bind(null, await schemaOf(DeclaredResolver, UndeclaredMutationResolver)));
     expect(refused.problems).toEqual([expect.stringMatching(/^Mutation\.forgottenMutation: has no access declaration/)]);
+    expect(refused.checks.map((check) => check.id)).toEqual(['gatehouse.graphql.E001']);
   });
 
   it('refuses @hasPermission naming a permission the registry does not derive, naming the field and the permission', async () => {
@@ -84,11 +87,14 @@ describe('applyAccessControl (deny by default, checked at start)', () => {
     expect(refused.problems).toContainEqual(
       expect.stringContaining('Query.misspelt: @hasPermission names "core.fly_tweet", which is not a permission in the model registry'),
     );
+    expect(refused.checks.map((check) => check.id)).toContain('gatehouse.graphql.E002');
+    expect(refused.message).toContain('[gatehouse.graphql.E002] Query.misspelt: @hasPermission names "core.fly_tweet"');
   });
 
   it('refuses a field with two declarations', async () => {
     const refused = refusal(applyAccessControl.bind(null, await schemaOf(DeclaredResolver, DoubledResolver)));
     expect(refused.problems).toEqual([expect.stringMatching(/^Query\.doubled: has 2 access declarations/)]);
+    expect(refused.checks.map((check) => check.id)).toEqual(['gatehouse.graphql.E003']);
   });
 
   it('names every problem at once', async () => {
@@ -114,17 +120,35 @@ describe('startGatehouse', () => {
   });
   afterAll(() => db?.drop());
 
-  it('refuses to start when a resolver of the service lacks an access declaration, naming the field', async () => {
-    // The service's own resolver list, with one undeclared operation slipped in.
+  /** Runs `fn` with `extra` slipped into the service's own resolver list. */
+  async function withResolver(extra: ResolverClass, fn: () => Promise<void>): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
     const resolvers = RESOLVERS as unknown as Function[];
-    resolvers.push(UndeclaredQueryResolver);
+    resolvers.push(extra);
     try {
+      await fn();
+    } finally {
+      resolvers.splice(resolvers.indexOf(extra), 1);
+    }
+  }
+
+  it('refuses to start when a resolver of the service lacks an access declaration, naming the field', async () => {
+    await withResolver(UndeclaredQueryResolver, async () => {
       const starting = startTestServer({ db });
       await expect(starting).rejects.toThrow(AccessDeclarationError);
       await expect(starting).rejects.toThrow(/Query\.forgotten: has no access declaration/);
-    } finally {
-      resolvers.splice(resolvers.indexOf(UndeclaredQueryResolver), 1);
-    }
+      await expect(starting).rejects.toThrow(/\[gatehouse\.graphql\.E001\] Query\.forgotten: has no access declaration/);
+    });
+  });
+
+  it.each([
+    ['gatehouse.graphql.E002', UnknownPermissionResolver, 'Query.misspelt: @hasPermission names "core.fly_tweet"'],
+    ['gatehouse.graphql.E003', DoubledResolver, 'Query.doubled: has 2 access declarations; exactly one is allowed'],
+  ])('refuses to start on %s, naming the id and the field', async (id, resolver, problem) => {
+    await withResolver(resolver, async () => {
+      const starting = startTestServer({ db });
+      await expect(starting).rejects.toThrow(AccessDeclarationError);
+      await expect(starting).rejects.toThrow(`[${id}] ${problem}`);
+    });
   });
 });

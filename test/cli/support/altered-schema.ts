@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Query, Resolver } from 'type-graphql';
+import { LanguageResolver } from '../../../src/core/language.resolver';
+import { RESOLVERS } from '../../../src/graphql/schema';
+
+/*
+ * The service's resolvers as a careless change could leave them, for the `gatehouse` process
+ * that altered-schema.cjs is preloaded into: the languages' operations are gone (so the four
+ * core.*_language permissions have none), and with ALTERED_SCHEMA_UNDECLARED=yes a query without
+ * an access declaration is added.
+ */
+@Resolver()
+class UndeclaredQueryResolver {
+  @Query(() => String)
+  forgotten(): string {
+    return 'leaked';
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+const resolvers = RESOLVERS as unknown as Function[];
+resolvers.splice(resolvers.indexOf(LanguageResolver), 1);
+if (process.env.ALTERED_SCHEMA_UNDECLARED === 'yes') resolvers.push(UndeclaredQueryResolver);
