@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
 import { GatehouseError } from '../errors';
 import type { GatehouseServices } from '../graphql/context';
-import { setSessionCookie } from '../sessions/http';
+import { setSessionCookie } from './cookies';
 import { loginWithPassword } from '../sessions/password-login';
 import { isSameOriginPost } from './request-guards';
 import { safeNext } from './safe-next';

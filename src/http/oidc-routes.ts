@@ -2,11 +2,11 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Database } from '../db/database';
 import type { GatehouseServices } from '../graphql/context';
 import { Session } from '../sessions/session.entity';
-import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
+import { clearSessionCookie, readCookie, readSessionToken, setSessionCookie } from './cookies';
 import { endSession, resolveSession } from '../sessions/sessions.service';
 import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
 import { SsoFailure, type SsoErrorCode } from '../sso/sso.service';
-import { isSameOriginPost, rawQuery, readCookie } from './request-guards';
+import { isSameOriginPost, rawQuery } from './request-guards';
 import { safeNext } from './safe-next';
 
 /** Attempts kept in the browser-binding cookie: enough for a few tabs signing in at once. */

@@ -1,5 +1,31 @@
+import { parse } from 'cookie';
 import type { Request, Response } from 'express';
 import type { Config } from '../config/env';
+
+/*
+ * The cookies Gatehouse reads and writes. They are read in one place, with the `cookie` package
+ * (the parser Express itself uses for `res.cookie`'s counterpart).
+ */
+
+/** Percent-decoding that never throws: a value that is not valid encoding (`%E0%A4%A`) decodes to nothing. */
+function decodeOrEmpty(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The value of cookie `name` in the request (the first, when it is sent twice), or null when it
+ * is absent, empty or not valid percent-encoding — a malformed session cookie is no session,
+ * never an error.
+ */
+export function readCookie(req: Pick<Request, 'headers'>, name: string): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  return parse(header, { decode: decodeOrEmpty })[name] || null;
+}
 
 /**
  * How a session token travels. Browsers: an HttpOnly, SameSite=Lax cookie — `__Host-` prefixed
@@ -21,16 +47,7 @@ export function readSessionToken(req: Request, config: Config): string | null {
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization.trim());
     return match ? match[1] : null;
   }
-  return readCookie(req.headers.cookie, sessionCookieName(config));
-}
-
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0 && part.slice(0, index).trim() === name) return decodeURIComponent(part.slice(index + 1).trim());
-  }
-  return null;
+  return readCookie(req, sessionCookieName(config));
 }
 
 export function setSessionCookie(res: Response, config: Config, token: string): void {
