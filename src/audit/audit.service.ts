@@ -1,5 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { integerId } from '../db/ids';
 import { badInput } from '../errors';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
@@ -76,8 +77,9 @@ export const LOG_ENTRY_ORDERING = [
 export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry> {
   const where: FilterQuery<LogEntry> & Record<string, unknown> = {};
   if (filter.userId !== undefined && filter.userId !== null) {
-    if (!/^[1-9][0-9]{0,14}$/.test(filter.userId)) throw badInput('filter.userId', 'must be the id of a user');
-    where.user = Number(filter.userId);
+    const userId = integerId(filter.userId);
+    if (userId === null) throw badInput('filter.userId', 'must be the id of a user');
+    where.user = userId;
   }
   if (filter.appLabel != null) where.appLabel = filter.appLabel;
   if (filter.model != null) where.model = filter.model;

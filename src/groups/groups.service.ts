@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { changedFields, logChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { badInput, conflict, notFound } from '../errors';
-import { translateDatabaseError, type ConstraintErrors } from '../graphql/crud';
+import { writing, type ConstraintErrors } from '../db/database-errors';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { permissionsNamed, setChange } from '../users/users.service';
@@ -31,13 +31,8 @@ export function validateGroupName(name: string): string {
 const nameTaken = (name: string | undefined) => conflict('input.name', `a group named "${name}" already exists`);
 const GROUP_CONSTRAINTS: ConstraintErrors<Group> = { auth_group_name_unique: (attempt) => nameTaken(attempt.name) };
 
-async function write<T>(attempt: Partial<Group>, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw translateDatabaseError(error, GROUP_CONSTRAINTS, attempt);
-  }
-}
+/** Runs `work`, translating a violated constraint (a name taken concurrently) into CONFLICT. */
+const write = <T>(attempt: Partial<Group>, work: () => Promise<T>): Promise<T> => writing(work, GROUP_CONSTRAINTS, attempt);
 
 async function lockGroup(tx: EntityManager, id: number, options: { populate?: readonly ['permissions'] } = {}): Promise<Group> {
   const group = await tx.findOne(Group, id, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: options.populate ?? [] });

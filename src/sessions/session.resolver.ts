@@ -1,4 +1,5 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { uuidId } from '../db/ids';
 import { notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
@@ -107,8 +108,9 @@ export class SessionResolver {
   @Mutation(() => Boolean, { description: 'Ends one of the current user’s sessions.' })
   @Authenticated()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/i.test(id) || !(await endSession(ctx.em, id, ctx.user!.id))) throw notFound('session', id);
-    if (id === ctx.session?.id) ctx.request.clearSessionToken();
+    const sessionId = uuidId(id);
+    if (sessionId === null || !(await endSession(ctx.em, sessionId, ctx.user!.id))) throw notFound('session', id);
+    if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
     return true;
   }
 }

@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { changedFields, logChange } from '../audit/audit.service';
+import { integerId } from '../db/ids';
+import { findPage, type Page } from '../db/keyset';
 import { badInput, notFound } from '../errors';
 import { Group } from '../groups/group.entity';
-import { decodeCursor, pageSize, toPage, type Page } from '../graphql/connection';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { UserGroup } from '../users/user-group.entity';
@@ -36,12 +37,6 @@ const MAX_DESCRIPTION_LENGTH = 1000;
 export const ruleRepr = (rule: Pick<GroupMappingRule, 'matchType' | 'pattern' | 'claim'> & { group: Pick<Group, 'name'> }): string =>
   `${rule.claim ? `${rule.claim} ` : ''}${rule.matchType} ${rule.pattern} → ${rule.group.name}`;
 
-/** A GraphQL ID as a rule's primary key; anything else names no rule. */
-export function parseRuleId(id: string | number): number | null {
-  const n = typeof id === 'number' ? id : /^\d{1,15}$/.test(id) ? Number(id) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
-}
-
 function validateClaim(claim: string | null): string | null {
   if (claim === null) return null;
   const trimmed = claim.trim();
@@ -56,29 +51,19 @@ function validateDescription(description: string): string {
   return description;
 }
 
-async function findGroup(em: EntityManager, groupId: number | string): Promise<Group> {
-  const id = parseRuleId(groupId);
-  const group = id === null ? null : await em.findOne(Group, { id });
-  if (!group) throw badInput('input.groupId', `no group has the id ${String(groupId)}`);
+async function findGroup(em: EntityManager, groupId: number): Promise<Group> {
+  const group = await em.findOne(Group, { id: groupId });
+  if (!group) throw badInput('input.groupId', `no group has the id ${groupId}`);
   return group;
 }
 
 /** The rules, oldest first, as a Relay page. */
-export async function listRules(
+export function listRules(
   em: EntityManager,
   first: number | null | undefined,
   after: string | null | undefined,
 ): Promise<Page<GroupMappingRule>> {
-  const limit = pageSize(first);
-  const afterId = after ? Number(decodeCursor(after, 1)[0]) : 0;
-  if (!Number.isSafeInteger(afterId)) throw badInput('after', 'is not a cursor from this connection');
-  const rows = await em.find(GroupMappingRule, { id: { $gt: afterId } }, { populate: ['group'], orderBy: { id: 'asc' }, limit: limit + 1 });
-  return toPage(
-    rows,
-    limit,
-    (r) => [r.id],
-    () => em.count(GroupMappingRule, {}),
-  );
+  return findPage(em, GroupMappingRule, {}, [['id', 'asc']], { first, after }, { populate: ['group'] });
 }
 
 /**
@@ -118,7 +103,7 @@ export async function updateRule(
   id: string,
   changes: Partial<RuleFields>,
 ): Promise<GroupMappingRule> {
-  const ruleId = parseRuleId(id);
+  const ruleId = integerId(id);
   return em.transactional(async (tx) => {
     const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
@@ -146,7 +131,7 @@ export async function updateRule(
  * users lose those groups at once; memberships an admin assigned are untouched.
  */
 export async function deleteRule(em: EntityManager, actor: User | null, id: string): Promise<void> {
-  const ruleId = parseRuleId(id);
+  const ruleId = integerId(id);
   await em.transactional(async (tx) => {
     const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
@@ -227,7 +212,7 @@ export async function previewRuleChange(em: EntityManager, proposal: ProposedRul
     description: proposal.description,
   });
   if (proposal.id !== undefined && proposal.id !== null) {
-    const ruleId = parseRuleId(proposal.id);
+    const ruleId = integerId(proposal.id);
     const existing = current.find((r) => r.id === ruleId);
     if (!existing) throw notFound('group mapping rule', proposal.id);
     candidate.id = existing.id;

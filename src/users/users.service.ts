@@ -1,9 +1,9 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { changedFields, logChange, type ChangeMessage } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { badInput, conflict, GatehouseError, notFound } from '../errors';
-import { translateDatabaseError, type ConstraintErrors } from '../graphql/crud';
+import { writing, type ConstraintErrors } from '../db/database-errors';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
 import { modelRef } from '../permissions/registry';
@@ -54,18 +54,17 @@ export async function createSuperuser(em: EntityManager, input: NewSuperuser): P
   const email = validateEmail(input.email);
   const password = await hashPassword(validatePassword(input.password));
   const taken = () => conflict('username', `the username "${username}" is already taken`);
-  try {
-    return await em.transactional(async (tx) => {
-      if (await tx.count(User, { username })) throw taken();
-      const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
-      await tx.flush();
-      return user;
-    });
-  } catch (error) {
-    // Two creations of the same name can both pass the count; the unique index decides.
-    if (error instanceof UniqueConstraintViolationException) throw taken();
-    throw error;
-  }
+  // Two creations of the same name can both pass the count; the unique index decides.
+  return writing(
+    () =>
+      em.transactional(async (tx) => {
+        if (await tx.count(User, { username })) throw taken();
+        const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
+        await tx.flush();
+        return user;
+      }),
+    { auth_user_username_unique: taken },
+  );
 }
 
 /*
@@ -128,13 +127,7 @@ const usernameTaken = (username: string | undefined) => conflict('input.username
 const USER_CONSTRAINTS: ConstraintErrors<User> = { auth_user_username_unique: (attempt) => usernameTaken(attempt.username) };
 
 /** Runs `work`, translating a violated constraint (a username taken concurrently) into CONFLICT. */
-async function write<T>(attempt: Partial<User>, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw translateDatabaseError(error, USER_CONSTRAINTS, attempt);
-  }
-}
+const write = <T>(attempt: Partial<User>, work: () => Promise<T>): Promise<T> => writing(work, USER_CONSTRAINTS, attempt);
 
 /**
  * Locks the active superusers (in id order, so two transactions always take them in the same

@@ -1,5 +1,5 @@
 import { Tweet } from '../../src/core/tweet.entity';
-import { encodeCursor } from '../../src/graphql/connection';
+import { encodeCursor } from '../../src/db/keyset';
 import { TweetsDocument as PAGE, type TweetsQuery, type TweetsQueryVariables } from '../generated/graphql';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
