@@ -51,6 +51,12 @@ export function changedFields<T extends object>(before: T, after: Partial<T>): C
   return fields.length ? [{ changed: { fields: fields.map(String) } }] : null;
 }
 
+/** `[{changed: {fields: [field], added: [...], removed: [...]}}]` for a set that changed, or null when nothing changed. */
+export function setChange(field: string, added: string[], removed: string[]): ChangeMessage | null {
+  if (!added.length && !removed.length) return null;
+  return [{ changed: { fields: [field], added: added.sort(), removed: removed.sort() } }];
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   return a === b;

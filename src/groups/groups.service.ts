@@ -4,9 +4,9 @@ import { changedFields, logChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { badInput, conflict, notFound } from '../errors';
 import { writing, type ConstraintErrors } from '../db/database-errors';
+import { permissionsNamed, replaceGrants } from '../permissions/grants';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
-import { permissionsNamed, setChange } from '../users/users.service';
 import { Group } from './group.entity';
 
 /*
@@ -109,14 +109,8 @@ export async function setGroupPermissions(em: EntityManager, actor: User, id: nu
   return em.transactional(async (tx) => {
     const wanted = await permissionsNamed(tx, names);
     const group = await lockGroup(tx, id, { populate: ['permissions'] });
-    const current = group.permissions.getItems();
-    const message = setChange(
-      'permissions',
-      wanted.filter((p) => !current.includes(p)).map((p) => p.fullName),
-      current.filter((p) => !wanted.includes(p)).map((p) => p.fullName),
-    );
+    const message = replaceGrants(group.permissions, wanted, 'permissions');
     if (!message) return group;
-    group.permissions.set(wanted);
     logChange(tx, { actor, model: GROUP, objectId: group.id, objectRepr: group.name, action: ActionFlag.CHANGE, message });
     await tx.flush();
     return group;

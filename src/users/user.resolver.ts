@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { existingId, integerId, parseId } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
+import { unknownValues } from '../errors';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
 import { selects } from '../graphql/selection';
@@ -12,7 +13,7 @@ import { User } from './user.entity';
 import { CreateUserInput, Membership, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
 import type { UserMembership } from './users.loaders';
 import { findUser, listUsers } from './users.queries';
-import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, unknownValues, updateUser } from './users.service';
+import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, updateUser } from './users.service';
 
 const USER = modelRef('auth', 'user');
 const GROUP = modelRef('auth', 'group');
