@@ -10,7 +10,8 @@ import { MembershipSource } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 // Registers the MembershipSource enum with the schema (the users module owns its GraphQL name).
 import '../users/user.types';
-import { explainPermission, PermissionReason } from './explain';
+import { explainPermission } from './explain';
+import { PermissionReason } from './has-perm';
 import { isPermissionName, modelRef, permissionFor } from './registry';
 
 registerEnumType(PermissionReason, { name: 'PermissionReason', description: 'Which rule of the permission policy decided.' });
