@@ -10,6 +10,7 @@ import type { User } from '../users/user.entity';
 import { UserGroup } from '../users/user-group.entity';
 import { SsoIdentity } from './sso-identity.entity';
 import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
+import { decideLogin, type LoginDecision } from './login-decision';
 import { compilePattern, evaluateRules, loadEnabledRules, type MappingResult } from './mapping';
 
 /**
@@ -139,24 +140,6 @@ export async function deleteRule(em: EntityManager, actor: User | null, id: stri
     tx.remove(rule);
     await tx.flush();
   });
-}
-
-/** How a login with given claims would go, by the same policy the relying party applies. */
-export interface LoginDecision {
-  allowed: boolean;
-  /** Why it would be refused: the groups-claim problem, or `no_matching_rule`; null when allowed. */
-  refusal: `groups_claim_${NonNullable<MappingResult['groupsClaimProblem']>}` | 'no_matching_rule' | null;
-}
-
-/**
- * The login policy on a mapping result, as the relying party applies it: with
- * `requireMappedGroup` (SSO_REQUIRE_MAPPED_GROUP, default true) a sign-in that no rule matches
- * is refused, and the refusal names the groups-claim problem when there is one (a missing,
- * empty or malformed groups claim grants nothing: `evaluateRules` fails closed on it).
- */
-export function decideLogin(result: MappingResult, requireMappedGroup: boolean): LoginDecision {
-  if (!requireMappedGroup || result.matches.length > 0) return { allowed: true, refusal: null };
-  return { allowed: false, refusal: result.groupsClaimProblem ? `groups_claim_${result.groupsClaimProblem}` : 'no_matching_rule' };
 }
 
 export interface MappingPreview {

@@ -4,6 +4,7 @@ import { ActionFlag, LogEntry } from '../audit/log-entry.entity';
 import type { Logger } from '../config/logger';
 import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
+import { decideLogin } from './login-decision';
 import { evaluateRules, loadEnabledRules, type GroupsClaimProblem, type RuleMatch } from './mapping';
 import { SsoIdentity } from './sso-identity.entity';
 
@@ -103,13 +104,13 @@ export async function signInWithClaims<T = void>(
 
     if (!subject || subject.length > 255) return refuse('invalid_claims', 'the token has no usable sub claim');
 
+    // A malformed groups claim grants nothing, even through its string entries: evaluateRules fails closed.
     const mapping = evaluateRules(await loadEnabledRules(tx), claims, policy.groupsClaim);
     const problem: GroupsClaimProblem | null = mapping.groupsClaimProblem;
-    // A malformed groups claim grants nothing, even through its string entries (fail closed).
-    const matches = problem === 'not_a_string_list' ? mapping.matches.filter((m) => m.claim !== policy.groupsClaim) : mapping.matches;
+    const matches = mapping.matches;
     const matchInfo = matches.map(describeMatch);
     if (problem) logger.warn({ issuer, subject, groupsClaim: policy.groupsClaim, problem }, `single sign-on: groups claim ${problem}`);
-    if (policy.requireMappedGroup && matches.length === 0) {
+    if (!decideLogin(mapping, policy.requireMappedGroup).allowed) {
       return refuse('access_not_granted', 'no mapping rule grants this person a group', { groupsClaimProblem: problem });
     }
 
