@@ -1,7 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Database } from '../db/database';
 import type { GatehouseServices } from '../graphql/context';
-import { Session } from '../sessions/session.entity';
 import { clearSessionCookie, readCookie, readSessionToken, setSessionCookie } from './cookies';
 import { endSession, resolveSession } from '../sessions/sessions.service';
 import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
@@ -118,9 +117,8 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
     const session = token ? await resolveSession(em, token, services.sessionPolicy) : null;
     let destination: string | null = null;
     if (session) {
-      const withToken = await em.findOne(Session, { id: session.id }, { populate: ['idToken'] });
+      destination = services.sso ? await services.sso.logoutUrl(em, session) : null;
       await endSession(em, session.id);
-      if (session.authMethod === 'oidc' && services.sso) destination = services.sso.logoutUrl(withToken?.idToken ?? null);
     }
     clearSessionCookie(res, config);
     res.redirect(303, destination ?? '/login');

@@ -93,9 +93,8 @@ export class SessionResolver {
   })
   @Authenticated()
   async logoutUrl(@Ctx() ctx: GatehouseContext): Promise<string | null> {
-    if (!ctx.session || ctx.session.authMethod !== AuthMethod.OIDC || !ctx.services.sso) return null;
-    const session = await ctx.em.findOne(Session, { id: ctx.session.id }, { populate: ['idToken'] });
-    return ctx.services.sso.logoutUrl(session?.idToken ?? null);
+    if (!ctx.session || !ctx.services.sso) return null;
+    return ctx.services.sso.logoutUrl(ctx.em, ctx.session);
   }
 
   @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first.' })
