@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Database } from '../db/database';
 import type { GatehouseServices } from '../graphql/context';
-import { clearSessionCookie, readCookie, readSessionToken, setSessionCookie } from './cookies';
+import { clearCookie, clearSessionCookie, readCookie, readSessionToken, setCookie, setSessionCookie } from './cookies';
 import { endSession, resolveSession } from '../sessions/sessions.service';
 import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
 import { SsoFailure, type SsoErrorCode } from '../sso/sso.service';
@@ -33,26 +33,18 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
   const { services, db } = deps;
   const { config, logger } = services;
   const router = express.Router();
-  const https = config.PUBLIC_URL.startsWith('https://');
-  const stateCookie = https ? '__Host-gatehouse_oidc_state' : 'gatehouse_oidc_state';
+  const stateCookie = 'gatehouse_oidc_state';
 
   const cookieStates = (req: Request): string[] =>
-    (readCookie(req, stateCookie) ?? '')
+    (readCookie(req, config, stateCookie) ?? '')
       .split('.')
       .filter((s) => /^[A-Za-z0-9_-]{16,128}$/.test(s))
       .slice(-MAX_COOKIE_STATES);
   const pendingStates = (req: Request): string[] => cookieStates(req).slice(-MAX_PENDING_STATES);
   const writeStates = (res: Response, states: string[]) => {
-    if (states.length === 0) res.clearCookie(stateCookie, { httpOnly: true, sameSite: 'lax', secure: https, path: '/' });
+    if (states.length === 0) clearCookie(res, config, stateCookie);
     // SameSite=Lax: sent on the provider's top-level redirect back to the callback.
-    else
-      res.cookie(stateCookie, states.join('.'), {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: https,
-        path: '/',
-        maxAge: LOGIN_TRANSACTION_TTL_MS,
-      });
+    else setCookie(res, config, stateCookie, states.join('.'), LOGIN_TRANSACTION_TTL_MS);
   };
   const toLogin = (res: Response, code: SsoErrorCode, next?: string) => {
     const params = new URLSearchParams({ error: code });
