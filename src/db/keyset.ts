@@ -1,6 +1,7 @@
 import type { EntityClass, EntityProperty, FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput } from '../errors';
+import { uuidId } from './ids';
 
 /*
  * Keyset pagination, the one implementation behind every paginated list: a page is the rows
@@ -10,6 +11,10 @@ import { badInput } from '../errors';
  * is BAD_USER_INPUT naming `after`, never garbage in SQL. Lists read through the EntityManager
  * use `findPage`; the raw-SQL read paths describe their ordering as a `Keyset` and use its
  * `decode`, `sqlAfter` and `page`.
+ *
+ * MikroORM's own `em.findByCursor` writes the same cursors but is not used: its `Cursor.decode`
+ * checks nothing (a forged cursor reaches SQL, the bug this module exists to prevent), and it
+ * counts every page eagerly where a connection counts only when `totalCount` is asked for.
  */
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -66,7 +71,6 @@ const badCursor = () => badInput('after', 'is not a cursor from this connection'
 const INT4_MIN = -(2 ** 31);
 const INT4_MAX = 2 ** 31 - 1;
 const MAX_TEXT_KEY = 300;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Years 0001-9999 in UTC, up to microseconds: what PostgreSQL stores and `toISOString` writes.
 const TIMESTAMP = /^(?!0000)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$/;
 
@@ -79,7 +83,7 @@ function holds(type: KeyType, value: unknown): boolean {
       // PostgreSQL text cannot hold NUL; no key of a row is longer.
       return typeof value === 'string' && value.length <= MAX_TEXT_KEY && !value.includes('\u0000');
     case 'uuid':
-      return typeof value === 'string' && UUID.test(value);
+      return typeof value === 'string' && uuidId(value) !== null;
     case 'timestamp': {
       if (typeof value !== 'string' || !TIMESTAMP.test(value)) return false;
       const date = new Date(value);
