@@ -136,19 +136,30 @@ export class Keyset<Row> {
     return encodeCursor(this.options.tag === undefined ? key : [this.options.tag, ...key]);
   }
 
+  /** The raw-SQL `order by` list of this ordering, e.g. `u.date_joined desc, u.id desc`. */
+  sqlOrderBy(): string {
+    return this.columns()
+      .map((column) => `${column} ${this.direction}`)
+      .join(', ');
+  }
+
   /**
    * The raw-SQL condition "strictly after `key`": `a > ?` for one part, a row comparison
    * `(a, b) > (?::timestamptz, ?)` for several. `key` comes from `decode`.
    */
   sqlAfter(key: readonly unknown[]): { sql: string; params: unknown[] } {
     const op = this.direction === 'asc' ? '>' : '<';
-    const columns = this.parts.map((part) => {
-      if (!part.column) throw new Error('Keyset.sqlAfter: every part needs its SQL column');
-      return part.column;
-    });
+    const columns = this.columns();
     const placeholders = this.parts.map((part) => (part.type === 'timestamp' ? '?::timestamptz' : '?'));
     const sql = columns.length === 1 ? `${columns[0]} ${op} ?` : `(${columns.join(', ')}) ${op} (${placeholders.join(', ')})`;
     return { sql, params: [...key] };
+  }
+
+  private columns(): string[] {
+    return this.parts.map((part) => {
+      if (!part.column) throw new Error('Keyset: a raw-SQL ordering needs the SQL column of every part');
+      return part.column;
+    });
   }
 
   /**

@@ -46,7 +46,7 @@ export async function loadMembers(
          select ${USER_COLUMNS} from auth_user u
           where exists (select 1 from auth_user_groups ug where ug.group_id = g.group_id and ug.user_id = u.id)
             ${after ? `and ${after.sql}` : ''}
-          order by u.username limit ?) u`,
+          order by ${MEMBER_ORDER.sqlOrderBy()} limit ?) u`,
     [intArray(groupIds), ...(after?.params ?? []), page.limit + 1],
   );
 }
@@ -79,7 +79,7 @@ export async function listGroups(
     pageParams.push(...after.params);
   }
   const rows = await em.execute<Array<{ id: number; name: string }>>(
-    `select g.id, g.name from auth_group g ${conditions.length ? `where ${conditions.join(' and ')}` : ''} order by g.name limit ?`,
+    `select g.id, g.name from auth_group g ${conditions.length ? `where ${conditions.join(' and ')}` : ''} order by ${BY_NAME.sqlOrderBy()} limit ?`,
     [...pageParams, args.limit + 1],
   );
   return BY_NAME.page(

@@ -104,13 +104,11 @@ function whereOf(filter: UserListFilter): { sql: string[]; params: unknown[] } {
 const JOINED_KEY = `to_char(u.date_joined at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as joined_key`;
 
 const byUsername = (order: UserOrder, direction: 'asc' | 'desc') => ({
-  orderBy: `u.username ${direction}`,
   keyset: new Keyset<UserRow>([{ type: 'text', column: 'u.username', value: (row) => row.username }], { direction, tag: order }),
   selectsJoinedKey: false,
 });
 
 const byDateJoined = (order: UserOrder, direction: 'asc' | 'desc') => ({
-  orderBy: `u.date_joined ${direction}, u.id ${direction}`,
   keyset: new Keyset<UserRow>(
     [
       { type: 'timestamp', column: 'u.date_joined', value: (row) => row.joined_key },
@@ -150,7 +148,7 @@ export async function listUsers(
   const rows = await em.execute<UserRow[]>(
     `select ${USER_COLUMNS}${ordering.selectsJoinedKey ? `, ${JOINED_KEY}` : ''} from auth_user u
       ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
-      order by ${ordering.orderBy} limit ?`,
+      order by ${ordering.keyset.sqlOrderBy()} limit ?`,
     [...params, args.limit + 1],
   );
   return ordering.keyset.page(rows, args.limit, () => countUsers(em, where), userFromRow);
