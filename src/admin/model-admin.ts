@@ -3,8 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { changedFields, logChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { writing, type ConstraintErrors } from '../db/database-errors';
-import { keyOf } from '../db/ids';
-import { findPage, type Ordering, type Page, type PageArgs } from '../db/keyset';
+import { integerId, uuidId } from '../db/ids';
+import { findPage, keyTypeOf, type Ordering, type Page, type PageArgs } from '../db/keyset';
 import { notFound } from '../errors';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
@@ -34,9 +34,8 @@ export interface ModelAdmin<E extends object, CreateInput, UpdateInput> {
 
 /** The primary key value `raw` (an ID from the API), or null when it cannot be one. */
 function primaryKey<E>(meta: EntityMetadata<E>, raw: string): string | number | null {
-  const prop = meta.properties[meta.primaryKeys[0]];
-  const isUuid = prop.columnTypes?.[0] === 'uuid' || String(prop.type).toLowerCase() === 'uuid';
-  return keyOf(prop.runtimeType === 'number' ? 'integer' : isUuid ? 'uuid' : 'text', raw);
+  const type = keyTypeOf(meta.properties[meta.primaryKeys[0]]);
+  return type === 'integer' ? integerId(raw) : type === 'uuid' ? uuidId(raw) : raw;
 }
 
 /**

@@ -23,13 +23,6 @@ export function uuidId(value: string): string | null {
   return UUID.test(value) ? value.toLowerCase() : null;
 }
 
-/** The key `value` names for a primary key of `kind`, or null when it cannot name a row. */
-export function keyOf(kind: 'integer' | 'uuid' | 'text', value: string): string | number | null {
-  if (kind === 'integer') return integerId(value);
-  if (kind === 'uuid') return uuidId(value);
-  return value;
-}
-
 /** An integer ID argument that must name a row; anything else is BAD_USER_INPUT naming `field`. */
 export function parseId(value: string, field: string): number {
   const id = integerId(value);

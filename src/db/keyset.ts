@@ -225,7 +225,8 @@ export async function findPage<E extends object>(
   return keyset.page(rows, limit, () => em.count(entity, where));
 }
 
-function keyTypeOf(prop: EntityProperty): KeyType {
+/** What kind of key a property of an entity holds, read from its metadata. */
+export function keyTypeOf(prop: EntityProperty): KeyType {
   if (prop.runtimeType === 'Date') return 'timestamp';
   if (prop.runtimeType === 'number') return 'integer';
   if (prop.columnTypes?.[0] === 'uuid' || String(prop.type).toLowerCase() === 'uuid') return 'uuid';
