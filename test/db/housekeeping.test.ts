@@ -152,6 +152,8 @@ describe('Gatehouse housekeeping', () => {
       await insertSession(em(), 'live', { createdAgo: MINUTE, lastSeenAgo: MINUTE, expiresIn: 60 * MINUTE });
       await insertSession(em(), 'expired', { createdAgo: 8 * 24 * 60 * MINUTE, lastSeenAgo: MINUTE, expiresIn: -MINUTE });
       await waitFor(async () => (await em().count(Session, {})) === 1);
+      // The run logs once it has purged every table, a moment after the sessions.
+      await waitFor(async () => gatehouse.logs.some((r) => r.msg === 'housekeeping: purged expired rows'));
       expect((await em().find(Session, {})).map((s) => s.userAgent)).toEqual(['live']);
       expect(gatehouse.logs.find((r) => r.msg === 'housekeeping: purged expired rows')?.purged).toMatchObject({ sessions: 1 });
 
