@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
-import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
+import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookies';
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
