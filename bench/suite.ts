@@ -429,8 +429,14 @@ export async function main(): Promise<number> {
     for (const first of [50, 500] as const) {
       const name = first === 50 ? 'w1' : 'w1-500';
       if (!has(name)) continue;
-      const targets = w1Targets(first, servers, databases.w1!.name, tokens.w1!, s.connections);
-      for (const target of targets) await checkW1(target, first);
+      // A target that does not give the answer (Gatehouse's query limits refuse 500 users) is shown and left out.
+      const targets: Target[] = [];
+      for (const target of w1Targets(first, servers, databases.w1!.name, tokens.w1!, s.connections)) {
+        const problem = await checkW1(target, first);
+        if (problem) say(`  ${target.label}: left out, it does not answer: ${problem}`);
+        else targets.push(target);
+      }
+      report.extra[`${name}-left-out`] = targets.length < 4;
       report.workloads[name] = await compare(
         `${name}: first ${first} users → groups → permission codenames (10,000 users, 50 groups × 20 permissions, 3 groups each)`,
         targets,
@@ -702,8 +708,8 @@ function w1Targets(first: number, servers: Servers, database: string, token: str
   ];
 }
 
-/** Each target answers W1: `first` users, each with 3 groups of 20 permissions. */
-async function checkW1(target: Target, first: number): Promise<void> {
+/** Whether a target answers W1 (`first` users, each with 3 groups of 20 permissions): null, or what is wrong. */
+async function checkW1(target: Target, first: number): Promise<string | null> {
   const request = requests.get(target)!;
   const response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body });
   const text = await response.text();
@@ -729,8 +735,9 @@ async function checkW1(target: Target, first: number): Promise<void> {
     counts.push({ groups: groups.length, permissions: groups.map((g) => g.permissions.length) });
   }
   const ok = counts.length === first && counts.every((c) => c.groups === 3 && c.permissions.every((p) => p === 20));
-  if (!ok) throw new Error(`${target.label} does not answer W1 as expected: ${text.slice(0, 300)}`);
+  if (!ok) return text.slice(0, 300);
   say(`  ${target.label}: W1 answer checked (${first} users × 3 groups × 20 permissions, ${(text.length / 1024).toFixed(0)} KB)`);
+  return null;
 }
 
 // ---------------------------------------------------------------- flows
