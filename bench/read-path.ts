@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the cost of enforcement on the headline read path.
+ * `npm run bench:enforcement`: the cost of enforcement on the headline read path.
  *
  *   query { users(first: 50) { edges { node { username groups { name permissions { codename } } } } } }
  *

@@ -5,7 +5,7 @@ import { checkSchema } from '../graphql/access';
 import { buildDeclaredSchema } from '../graphql/schema';
 import { Permission } from '../permissions/permission.entity';
 import { ALL_PERMISSIONS } from '../permissions/registry';
-import type { Command } from './main';
+import type { CommandRun } from './main';
 
 /**
  * Runs the system checks (the configuration's are done before any command runs): the schema's
@@ -13,21 +13,16 @@ import type { Command } from './main';
  * matching the entities, permissions in line with the registry. Prints each finding on stderr as
  * `error: [<id>] …` or `warning: [<id>] …`; exits 1 when there is an error, 0 with warnings only.
  */
-export const checkCommand: Command = {
-  summary: 'run the system checks (configuration, schema, database); print each finding with its id, exit 1 on an error',
-  usage: 'gatehouse check',
-  options: {},
-  async run({ withDatabase, say }) {
-    const schemaChecks = checkSchema(await buildDeclaredSchema());
-    const databaseChecks = await withDatabase(async (db) => {
-      say(`configuration ok (database: ${db.kind})`);
-      return checkDatabase(db);
-    });
-    if (!databaseChecks.length) say('database ok: migrated, schema matches the entities, permissions in sync');
-    const found = [...schemaChecks, ...databaseChecks];
-    for (const check of [...errorsIn(found), ...warningsIn(found)]) process.stderr.write(`${check.level}: ${formatCheck(check)}\n`);
-    return errorsIn(found).length ? 1 : 0;
-  },
+export const check: CommandRun = async ({ withDatabase, say }) => {
+  const schemaChecks = checkSchema(await buildDeclaredSchema());
+  const databaseChecks = await withDatabase(async (db) => {
+    say(`configuration ok (database: ${db.kind})`);
+    return checkDatabase(db);
+  });
+  if (!databaseChecks.length) say('database ok: migrated, schema matches the entities, permissions in sync');
+  const found = [...schemaChecks, ...databaseChecks];
+  for (const check of [...errorsIn(found), ...warningsIn(found)]) process.stderr.write(`${check.level}: ${formatCheck(check)}\n`);
+  return errorsIn(found).length ? 1 : 0;
 };
 
 async function checkDatabase(db: Database): Promise<CheckMessage[]> {

@@ -1,38 +1,32 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { assertMigrated } from '../db/migrate';
-import { createSuperuser } from '../users/users.service';
-import { UsageError, type Command } from './main';
+import { createSuperuser as createSuperuserAccount } from '../users/users.service';
+import { SUPERUSER_PASSWORD_ENV as PASSWORD_ENV, UsageError, type CommandRun } from './main';
 
-const PASSWORD_ENV = 'GATEHOUSE_SUPERUSER_PASSWORD';
-
-export const createSuperuserCommand: Command = {
-  summary: `create a superuser (asks in a terminal; for scripts pass --no-input with --username, --email and --password or ${PASSWORD_ENV})`,
-  usage: `gatehouse createsuperuser [--username <name>] [--email <address>] [--password <password>] [--no-input]`,
-  options: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'no-input': { type: 'boolean' } },
-  async run({ flags, withDatabase, say }) {
-    const interactive = !flags['no-input'] && process.stdin.isTTY === true;
-    let username = flags.username as string | undefined;
-    let email = flags.email as string | undefined;
-    let password = (flags.password as string | undefined) ?? process.env[PASSWORD_ENV];
-    if (!interactive) {
-      if (username === undefined) throw new UsageError('missing --username (or run it in a terminal to be asked)');
-      if (password === undefined) throw new UsageError(`missing --password or ${PASSWORD_ENV} (or run it in a terminal to be asked)`);
-      email ??= '';
-    } else {
-      username ??= await ask('Username: ');
-      email ??= await ask('Email address (optional): ');
-      if (password === undefined) {
-        password = await ask('Password: ', true);
-        if ((await ask('Password (again): ', true)) !== password) throw new UsageError('the two passwords differ; nothing was created');
-      }
+/** `gatehouse createsuperuser`: asks in a terminal, or takes everything from flags with `--no-input`. */
+export const createSuperuser: CommandRun = async ({ flags, withDatabase, say }) => {
+  const interactive = !flags['no-input'] && process.stdin.isTTY === true;
+  let username = flags.username as string | undefined;
+  let email = flags.email as string | undefined;
+  let password = (flags.password as string | undefined) ?? process.env[PASSWORD_ENV];
+  if (!interactive) {
+    if (username === undefined) throw new UsageError('missing --username (or run it in a terminal to be asked)');
+    if (password === undefined) throw new UsageError(`missing --password or ${PASSWORD_ENV} (or run it in a terminal to be asked)`);
+    email ??= '';
+  } else {
+    username ??= await ask('Username: ');
+    email ??= await ask('Email address (optional): ');
+    if (password === undefined) {
+      password = await ask('Password: ', true);
+      if ((await ask('Password (again): ', true)) !== password) throw new UsageError('the two passwords differ; nothing was created');
     }
-    const user = await withDatabase(async (db) => {
-      await assertMigrated(db.orm);
-      return createSuperuser(db.orm.em.fork(), { username, email, password });
-    });
-    say(`superuser "${user.username}" created`);
-  },
+  }
+  const user = await withDatabase(async (db) => {
+    await assertMigrated(db.orm);
+    return createSuperuserAccount(db.orm.em.fork(), { username, email, password });
+  });
+  say(`superuser "${user.username}" created`);
 };
 
 /** Asks one question on the terminal; `hidden` keeps a password off the screen. */

@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SystemCheckError } from '../checks';
-import { ConfigError, loadConfig, type Config } from '../config/env';
-import { createLogger, type Logger } from '../config/logger';
+import type { Config } from '../config/env';
+import type { Logger } from '../config/logger';
 import type { Database } from '../db/database';
-import { GatehouseError } from '../errors';
 
 /** What a command receives: its flags, the configuration, a logger and a way to reach the database. */
 export interface CommandContext {
@@ -17,28 +16,70 @@ export interface CommandContext {
   say(line: string): void;
 }
 
+/** What a command does, in the command's own module; resolves to the exit status (0 when void). */
+export type CommandRun = (ctx: CommandContext) => Promise<number | void>;
+
 export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(ctx: CommandContext): Promise<number | void>;
+  /** Loads the command's module (and all it imports) and returns what runs. */
+  load(): CommandRun;
 }
 
 /** A command used wrongly: shown with the command's usage, exit status 2. */
 export class UsageError extends Error {}
 
-// Each command is loaded only when it runs, so that `migrate` does not pay for the GraphQL
-// server and a mistyped command line is answered at once. (`require`, because TypeScript keeps
-// a dynamic import() of a relative path as a real ES import, which these .ts files are not.)
+/** Where `createsuperuser --no-input` reads the password when `--password` is not given. */
+export const SUPERUSER_PASSWORD_ENV = 'GATEHOUSE_SUPERUSER_PASSWORD';
+
+// The commands' descriptions live here and their modules are loaded only when one runs, so that
+// `gatehouse --help` (or `<command> --help`, or a mistyped command line) is answered without
+// loading the database layer or the GraphQL server, and `migrate` does not pay for the server.
+// (`require`, because TypeScript keeps a dynamic import() of a relative path as a real ES
+// import, which these .ts files are not.)
 /* eslint-disable @typescript-eslint/no-require-imports */
-const COMMANDS: Record<string, () => Command> = {
-  serve: () => (require('./serve') as typeof import('./serve')).serveCommand,
-  migrate: () => (require('./migrate') as typeof import('./migrate')).migrateCommand,
-  makemigrations: () => (require('./migrate') as typeof import('./migrate')).makeMigrationsCommand,
-  seed: () => (require('./seed') as typeof import('./seed')).seedCommand,
-  createsuperuser: () => (require('./createsuperuser') as typeof import('./createsuperuser')).createSuperuserCommand,
-  check: () => (require('./check') as typeof import('./check')).checkCommand,
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'run the service (applies migrations first); SIGINT or SIGTERM stops it cleanly',
+    usage: 'gatehouse serve',
+    options: {},
+    load: () => (require('./serve') as typeof import('./serve')).serve,
+  },
+  migrate: {
+    summary: 'apply pending database migrations and synchronise the permissions with the model registry',
+    usage: 'gatehouse migrate',
+    options: {},
+    load: () => (require('./migrate') as typeof import('./migrate')).migrate,
+  },
+  makemigrations: {
+    summary: 'write a migration for model changes (--check: exit 1 if one is needed, write nothing)',
+    usage: 'gatehouse makemigrations [--name <name>] [--check]',
+    options: { name: { type: 'string' }, check: { type: 'boolean' } },
+    load: () => (require('./migrate') as typeof import('./migrate')).makeMigrations,
+  },
+  seed: {
+    summary: 'create the reference groups (viewer, business, support, developer), their permissions and their single sign-on mapping rules',
+    usage: 'gatehouse seed',
+    options: {},
+    load: () => (require('./seed') as typeof import('./seed')).seed,
+  },
+  createsuperuser: {
+    summary: `create a superuser (asks in a terminal; for scripts pass --no-input with --username, --email and --password or ${SUPERUSER_PASSWORD_ENV})`,
+    usage: `gatehouse createsuperuser [--username <name>] [--email <address>] [--password <password>] [--no-input]`,
+    options: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, 'no-input': { type: 'boolean' } },
+    load: () => (require('./createsuperuser') as typeof import('./createsuperuser')).createSuperuser,
+  },
+  check: {
+    summary: 'run the system checks (configuration, schema, database); print each finding with its id, exit 1 on an error',
+    usage: 'gatehouse check',
+    options: {},
+    load: () => (require('./check') as typeof import('./check')).check,
+  },
 };
+const loadEnv = () => require('../config/env') as typeof import('../config/env');
+const loadLogger = () => require('../config/logger') as typeof import('../config/logger');
+const loadErrors = () => require('../errors') as typeof import('../errors');
 const loadDatabase = () => require('../db/database') as typeof import('../db/database');
 const loadMigrate = () => require('../db/migrate') as typeof import('../db/migrate');
 const loadOrmCore = () => require('@mikro-orm/core') as typeof import('@mikro-orm/core');
@@ -46,7 +87,7 @@ const loadOrmCore = () => require('@mikro-orm/core') as typeof import('@mikro-or
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
-  const lines = Object.entries(COMMANDS).map(([name, load]) => `  ${name.padEnd(width)}  ${load().summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
   return `usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`gatehouse <command> --help\` for a command's options.`;
 }
 
@@ -57,12 +98,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stdout.write(help() + '\n');
     return name === undefined ? 2 : 0;
   }
-  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!load) {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
     process.stderr.write(`gatehouse: unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
-  const command = load();
   let flags: CommandContext['flags'];
   try {
     const parsed = parseArgs({
@@ -81,8 +121,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 0;
   }
   try {
-    const config = loadConfig(env);
-    const logger = createLogger(name === 'serve' ? config.LOG_LEVEL : env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
+    const config = loadEnv().loadConfig(env);
+    const logger = loadLogger().createLogger(name === 'serve' ? config.LOG_LEVEL : env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
     const ctx: CommandContext = {
       flags,
       config,
@@ -97,7 +137,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         }
       },
     };
-    return (await command.run(ctx)) ?? 0;
+    return (await command.load()(ctx)) ?? 0;
   } catch (error) {
     process.stderr.write(`gatehouse ${name}: ${describe(error)}\n`);
     if (error instanceof UsageError) process.stderr.write(`usage: ${command.usage}\n`);
@@ -111,7 +151,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
  */
 function describe(error: unknown): string {
   if (error instanceof SystemCheckError) return error.message;
-  if (error instanceof ConfigError || error instanceof GatehouseError || error instanceof UsageError) return error.message;
+  if (error instanceof UsageError || error instanceof loadEnv().ConfigError || error instanceof loadErrors().GatehouseError)
+    return error.message;
   if (error instanceof loadDatabase().DatabaseUnavailableError || error instanceof loadMigrate().NotMigratedError) return error.message;
   if (error instanceof loadOrmCore().DriverException) {
     // The driver's message starts with the SQL and its parameters (a password hash, say):

@@ -1,22 +1,18 @@
 import { assertMigrated } from '../db/migrate';
 import { seedReferenceGroupsAndRules } from '../sso/seed-rules';
-import type { Command } from './main';
+import type { CommandRun } from './main';
 
-export const seedCommand: Command = {
-  summary: 'create the reference groups (viewer, business, support, developer), their permissions and their single sign-on mapping rules',
-  usage: 'gatehouse seed',
-  options: {},
-  async run({ withDatabase, say }) {
-    const { groups: result, rules: createdRules } = await withDatabase(async (db) => {
-      await assertMigrated(db.orm);
-      return seedReferenceGroupsAndRules(db.orm.em.fork());
-    });
-    if (result.createdGroups.length === 0 && result.completedGroups.length === 0 && createdRules.length === 0) {
-      say('nothing to do: the reference groups are already seeded');
-      return;
-    }
-    if (result.createdGroups.length) say(`created groups: ${result.createdGroups.join(', ')}`);
-    for (const { group, added } of result.completedGroups) say(`group ${group}: added ${added.join(', ')}`);
-    if (createdRules.length) say(`created mapping rules: ${createdRules.join(', ')}`);
-  },
+/** `gatehouse seed`: the reference groups and mapping rules (idempotent). */
+export const seed: CommandRun = async ({ withDatabase, say }) => {
+  const { groups: result, rules: createdRules } = await withDatabase(async (db) => {
+    await assertMigrated(db.orm);
+    return seedReferenceGroupsAndRules(db.orm.em.fork());
+  });
+  if (result.createdGroups.length === 0 && result.completedGroups.length === 0 && createdRules.length === 0) {
+    say('nothing to do: the reference groups are already seeded');
+    return;
+  }
+  if (result.createdGroups.length) say(`created groups: ${result.createdGroups.join(', ')}`);
+  for (const { group, added } of result.completedGroups) say(`group ${group}: added ${added.join(', ')}`);
+  if (createdRules.length) say(`created mapping rules: ${createdRules.join(', ')}`);
 };

@@ -1,10 +1,20 @@
 import { z } from 'zod';
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { CheckId } from '../checks';
 
-/** The project root: the embedded database and the migrations live beneath it. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The project root (the nearest folder above this file with a package.json): the embedded
+ * database and the migrations live beneath it. This file runs from `src/config/` under the
+ * tests and from the compiled build, `dist/<digest>/src/config/`, otherwise.
+ */
+export const PROJECT_ROOT = (() => {
+  for (let dir = path.resolve(__dirname, '..'); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..');
+  }
+})();
 
 const postgresUrl = z.string().refine((value) => {
   try {

@@ -20,6 +20,9 @@ function migrationsDigest() {
 }
 
 module.exports = async function globalSetup() {
+  // The command-line tests run the compiled build (bin/gatehouse.js): build it once here rather
+  // than in every test file's first child process.
+  await require('../../bin/build').ensureBuilt();
   const template = `gatehouse_template_${migrationsDigest()}`;
   const admin = new Client({ connectionString: ADMIN_URL });
   try {

@@ -1,7 +1,15 @@
 import 'reflect-metadata';
+import path from 'node:path';
 import { Query, Resolver } from 'type-graphql';
-import { LanguageResolver } from '../../../src/core/language.resolver';
-import { RESOLVERS } from '../../../src/graphql/schema';
+
+// The compiled modules the command will load (see altered-schema.cjs), not their sources.
+const build = process.env.GATEHOUSE_BUILD_DIR!;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { LanguageResolver } = require(
+  path.join(build, 'src/core/language.resolver.js'),
+) as typeof import('../../../src/core/language.resolver');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { RESOLVERS } = require(path.join(build, 'src/graphql/schema.js')) as typeof import('../../../src/graphql/schema');
 
 /*
  * The service's resolvers as a careless change could leave them, for the `gatehouse` process
