@@ -2,7 +2,7 @@ import { logChange } from '../../src/audit/audit.service';
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { modelRef } from '../../src/permissions/registry';
 import type { User } from '../../src/users/user.entity';
-import { makeGroup, makeUser } from '../support/factories';
+import { makeUser } from '../support/factories';
 import {
   LogEntriesDocument as LIST,
   type LogEntriesQuery,
@@ -24,7 +24,7 @@ describe('Query.logEntries', () => {
     const em = server.db.orm.em.fork();
     ada = await makeUser(em, { username: 'ada' });
     grace = await makeUser(em, { username: 'grace' });
-    token = await server.signIn(await makeUser(em, { groups: [await makeGroup(em, ['admin.view_logentry'])] }));
+    ({ token } = await server.signInWith(['admin.view_logentry']));
     // A known history, oldest first (one per minute in 2024), plus an actor-less event.
     const history: Array<[User | null, typeof TWEET, string, ActionFlag]> = [
       [ada, TWEET, 't-1', ActionFlag.ADDITION],
@@ -137,11 +137,8 @@ describe('Query.logEntries', () => {
   });
 
   it('is refused without admin.view_logentry (FORBIDDEN naming it)', async () => {
-    const em = server.db.orm.em.fork();
-    const other = await server.signIn(
-      await makeUser(em, { groups: [await makeGroup(em, ['admin.add_logentry', 'admin.change_logentry', 'admin.delete_logentry'])] }),
-    );
-    const result = await server.graphql(LIST, { first: 1 }, other);
+    const other = await server.signInWith(['admin.add_logentry', 'admin.change_logentry', 'admin.delete_logentry']);
+    const result = await server.graphql(LIST, { first: 1 }, other.token);
     expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'FORBIDDEN', permission: 'admin.view_logentry' }]);
   });
 });

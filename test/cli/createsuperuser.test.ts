@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { verifyPassword } from '../../src/users/passwords';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 import { cliEnv, collect, expectOneLine, gatehouse, query, ROOT, spawnGatehouse } from './run-gatehouse';
 
 interface UserRow {
@@ -125,13 +126,17 @@ describe('gatehouse createsuperuser', () => {
           DATABASE_URL: db.url,
         });
         const done = collect(child);
-        await waitFor(async () => {
-          const rows = await query(
-            db.url,
-            "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike 'insert into %auth_user%'",
-          );
-          return rows.length > 0;
-        });
+        await waitFor(
+          async () => {
+            const rows = await query(
+              db.url,
+              "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike 'insert into %auth_user%'",
+            );
+            return rows.length > 0;
+          },
+          15_000,
+          50,
+        );
         await other.query('commit');
         const result = await done;
         expect(result.code).toBe(1);
@@ -191,18 +196,10 @@ describe('gatehouse createsuperuser', () => {
       }),
       /** Waits until `prompt` appears (after the previous answer), then types `text` and Enter. */
       async answer(prompt: string, text: string) {
-        await waitFor(async () => output.indexOf(prompt, answered) >= 0, 20_000);
+        await waitFor(() => output.indexOf(prompt, answered) >= 0, 20_000, 50);
         answered = output.indexOf(prompt, answered) + prompt.length;
         child.stdin.write(`${text}\r`);
       },
     };
   }
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { ALL_PERMISSIONS } from '../../src/permissions/registry';
 import { MIGRATIONS_DIR } from '../../src/db/orm';
-import { createEmptyDatabase, expectOneLine, gatehouse, query } from './run-gatehouse';
+import { createEmptyDatabase } from '../support/database';
+import { expectOneLine, gatehouse, query } from './run-gatehouse';
 
 const migrationNames = () =>
   fs

@@ -1,11 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'gatehouse.js');
-const ADMIN_URL = () => process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface CliResult {
   code: number | null;
@@ -62,24 +60,6 @@ export function expectOneLine(text: string): string {
   expect(lines).toHaveLength(1);
   expect(text).not.toMatch(/^\s+at /m);
   return lines[0];
-}
-
-/** A PostgreSQL database with nothing in it (not even the migrations table). */
-export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `gatehouse_t_${Date.now()}_${randomBytes(4).toString('hex')}_empty`;
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: ADMIN_URL() });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database "${name}"`);
-  const url = new URL(ADMIN_URL());
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists "${name}" with (force)`) };
 }
 
 /** Runs `sql` on the database at `url` with a client of its own. */

@@ -1,6 +1,5 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
-import type { PermissionName } from '../../src/permissions/registry';
 import {
   CreateLanguageDocument as CREATE,
   DeleteLanguageDocument as DELETE,
@@ -17,19 +16,17 @@ describe('core.Language CRUD', () => {
   afterAll(() => server?.stop());
   const em = () => server.db.orm.em.fork();
 
-  const signInWith = (perms: readonly PermissionName[]) => server.signInWith(perms);
   async function makeLanguage(languageTag: string, extra: Partial<Language> = {}) {
     const language = em().create(Language, { languageTag, ...extra });
     await em().persistAndFlush(language);
     return language;
   }
-  const counts = async () => ({ languages: await em().count(Language, {}), logEntries: await em().count(LogEntry, {}) });
   const entriesFor = (objectId: string) =>
     em().find(LogEntry, { appLabel: 'core', model: 'language', objectId }, { orderBy: { id: 'asc' } });
 
   describe('Mutation.createLanguage', () => {
     it('creates the language (blank optional fields stored as null) and logs an ADDITION', async () => {
-      const { user, token } = await signInWith(['core.add_language']);
+      const { user, token } = await server.signInWith(['core.add_language']);
       const result = await server.graphql(
         CREATE,
         { input: { languageTag: 'en-GB', language: 'English', accentOrDialect: ' ', family: 'Indo-European' } },
@@ -54,17 +51,17 @@ describe('core.Language CRUD', () => {
       ['an accentOrDialect over 50 characters', { accentOrDialect: 'x'.repeat(51) }, 'input.accentOrDialect'],
       ['a family over 50 characters', { family: 'x'.repeat(51) }, 'input.family'],
     ])('refuses %s with BAD_USER_INPUT naming the field, and writes nothing', async (_what, change, field) => {
-      const { token } = await signInWith(['core.add_language']);
-      const before = await counts();
+      const { token } = await server.signInWith(['core.add_language']);
+      const before = await server.db.snapshot();
       const result = await server.graphql(CREATE, { input: { languageTag: 'fr-CA', ...change } }, token);
       expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'BAD_USER_INPUT', field }]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('refuses a languageTag already in use with CONFLICT naming languageTag, writing nothing and leaking no SQL', async () => {
-      const { token } = await signInWith(['core.add_language']);
+      const { token } = await server.signInWith(['core.add_language']);
       await makeLanguage('de-CH');
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(CREATE, { input: { languageTag: 'de-CH' } }, token);
       expect(result.errors).toEqual([
         expect.objectContaining({
@@ -73,11 +70,11 @@ describe('core.Language CRUD', () => {
         }),
       ]);
       expect(JSON.stringify(result.errors)).not.toMatch(/constraint|duplicate key|core_language/i);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('lets exactly one of three simultaneous creations of the same tag win; the others are CONFLICTs', async () => {
-      const { token } = await signInWith(['core.add_language']);
+      const { token } = await server.signInWith(['core.add_language']);
       const results = await Promise.all([1, 2, 3].map(() => server.graphql(CREATE, { input: { languageTag: 'es-419' } }, token)));
       expect(results.filter((r) => !r.errors)).toHaveLength(1);
       expect(results.filter((r) => r.errors).map((r) => r.errors![0].extensions?.code)).toEqual(['CONFLICT', 'CONFLICT']);
@@ -87,7 +84,7 @@ describe('core.Language CRUD', () => {
 
   describe('Mutation.updateLanguage', () => {
     it('clears an optional field with null and logs exactly the changed fields', async () => {
-      const { token } = await signInWith(['core.change_language']);
+      const { token } = await server.signInWith(['core.change_language']);
       const language = await makeLanguage('pt-BR', { family: 'Romance', language: 'Portuguese' });
       const result = await server.graphql(
         UPDATE,
@@ -104,19 +101,19 @@ describe('core.Language CRUD', () => {
     });
 
     it('refuses a tag already in use with CONFLICT, and the failed update writes no log entry', async () => {
-      const { token } = await signInWith(['core.change_language']);
+      const { token } = await server.signInWith(['core.change_language']);
       await makeLanguage('it-IT');
       const language = await makeLanguage('it-CH');
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(UPDATE, { id: language.id, input: { languageTag: 'it-IT', family: 'Romance' } }, token);
       expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'CONFLICT', field: 'input.languageTag' }]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       expect(await entriesFor(language.id)).toEqual([]);
       expect(await em().findOneOrFail(Language, language.id)).toMatchObject({ languageTag: 'it-CH', family: null });
     });
 
     it('writes no log entry when nothing changes', async () => {
-      const { token } = await signInWith(['core.change_language']);
+      const { token } = await server.signInWith(['core.change_language']);
       const language = await makeLanguage('nl-BE', { family: 'Germanic' });
       const result = await server.graphql(UPDATE, { id: language.id, input: { languageTag: 'nl-BE', family: 'Germanic' } }, token);
       expect(result.errors).toBeUndefined();
@@ -126,7 +123,7 @@ describe('core.Language CRUD', () => {
 
   describe('Query.language and Mutation.deleteLanguage', () => {
     it('reads, deletes (returning the id, logging a DELETION), then reads null', async () => {
-      const { token } = await signInWith(['core.view_language', 'core.delete_language']);
+      const { token } = await server.signInWith(['core.view_language', 'core.delete_language']);
       const language = await makeLanguage('sv-FI');
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({
         language: expect.objectContaining({ languageTag: 'sv-FI' }),

@@ -1,12 +1,12 @@
 import { Tweet } from '../../src/core/tweet.entity';
 import { encodeCursor } from '../../src/graphql/connection';
-import { TweetsDocument as PAGE, type TweetsQuery, type TweetsQueryVariables } from '../generated/graphql';
-import { makeGroup, makeUser } from '../support/factories';
+import {
+  TweetsDocument as PAGE,
+  TweetsWithoutCountDocument as PAGE_WITHOUT_COUNT,
+  type TweetsQuery,
+  type TweetsQueryVariables,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
-
-/** `Tweets` without `totalCount`: to show that the count runs only when asked for. */
-const PAGE_WITHOUT_COUNT =
-  'query($first: Int, $after: String) { tweets(first: $first, after: $after) { edges { node { screenName } } pageInfo { hasNextPage endCursor } } }';
 
 describe('Query.tweets (a Relay connection)', () => {
   let server: TestServer;
@@ -14,7 +14,7 @@ describe('Query.tweets (a Relay connection)', () => {
   beforeAll(async () => {
     server = await startTestServer();
     const em = server.db.orm.em.fork();
-    token = await server.signIn(await makeUser(em, { groups: [await makeGroup(em, ['core.view_tweet'])] }));
+    ({ token } = await server.signInWith(['core.view_tweet']));
     // Five tweets, two of them created in the same millisecond: the id breaks the tie.
     const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms);
     for (const [name, ms] of [

@@ -1,6 +1,5 @@
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Tweet } from '../../src/core/tweet.entity';
-import type { PermissionName } from '../../src/permissions/registry';
 import {
   CreateTweetDocument as CREATE,
   DeleteTweetDocument as DELETE,
@@ -20,18 +19,16 @@ describe('core.Tweet CRUD', () => {
   afterAll(() => server?.stop());
   const em = () => server.db.orm.em.fork();
 
-  const signInWith = (perms: readonly PermissionName[]) => server.signInWith(perms);
   async function makeTweet(screenName = 'fixture') {
     const tweet = em().create(Tweet, { screenName, whenTweetWasCreated: new Date('2021-11-15T18:00:00Z'), tweetId: '1460323737035677698' });
     await em().persistAndFlush(tweet);
     return tweet;
   }
-  const counts = async () => ({ tweets: await em().count(Tweet, {}), logEntries: await em().count(LogEntry, {}) });
   const entriesFor = (objectId: string) => em().find(LogEntry, { appLabel: 'core', model: 'tweet', objectId }, { orderBy: { id: 'asc' } });
 
   describe('Mutation.createTweet', () => {
     it('creates the tweet, keeps a 64-bit tweetId exactly, and logs an ADDITION by the caller in the admin log', async () => {
-      const { user, token } = await signInWith(['core.add_tweet']);
+      const { user, token } = await server.signInWith(['core.add_tweet']);
       const result = await server.graphql(
         CREATE,
         {
@@ -58,8 +55,8 @@ describe('core.Tweet CRUD', () => {
       ['a tweetId that is not a number', { tweetId: 'abc' }, 'input.tweetId'],
       ['a tweetId above 2^63 - 1', { tweetId: '9223372036854775808' }, 'input.tweetId'],
     ])('refuses %s with BAD_USER_INPUT naming the field, and writes nothing', async (_what, change, field) => {
-      const { token } = await signInWith(['core.add_tweet']);
-      const before = await counts();
+      const { token } = await server.signInWith(['core.add_tweet']);
+      const before = await server.db.snapshot();
       const input = { screenName: 'ada', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '1', ...change };
       const result = await server.graphql(CREATE, { input }, token);
       expect(result.errors).toEqual([
@@ -68,13 +65,13 @@ describe('core.Tweet CRUD', () => {
           extensions: { code: 'BAD_USER_INPUT', field },
         }),
       ]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('commits nothing when the admin log entry cannot be written (one transaction)', async () => {
-      const { token } = await signInWith(['core.add_tweet']);
+      const { token } = await server.signInWith(['core.add_tweet']);
       await refuseLogEntriesNamed('refuse-log');
-      const before = await counts();
+      const before = await server.db.snapshot();
       const result = await server.graphql(
         CREATE,
         { input: { screenName: 'refuse-log', whenTweetWasCreated: '2021-11-15T18:00:00.000Z', tweetId: '7' } },
@@ -88,14 +85,14 @@ describe('core.Tweet CRUD', () => {
           extensions: { code: 'INTERNAL_SERVER_ERROR' },
         },
       ]);
-      expect(await counts()).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       expect(await em().count(Tweet, { screenName: 'refuse-log' })).toBe(0);
     });
   });
 
   describe('Query.tweet', () => {
     it('returns the tweet, and null for an id that does not exist or cannot exist', async () => {
-      const { token } = await signInWith(['core.view_tweet']);
+      const { token } = await server.signInWith(['core.view_tweet']);
       const tweet = await makeTweet();
       expect((await server.graphql(ONE, { id: tweet.id }, token)).data).toEqual({
         tweet: expect.objectContaining({ id: tweet.id, tweetId: '1460323737035677698' }),
@@ -108,7 +105,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('refuses a caller without core.view_tweet identically whether the tweet exists or not', async () => {
-      const { token } = await signInWith(['core.add_tweet', 'core.change_tweet', 'core.delete_tweet']);
+      const { token } = await server.signInWith(['core.add_tweet', 'core.change_tweet', 'core.delete_tweet']);
       const tweet = await makeTweet();
       const existing = await server.graphql(ONE, { id: tweet.id }, token);
       const absent = await server.graphql(ONE, { id: '00000000-0000-4000-8000-000000000000' }, token);
@@ -121,7 +118,7 @@ describe('core.Tweet CRUD', () => {
 
   describe('Mutation.updateTweet', () => {
     it('changes the given fields only and logs a CHANGE naming exactly those fields', async () => {
-      const { user, token } = await signInWith(['core.change_tweet']);
+      const { user, token } = await server.signInWith(['core.change_tweet']);
       const tweet = await makeTweet('before');
       const result = await server.graphql(UPDATE, { id: tweet.id, input: { screenName: 'after', tweetId: BIG_ID } }, token);
       expect(result.errors).toBeUndefined();
@@ -143,7 +140,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('writes nothing, not even a log entry, when nothing actually changes', async () => {
-      const { token } = await signInWith(['core.change_tweet']);
+      const { token } = await server.signInWith(['core.change_tweet']);
       const tweet = await makeTweet('same');
       const result = await server.graphql(
         UPDATE,
@@ -156,7 +153,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('refuses null for a required field and an over-long value with BAD_USER_INPUT naming the field, changing nothing', async () => {
-      const { token } = await signInWith(['core.change_tweet']);
+      const { token } = await server.signInWith(['core.change_tweet']);
       const tweet = await makeTweet('kept');
       for (const [input, field] of [
         [{ screenName: null }, 'input.screenName'],
@@ -172,7 +169,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('is NOT_FOUND for an unknown id', async () => {
-      const { token } = await signInWith(['core.change_tweet']);
+      const { token } = await server.signInWith(['core.change_tweet']);
       for (const id of ['00000000-0000-4000-8000-000000000000', 'nonsense']) {
         const result = await server.graphql(UPDATE, { id, input: { screenName: 'x' } }, token);
         expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
@@ -180,7 +177,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('changes nothing when the admin log entry cannot be written (one transaction)', async () => {
-      const { token } = await signInWith(['core.change_tweet']);
+      const { token } = await server.signInWith(['core.change_tweet']);
       const tweet = await makeTweet('original');
       await refuseLogEntriesNamed('refuse-log');
       const result = await server.graphql(UPDATE, { id: tweet.id, input: { screenName: 'refuse-log' } }, token);
@@ -193,7 +190,7 @@ describe('core.Tweet CRUD', () => {
 
   describe('Mutation.deleteTweet', () => {
     it('deletes the tweet, returns its id and logs a DELETION naming it', async () => {
-      const { user, token } = await signInWith(['core.delete_tweet']);
+      const { user, token } = await server.signInWith(['core.delete_tweet']);
       const tweet = await makeTweet('gone');
       const result = await server.graphql(DELETE, { id: tweet.id }, token);
       expect(result).toMatchObject({ data: { deleteTweet: tweet.id }, errors: undefined });
@@ -208,7 +205,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('is NOT_FOUND for an unknown id, and NOT_FOUND again for a tweet already deleted', async () => {
-      const { token } = await signInWith(['core.delete_tweet']);
+      const { token } = await server.signInWith(['core.delete_tweet']);
       const tweet = await makeTweet();
       await server.graphql(DELETE, { id: tweet.id }, token);
       const again = await server.graphql(DELETE, { id: tweet.id }, token);
@@ -216,7 +213,7 @@ describe('core.Tweet CRUD', () => {
     });
 
     it('keeps the tweet when the admin log entry cannot be written (one transaction)', async () => {
-      const { token } = await signInWith(['core.delete_tweet']);
+      const { token } = await server.signInWith(['core.delete_tweet']);
       const tweet = await makeTweet('refuse-log');
       await refuseLogEntriesNamed('refuse-log');
       const result = await server.graphql(DELETE, { id: tweet.id }, token);

@@ -5,7 +5,9 @@ import { hashToken, type SessionPolicy } from '../../src/sessions/sessions.servi
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeUser } from '../support/factories';
-import { captureLogs, startLoggedGatehouse } from '../sso/support/logged-gatehouse';
+import { captureLogs } from '../support/logs';
+import { startTestServer } from '../support/server';
+import { sleep, waitFor } from '../support/wait';
 
 const POLICY: SessionPolicy = { idleTimeout: 3600, absoluteTimeout: 7 * 24 * 3600 };
 const MINUTE = 60_000;
@@ -54,16 +56,6 @@ async function remaining(em: Em) {
     counters: (await em.find(LoginThrottle, {}, { orderBy: { key: 'asc' } })).map((c) => c.key),
   };
 }
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('purgeExpiredRows', () => {
   let db: TestDatabase;
@@ -144,25 +136,27 @@ describe('startHousekeeping', () => {
 
 describe('Gatehouse housekeeping', () => {
   it('purges expired rows after start, and stop() ends it (no timer left behind)', async () => {
-    const gatehouse = await startLoggedGatehouse({}, { housekeeping: { firstRunMs: 50, intervalMs: 100 } });
-    const db = gatehouse.db;
+    const server = await startTestServer({ logs: true, housekeeping: { firstRunMs: 50, intervalMs: 100 } });
+    const db = server.db;
     let stopped = false;
     try {
       const em = () => db.orm.em.fork();
       await insertSession(em(), 'live', { createdAgo: MINUTE, lastSeenAgo: MINUTE, expiresIn: 60 * MINUTE });
       await insertSession(em(), 'expired', { createdAgo: 8 * 24 * 60 * MINUTE, lastSeenAgo: MINUTE, expiresIn: -MINUTE });
-      await waitFor(async () => (await em().count(Session, {})) === 1);
+      // The run deletes the sessions first, then the other tables, then logs: wait for the whole run.
+      const purgeLogged = () => server.logs.find((r) => r.msg === 'housekeeping: purged expired rows');
+      await waitFor(async () => (await em().count(Session, {})) === 1 && purgeLogged() !== undefined);
       expect((await em().find(Session, {})).map((s) => s.userAgent)).toEqual(['live']);
-      expect(gatehouse.logs.find((r) => r.msg === 'housekeeping: purged expired rows')?.purged).toMatchObject({ sessions: 1 });
+      expect(purgeLogged()?.purged).toMatchObject({ sessions: 1 });
 
-      await gatehouse.gatehouse.stop();
+      await server.gatehouse.stop();
       stopped = true;
       // After stop() the database is closed: a run left scheduled would log a failure.
-      const logsAtStop = gatehouse.logs.length;
+      const logsAtStop = server.logs.length;
       await sleep(400);
-      expect(gatehouse.logs.slice(logsAtStop).filter((r) => r.msg.startsWith('housekeeping'))).toEqual([]);
+      expect(server.logs.slice(logsAtStop).filter((r) => r.msg.startsWith('housekeeping'))).toEqual([]);
     } finally {
-      if (!stopped) await gatehouse.gatehouse.stop();
+      if (!stopped) await server.gatehouse.stop();
       await db.drop();
     }
   });

@@ -1,14 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { Client } from 'pg';
 import { migrate, migrationNeeded, pendingMigrations } from '../../src/db/migrate';
 import { MIGRATIONS_DIR, openOrm } from '../../src/db/orm';
 import { syncPermissions } from '../../src/permissions/sync';
 import { ALL_PERMISSIONS } from '../../src/permissions/registry';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL!;
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database';
 
 async function permissionRows(orm: MikroORM) {
   return orm.em
@@ -46,23 +42,18 @@ describe('migrations', () => {
   });
 
   describe('on an empty database', () => {
-    const name = `gatehouse_t_${Date.now()}_${randomBytes(4).toString('hex')}_empty`;
+    let empty: Awaited<ReturnType<typeof createEmptyDatabase>>;
     const orms: MikroORM[] = [];
-    const admin = async (sql: string) => {
-      const client = new Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      await client.query(sql).finally(() => client.end());
-    };
-    beforeAll(() => admin(`create database "${name}"`));
+    beforeAll(async () => {
+      empty = await createEmptyDatabase();
+    });
     afterAll(async () => {
       await Promise.all(orms.map((orm) => orm.close(true)));
-      await admin(`drop database if exists "${name}" with (force)`);
+      await empty?.drop();
     });
 
     it('are applied exactly once when two instances start together, leaving the schema equal to the entities', async () => {
-      const url = new URL(ADMIN_URL);
-      url.pathname = `/${name}`;
-      orms.push(await openOrm({ clientUrl: url.toString(), poolMax: 4 }), await openOrm({ clientUrl: url.toString(), poolMax: 4 }));
+      orms.push(await openOrm({ clientUrl: empty.url, poolMax: 4 }), await openOrm({ clientUrl: empty.url, poolMax: 4 }));
       expect((await pendingMigrations(orms[0])).length).toBeGreaterThan(0);
       const [first, second] = await Promise.all(orms.map((orm) => migrate(orm)));
       const all = [...first.applied, ...second.applied];

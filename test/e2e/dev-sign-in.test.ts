@@ -10,8 +10,10 @@
 import { SsoIdentity } from '../../src/sso/sso-identity.entity';
 import { User } from '../../src/users/user.entity';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { CookieBrowser, decodeHtml, readForm, readHiddenFields } from './support/cookie-browser';
-import { startGatehouseProcess, type GatehouseProcess } from './support/gatehouse-process';
+import { MyAccountDocument } from '../generated/graphql';
+import { Browser, decodeHtml, readForm, readHiddenFields } from '../support/browser';
+import { graphqlClient } from '../support/graphql-client';
+import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
 
 const SUPPORT_PERMISSIONS = [
   'core.add_language',
@@ -24,7 +26,6 @@ const SUPPORT_PERMISSIONS = [
   'core.view_tweet',
 ];
 const ACCESS_NOT_GRANTED = 'Access not granted: your account is not in a group that may use Gatehouse.';
-const ME = '{ me { user { username firstName lastName isStaff } permissions } }';
 
 describe('npm start with no configuration: sign-in through the development identity provider', () => {
   let db: TestDatabase;
@@ -43,7 +44,7 @@ describe('npm start with no configuration: sign-in through the development ident
   });
 
   /** Opens /login, clicks "Sign in with single sign-on" and follows the redirects to the IdP's login form. */
-  async function openIdpLoginForm(browser: CookieBrowser, loginPage = `${publicUrl}/login`) {
+  async function openIdpLoginForm(browser: Browser, loginPage = `${publicUrl}/login`) {
     const login = await browser.get(loginPage);
     expect(login.status).toBe(200);
     const href = /<a class="sso" href="([^"]+)"/.exec(await login.text())?.[1];
@@ -64,7 +65,7 @@ describe('npm start with no configuration: sign-in through the development ident
   }
 
   /** Submits the IdP's form and follows the redirects up to and including Gatehouse's callback. */
-  async function submitAndReturnToGatehouse(browser: CookieBrowser, action: URL, username: string, password: string) {
+  async function submitAndReturnToGatehouse(browser: Browser, action: URL, username: string, password: string) {
     const submitted = await browser.postForm(action, { username, password });
     expect([302, 303]).toContain(submitted.status);
     const keepGoing = (next: URL) => next.origin === service.idpUrl || next.pathname === '/oidc/callback/';
@@ -87,16 +88,13 @@ describe('npm start with no configuration: sign-in through the development ident
     return response;
   }
 
-  async function me(browser: CookieBrowser) {
-    const response = await browser.request(`${publicUrl}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: ME }),
-    });
-    expect(response.status).toBe(200);
-    const body = (await response.json()) as { data?: { me: unknown }; errors?: unknown };
-    expect(body.errors).toBeUndefined();
-    return body.data!.me;
+  /** The `me` query sent by the browser, with whatever cookies it holds. */
+  async function me(browser: Browser) {
+    const graphql = graphqlClient(publicUrl, { transport: (url, init) => browser.request(url, init) });
+    const result = await graphql(MyAccountDocument);
+    expect(result.status).toBe(200);
+    expect(result.errors).toBeUndefined();
+    return result.data!.me;
   }
 
   const usersNamed = (username: string, email: string) => db.orm.em.fork().count(User, { $or: [{ username }, { email }] });
@@ -116,7 +114,7 @@ describe('npm start with no configuration: sign-in through the development ident
 
   describe('single sign-on as Carl Sagan (directory group B2E_APP_MANAGEMENT_SUPPORT)', () => {
     it('ends with a session cookie and a 303 to /graphql, and `me` shows the support group’s 8 permissions', async () => {
-      const browser = new CookieBrowser();
+      const browser = new Browser();
       const action = await openIdpLoginForm(browser);
       const callback = await submitAndReturnToGatehouse(browser, action, 'carl.sagan', 'cosmos');
       expect(callback.status).toBe(303);
@@ -132,7 +130,15 @@ describe('npm start with no configuration: sign-in through the development ident
       expect(landing.headers.get('content-type')).toMatch(/^text\/html/);
 
       expect(await me(browser)).toEqual({
-        user: { username: 'carl.sagan', firstName: 'Carl', lastName: 'Sagan', isStaff: true },
+        user: {
+          id: expect.any(String),
+          username: 'carl.sagan',
+          email: 'carl.sagan@gatehouse.dev',
+          firstName: 'Carl',
+          lastName: 'Sagan',
+          isStaff: true,
+          isSuperuser: false,
+        },
         permissions: SUPPORT_PERMISSIONS,
       });
     });
@@ -140,7 +146,7 @@ describe('npm start with no configuration: sign-in through the development ident
 
   describe('refusals', () => {
     it('refuses edwin.hubble, who is in no mapped group, with "access not granted" on /login and creates no user', async () => {
-      const browser = new CookieBrowser();
+      const browser = new Browser();
       const action = await openIdpLoginForm(browser);
       const callback = await submitAndReturnToGatehouse(browser, action, 'edwin.hubble', 'redshift');
       expect(callback.status).toBe(303);
@@ -156,18 +162,18 @@ describe('npm start with no configuration: sign-in through the development ident
     });
 
     it('lets a refused person sign in as someone else: the retry link makes the IdP ask again (prompt=login)', async () => {
-      const browser = new CookieBrowser();
+      const browser = new Browser();
       const refused = await submitAndReturnToGatehouse(browser, await openIdpLoginForm(browser), 'edwin.hubble', 'redshift');
       const refusalPage = new URL(refused.headers.get('location')!, publicUrl);
       // The IdP still has edwin's session; without prompt=login it would refuse again without a form.
       const action = await openIdpLoginForm(browser, refusalPage.href);
       const callback = await submitAndReturnToGatehouse(browser, action, 'carl.sagan', 'cosmos');
       expect(callback.status).toBe(303);
-      expect(((await me(browser)) as { user: { username: string } }).user.username).toBe('carl.sagan');
+      expect((await me(browser))?.user.username).toBe('carl.sagan');
     });
 
     it('does not sign in with a wrong password at the development IdP', async () => {
-      const browser = new CookieBrowser();
+      const browser = new Browser();
       const action = await openIdpLoginForm(browser);
       const refused = await browser.postForm(action, { username: 'vera.rubin', password: 'not galaxies' });
       expect(refused.status).toBe(401);

@@ -1,9 +1,10 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { collect, expectOneLine, gatehouse, spawnGatehouse } from '../cli/run-gatehouse';
+import { MeDocument } from '../generated/graphql';
+import { graphqlClient } from '../support/graphql-client';
+import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
 
 // The zero-set-up default: no DATABASE_URL, so every command runs on the embedded PostgreSQL
 // (PGlite) in DATA_DIR. The steps build on each other and run in order.
@@ -43,20 +44,17 @@ describe('the embedded database (no DATABASE_URL)', () => {
   });
 
   describe('gatehouse serve', () => {
-    let server: ChildProcessWithoutNullStreams;
-    let output: Promise<{ code: number | null; stdout: string; stderr: string }>;
+    // `npm start` with nothing but DATA_DIR: development, the embedded database and the
+    // development IdP on PORT+1.
+    let server: GatehouseProcess;
     let url: string;
+    let stopped: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
 
     beforeAll(async () => {
-      const port = await freePort();
-      url = `http://127.0.0.1:${port}`;
-      server = spawnGatehouse(['serve'], { ...env(), PORT: String(port) });
-      output = collectAll(server);
-      await waitForReady(`${url}/readyz`, server);
+      server = await startGatehouseProcess(env(), 90_000);
+      url = server.url;
     });
-    afterAll(() => {
-      if (server.exitCode === null) server.kill('SIGKILL');
-    });
+    afterAll(() => (stopped ??= server?.stop(1000)));
 
     it('is ready on the embedded database', async () => {
       const response = await fetch(`${url}/readyz`);
@@ -67,13 +65,9 @@ describe('the embedded database (no DATABASE_URL)', () => {
     });
 
     it('answers GraphQL: me is null without a session', async () => {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ me { user { username } } }' }),
-      });
-      expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { me: null } });
+      const result = await graphqlClient(url)(MeDocument);
+      expect(result.status).toBe(200);
+      expect(result.body).toEqual({ data: { me: null } });
     });
 
     it('holds the data directory: a second process is refused with one line, and the server keeps serving', async () => {
@@ -87,10 +81,9 @@ describe('the embedded database (no DATABASE_URL)', () => {
     });
 
     it('stops on SIGTERM with exit 0, closing the database and releasing the lock', async () => {
-      server.kill('SIGTERM');
-      const { code, stderr } = await output;
+      const { code } = await (stopped = server.stop(60_000));
       expect(code).toBe(0);
-      expect(stderr).not.toMatch(/error|^\s+at /im);
+      expect(server.stderr()).not.toMatch(/error|^\s+at /im);
       expect(fs.existsSync(lockFile())).toBe(false);
     });
   });
@@ -116,36 +109,3 @@ describe('the embedded database (no DATABASE_URL)', () => {
     expect(fs.existsSync(lockFile())).toBe(false);
   });
 });
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-function collectAll(child: ChildProcessWithoutNullStreams) {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code) => resolve({ code, stdout, stderr })),
-  );
-}
-
-async function waitForReady(readyz: string, child: ChildProcessWithoutNullStreams, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gatehouse serve exited with ${child.exitCode} before it was ready`);
-    try {
-      if ((await fetch(readyz)).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${readyz} not ready within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -2,9 +2,8 @@ import type { GraphQLSchema } from 'graphql';
 import { buildGatehouseSchema } from '../../src/graphql/schema';
 import { ACTIONS, ALL_MODELS, permissionFor } from '../../src/permissions/registry';
 import { PERMISSIONS_WITHOUT_OPERATION } from '../../src/permissions/without-operation';
-import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
-import { makeFixtures, operationFor, rootFields, sampleFor, snapshotDatabase, type RootField } from './support/root-fields';
+import { makeFixtures, operationFor, rootFields, sampleFor, type RootField } from './support/root-fields';
 
 /*
  * The denial matrix, generated from the model registry: for every registered model and
@@ -15,7 +14,8 @@ import { makeFixtures, operationFor, rootFields, sampleFor, snapshotDatabase, ty
  * The fields come from the built schema's own directives, so new operations join the matrix
  * as soon as they exist (and fail it until they have a sample). A permission that no root field
  * requires fails both, unless src/permissions/without-operation.ts lists it: then the matrix
- * asserts that it indeed has no operation, so the list cannot go stale.
+ * asserts that it indeed has no operation, so the list cannot go stale. The documents are built
+ * from the schema at run time (operationFor), hence strings rather than typed documents.
  */
 describe('the denial matrix (every model × add/change/delete/view × lacks/has)', () => {
   let server: TestServer;
@@ -57,24 +57,24 @@ describe('the denial matrix (every model × add/change/delete/view × lacks/has)
         it(`refuses a caller without ${permission} (holding the model's other permissions) with FORBIDDEN naming it, and changes nothing`, async () => {
           const coordinates = required();
           const others = ACTIONS.filter((a) => a !== action).map((a) => permissionFor(ref, a));
-          const token = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), others)] }));
+          const { token } = await server.signInWith(others);
           for (const coordinate of coordinates) {
             covered.add(coordinate);
             const variables = sampleFor(coordinate, await makeFixtures(em()));
-            const before = await snapshotDatabase(em());
+            const before = await server.db.snapshot();
             const result = await server.graphql(operationFor(schema, coordinate, variables), variables, token);
             expect({ coordinate, errors: result.errors?.map((e) => e.extensions) }).toEqual({
               coordinate,
               errors: [{ code: 'FORBIDDEN', permission }],
             });
             expect({ coordinate, data: result.data?.[coordinate.split('.')[1]] ?? null }).toEqual({ coordinate, data: null });
-            expect({ coordinate, tables: await snapshotDatabase(em()) }).toEqual({ coordinate, tables: before });
+            expect({ coordinate, tables: await server.db.snapshot() }).toEqual({ coordinate, tables: before });
           }
         });
 
         it(`lets a caller holding only ${permission}, through a group, past the check`, async () => {
           const coordinates = required();
-          const token = await server.signIn(await makeUser(em(), { groups: [await makeGroup(em(), [permission])] }));
+          const { token } = await server.signInWith([permission]);
           for (const coordinate of coordinates) {
             const variables = sampleFor(coordinate, await makeFixtures(em()));
             const result = await server.graphql(operationFor(schema, coordinate, variables), variables, token);

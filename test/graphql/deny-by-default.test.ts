@@ -1,10 +1,8 @@
 import { buildSchema, Directive, Mutation, Query, Resolver, type ClassType, type NonEmptyArray } from 'type-graphql';
-import { startGatehouse } from '../../src/app';
-import { loadConfig } from '../../src/config/env';
-import { createLogger } from '../../src/config/logger';
 import { ACCESS_DIRECTIVES, AccessDeclarationError, applyAccessControl, HasPermission, Public } from '../../src/graphql/access';
 import { buildGatehouseSchema, RESOLVERS } from '../../src/graphql/schema';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startTestServer } from '../support/server';
 
 @Resolver()
 class DeclaredResolver {
@@ -122,8 +120,6 @@ describe('startGatehouse', () => {
   });
   afterAll(() => db?.drop());
 
-  const config = () => loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
-
   /** Runs `fn` with `extra` slipped into the service's own resolver list. */
   async function withResolver(extra: ResolverClass, fn: () => Promise<void>): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -138,7 +134,7 @@ describe('startGatehouse', () => {
 
   it('refuses to start when a resolver of the service lacks an access declaration, naming the field', async () => {
     await withResolver(UndeclaredQueryResolver, async () => {
-      const starting = startGatehouse(config(), createLogger('silent'));
+      const starting = startTestServer({ db });
       await expect(starting).rejects.toThrow(AccessDeclarationError);
       await expect(starting).rejects.toThrow(/Query\.forgotten: has no access declaration/);
       await expect(starting).rejects.toThrow(/\[gatehouse\.graphql\.E001\] Query\.forgotten: has no access declaration/);
@@ -150,7 +146,7 @@ describe('startGatehouse', () => {
     ['gatehouse.graphql.E003', DoubledResolver, 'Query.doubled: has 2 access declarations; exactly one is allowed'],
   ])('refuses to start on %s, naming the id and the field', async (id, resolver, problem) => {
     await withResolver(resolver, async () => {
-      const starting = startGatehouse(config(), createLogger('silent'));
+      const starting = startTestServer({ db });
       await expect(starting).rejects.toThrow(AccessDeclarationError);
       await expect(starting).rejects.toThrow(`[${id}] ${problem}`);
     });

@@ -1,20 +1,23 @@
-import { parse, validate } from 'graphql';
+import { getOperationAST, validate } from 'graphql';
 import { Group } from '../../src/groups/group.entity';
 import { seedReferenceGroups } from '../../src/groups/seed';
 import { buildGatehouseSchema } from '../../src/graphql/schema';
 import { Tweet } from '../../src/core/tweet.entity';
+import {
+  CreateTweetDocument as CREATE_TWEET,
+  DeleteTweetDocument as DELETE_TWEET,
+  ExplainPermissionDocument as EXPLAIN,
+  LogEntriesDocument as LOG_ENTRIES,
+  TweetsDocument as TWEETS,
+  UpdateTweetDocument as UPDATE_TWEET,
+  UpdateUserDocument as UPDATE_USER,
+  UsersPageDocument as USERS,
+} from '../generated/graphql';
 import { makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
-const TWEETS = '{ tweets(first: 5) { totalCount } }';
-const CREATE_TWEET =
-  'mutation { createTweet(input: { screenName: "seed", whenTweetWasCreated: "2021-11-15T18:00:00Z", tweetId: "1" }) { id } }';
-const UPDATE_TWEET = 'mutation($id: ID!) { updateTweet(id: $id, input: { screenName: "changed" }) { screenName } }';
-const DELETE_TWEET = 'mutation($id: ID!) { deleteTweet(id: $id) }';
-const USERS = '{ users(first: 5) { totalCount } }';
-const UPDATE_USER = 'mutation($id: ID!) { updateUser(id: $id, input: { firstName: "x" }) { id } }';
-const LOG_ENTRIES = '{ logEntries(first: 1) { totalCount } }';
-const EXPLAIN = 'query($id: ID!) { explainPermission(userId: $id, permission: "core.view_tweet") { granted } }';
+const NEW_TWEET = { input: { screenName: 'seed', whenTweetWasCreated: '2021-11-15T18:00:00Z', tweetId: '1' } };
+const CHANGE_TWEET = { screenName: 'changed' };
 
 describe('the reference seed groups behave as their permissions say', () => {
   let server: TestServer;
@@ -39,20 +42,23 @@ describe('the reference seed groups behave as their permissions say', () => {
   it('uses only operations the schema has', async () => {
     const schema = await buildGatehouseSchema();
     for (const document of [TWEETS, CREATE_TWEET, UPDATE_TWEET, DELETE_TWEET, USERS, UPDATE_USER, LOG_ENTRIES, EXPLAIN]) {
-      expect({ document, errors: validate(schema, parse(document)).map((e) => e.message) }).toEqual({ document, errors: [] });
+      const operation = getOperationAST(document)?.name?.value;
+      expect({ operation, errors: validate(schema, document).map((e) => e.message) }).toEqual({ operation, errors: [] });
     }
   });
 
   const codes = (result: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => (result.errors ?? []).map((e) => e.extensions);
 
   it('viewer lists tweets but cannot create one', async () => {
-    expect(codes(await server.graphql(TWEETS, {}, tokens.viewer))).toEqual([]);
-    expect(codes(await server.graphql(CREATE_TWEET, {}, tokens.viewer))).toEqual([{ code: 'FORBIDDEN', permission: 'core.add_tweet' }]);
+    expect(codes(await server.graphql(TWEETS, { first: 5 }, tokens.viewer))).toEqual([]);
+    expect(codes(await server.graphql(CREATE_TWEET, NEW_TWEET, tokens.viewer))).toEqual([
+      { code: 'FORBIDDEN', permission: 'core.add_tweet' },
+    ]);
   });
 
   it('business changes a tweet but cannot delete it', async () => {
     const id = await makeTweet();
-    const changed = await server.graphql(UPDATE_TWEET, { id }, tokens.business);
+    const changed = await server.graphql(UPDATE_TWEET, { id, input: CHANGE_TWEET }, tokens.business);
     expect(changed).toMatchObject({ data: { updateTweet: { screenName: 'changed' } }, errors: undefined });
     expect(codes(await server.graphql(DELETE_TWEET, { id }, tokens.business))).toEqual([
       { code: 'FORBIDDEN', permission: 'core.delete_tweet' },
@@ -61,35 +67,34 @@ describe('the reference seed groups behave as their permissions say', () => {
 
   it('support does everything on tweets', async () => {
     const id = await makeTweet();
-    expect(codes(await server.graphql(CREATE_TWEET, {}, tokens.support))).toEqual([]);
-    expect(codes(await server.graphql(UPDATE_TWEET, { id }, tokens.support))).toEqual([]);
+    expect(codes(await server.graphql(CREATE_TWEET, NEW_TWEET, tokens.support))).toEqual([]);
+    expect(codes(await server.graphql(UPDATE_TWEET, { id, input: CHANGE_TWEET }, tokens.support))).toEqual([]);
     expect(await server.graphql(DELETE_TWEET, { id }, tokens.support)).toMatchObject({ data: { deleteTweet: id } });
   });
 
   it('developer reads the admin log; business cannot', async () => {
-    expect(codes(await server.graphql(LOG_ENTRIES, {}, tokens.developer))).toEqual([]);
-    expect(codes(await server.graphql(LOG_ENTRIES, {}, tokens.business))).toEqual([
+    expect(codes(await server.graphql(LOG_ENTRIES, { first: 1 }, tokens.developer))).toEqual([]);
+    expect(codes(await server.graphql(LOG_ENTRIES, { first: 1 }, tokens.business))).toEqual([
       { code: 'FORBIDDEN', permission: 'admin.view_logentry' },
     ]);
   });
 
   it('developer views users', async () => {
-    expect(codes(await server.graphql(USERS, {}, tokens.developer))).toEqual([]);
+    expect(codes(await server.graphql(USERS, { first: 5 }, tokens.developer))).toEqual([]);
   });
 
   it('developer cannot change users', async () => {
-    const result = await server.graphql(UPDATE_USER, { id: '1' }, tokens.developer);
+    const result = await server.graphql(UPDATE_USER, { id: '1', input: { firstName: 'x' } }, tokens.developer);
     expect(codes(result)).toEqual([{ code: 'FORBIDDEN', permission: 'auth.change_user' }]);
   });
 
   it('support cannot view users', async () => {
-    expect(codes(await server.graphql(USERS, {}, tokens.support))).toEqual([{ code: 'FORBIDDEN', permission: 'auth.view_user' }]);
+    expect(codes(await server.graphql(USERS, { first: 5 }, tokens.support))).toEqual([{ code: 'FORBIDDEN', permission: 'auth.view_user' }]);
   });
 
   it('developer explains permissions (auth.view_user) but support cannot', async () => {
-    expect(codes(await server.graphql(EXPLAIN, { id: '1' }, tokens.developer)).map((e) => e?.code)).not.toContain('FORBIDDEN');
-    expect(codes(await server.graphql(EXPLAIN, { id: '1' }, tokens.support))).toEqual([
-      { code: 'FORBIDDEN', permission: 'auth.view_user' },
-    ]);
+    const variables = { userId: '1', permission: 'core.view_tweet' };
+    expect(codes(await server.graphql(EXPLAIN, variables, tokens.developer)).map((e) => e?.code)).not.toContain('FORBIDDEN');
+    expect(codes(await server.graphql(EXPLAIN, variables, tokens.support))).toEqual([{ code: 'FORBIDDEN', permission: 'auth.view_user' }]);
   });
 });

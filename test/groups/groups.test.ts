@@ -9,20 +9,22 @@ import {
   DeleteGroupDocument as DELETE,
   GroupDocument as GROUP,
   GroupsDocument as GROUPS,
+  GroupsWithMembersDocument,
   SetGroupPermissionsDocument as SET_PERMISSIONS,
   UpdateGroupDocument as UPDATE,
   type GroupsQuery,
 } from '../generated/graphql';
-import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, logEntriesOf, onlyError, snapshotCounts, type Caller } from '../users/support';
+import { startTestServer, type SignedIn, type TestServer } from '../support/server';
+import { logEntriesOf } from '../users/support';
+import { onlyError } from '../support/graphql-client';
 
 describe('groups', () => {
   let server: TestServer;
-  let admin: Caller;
+  let admin: SignedIn;
   const em = () => server.db.orm.em.fork();
   beforeAll(async () => {
     server = await startTestServer();
-    admin = await callerWith(server, [
+    admin = await server.signInWith([
       'auth.add_group',
       'auth.change_group',
       'auth.delete_group',
@@ -55,7 +57,7 @@ describe('groups', () => {
     });
 
     it('refuses a caller without auth.view_group with FORBIDDEN', async () => {
-      const other = await callerWith(server, ['auth.view_user']);
+      const other = await server.signInWith(['auth.view_user']);
       expect(onlyError(await server.graphql(GROUPS, {}, other.token)).extensions).toEqual({
         code: 'FORBIDDEN',
         permission: 'auth.view_group',
@@ -99,11 +101,7 @@ describe('groups', () => {
         await makeUser(e, { username: `gb-user-${i}`, groups: [group] });
       }
       server.resetQueries();
-      const result = await server.graphql(
-        '{ groups(filter: { search: "gb-" }) { edges { node { name permissions { codename } users(first: 5) { totalCount edges { node { username } } } } } } }',
-        {},
-        admin.token,
-      );
+      const result = await server.graphql(GroupsWithMembersDocument, { filter: { search: 'gb-' } }, admin.token);
       expect(result.errors).toBeUndefined();
       // session with the caller's permissions, the page, permissions of all groups, members of all groups, their counts
       expect(server.queries).toHaveLength(5);
@@ -130,9 +128,9 @@ describe('groups', () => {
       ['   ', 'BAD_USER_INPUT'],
       ['x'.repeat(151), 'BAD_USER_INPUT'],
     ])('refuses the name %j with %s naming input.name and writes nothing', async (name, code) => {
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       expect(onlyError(await server.graphql(CREATE, { input: { name } }, admin.token)).extensions).toEqual({ code, field: 'input.name' });
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('refuses a taken name with CONFLICT naming input.name, on creation and on renaming', async () => {
@@ -149,13 +147,13 @@ describe('groups', () => {
     });
 
     it('refuses a caller without auth.add_group with FORBIDDEN and creates nothing', async () => {
-      const other = await callerWith(server, ['auth.view_group', 'auth.change_group']);
-      const before = await snapshotCounts(server);
+      const other = await server.signInWith(['auth.view_group', 'auth.change_group']);
+      const before = await server.db.snapshot();
       expect(onlyError(await server.graphql(CREATE, { input: { name: 'gq-nope' } }, other.token)).extensions).toEqual({
         code: 'FORBIDDEN',
         permission: 'auth.add_group',
       });
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
   });
 
@@ -186,7 +184,7 @@ describe('groups', () => {
         code: 'NOT_FOUND',
         id: '999999',
       });
-      const other = await callerWith(server, ['auth.view_group']);
+      const other = await server.signInWith(['auth.view_group']);
       expect(onlyError(await server.graphql(DELETE, { id: '999999' }, other.token)).extensions).toEqual({
         code: 'FORBIDDEN',
         permission: 'auth.delete_group',
@@ -211,7 +209,7 @@ describe('groups', () => {
 
     it('refuses unknown names with BAD_USER_INPUT naming them, changing nothing', async () => {
       const group = await makeGroup(em(), ['core.view_tweet'], 'gq-perms2');
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(
         await server.graphql(
           SET_PERMISSIONS,
@@ -221,7 +219,7 @@ describe('groups', () => {
       );
       expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'permissions', unknown: ['core.view_tweets', 'auth.sudo'] });
       expect(error.message).toBe('permissions: no permission "core.view_tweets", "auth.sudo"');
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
   });
 });

@@ -4,7 +4,8 @@ import { startTestServer, type TestServer } from '../support/server';
 
 // A cookie-signed-in browser must not be made to run an operation by another site: Apollo's CSRF
 // prevention refuses "simple" requests (form posts, plain GETs without a preflight header), and
-// mutations are never run over GET.
+// mutations are never run over GET. The requests are written by hand, not sent through the
+// GraphQL client: their encodings and methods are what is tested.
 describe('POST/GET /graphql with the session cookie from another site', () => {
   let server: TestServer;
   let token: string;

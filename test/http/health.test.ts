@@ -1,20 +1,6 @@
-import { Client } from 'pg';
-import { startGatehouse, type Gatehouse } from '../../src/app';
-import { loadConfig } from '../../src/config/env';
-import { createLogger } from '../../src/config/logger';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL!;
-
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+import { MeDocument } from '../generated/graphql';
+import { admin } from '../support/database';
+import { startTestServer, type TestServer } from '../support/server';
 
 /** Nothing internal in a response body: no stack frames, no file paths, no SQL. */
 function expectNoInternals(body: string): void {
@@ -24,20 +10,14 @@ function expectNoInternals(body: string): void {
 }
 
 describe('the HTTP service', () => {
-  let db: TestDatabase;
-  let gatehouse: Gatehouse;
+  let server: TestServer;
   let url: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent' });
-    gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL));
-    url = gatehouse.http.url;
+    server = await startTestServer();
+    url = server.url;
   });
-  afterAll(async () => {
-    await gatehouse?.stop();
-    await db.drop();
-  });
+  afterAll(() => server?.stop());
 
   describe('GET /healthz', () => {
     it('answers 200 while the process is up', async () => {
@@ -72,6 +52,7 @@ describe('the HTTP service', () => {
   });
 
   describe('POST /graphql', () => {
+    // Bodies broken on purpose, written by hand: no GraphQL client could send them.
     it('answers malformed JSON with 400 and no stack trace', async () => {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
@@ -95,20 +76,16 @@ describe('the HTTP service', () => {
     });
 
     it('answers a valid query: me is null without a session', async () => {
-      const response = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ me { user { username } } }' }),
-      });
-      expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { me: null } });
+      const result = await server.graphql(MeDocument);
+      expect(result.status).toBe(200);
+      expect(result.body).toEqual({ data: { me: null } });
     });
   });
 
   // Last: it takes the database away for real.
   describe('when the database becomes unreachable', () => {
     it('/readyz answers 503 {status: unavailable} without detail, /healthz still 200, and /readyz recovers when it is back', async () => {
-      await admin(`drop database "${db.name}" with (force)`);
+      await admin((client) => client.query(`drop database "${server.db.name}" with (force)`));
       const started = Date.now();
       const down = await fetch(`${url}/readyz`);
       expect(down.status).toBe(503);
@@ -118,7 +95,7 @@ describe('the HTTP service', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
-      await admin(`create database "${db.name}" template "${process.env.GATEHOUSE_TEST_TEMPLATE}"`);
+      await admin((client) => client.query(`create database "${server.db.name}" template "${process.env.GATEHOUSE_TEST_TEMPLATE}"`));
       const up = await fetch(`${url}/readyz`);
       expect(up.status).toBe(200);
     });

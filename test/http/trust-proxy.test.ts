@@ -1,20 +1,15 @@
 import { loadConfig } from '../../src/config/env';
 import { makeUser } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-
-const LOGIN = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }';
-const SESSIONS = '{ mySessions { ipAddress current } }';
+import { LoginDocument, MySessionsDocument } from '../generated/graphql';
+import { graphqlClient } from '../support/graphql-client';
+import { startTestServer, TEST_PASSWORD, type TestServer } from '../support/server';
 
 async function loginFrom(server: TestServer, forwardedFor: string): Promise<string> {
   const user = await makeUser(server.db.orm.em.fork());
   await server.signIn(user); // sets the test password
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
-    body: JSON.stringify({ query: LOGIN, variables: { u: user.username, p: 'correct horse battery staple' } }),
-  });
-  const token = ((await response.json()) as { data: { login: { token: string } } }).data.login.token;
-  const sessions = await server.graphql<{ mySessions: Array<{ ipAddress: string; current: boolean }> }>(SESSIONS, {}, token);
+  const proxied = graphqlClient(server.url, { headers: { 'x-forwarded-for': forwardedFor } });
+  const token = (await proxied(LoginDocument, { username: user.username, password: TEST_PASSWORD })).data!.login.token;
+  const sessions = await server.graphql(MySessionsDocument, {}, token);
   return sessions.data!.mySessions.find((s) => s.current)!.ipAddress;
 }
 

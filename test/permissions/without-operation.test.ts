@@ -1,14 +1,12 @@
-import pino from 'pino';
 import { Query, Resolver } from 'type-graphql';
-import { startGatehouse } from '../../src/app';
-import { loadConfig } from '../../src/config/env';
 import { CHECKS } from '../../src/checks';
 import { LanguageResolver } from '../../src/core/language.resolver';
 import { checkSchema, HasPermission } from '../../src/graphql/access';
 import { buildDeclaredSchema, RESOLVERS } from '../../src/graphql/schema';
 import { ALL_PERMISSIONS, isPermissionName } from '../../src/permissions/registry';
 import { checkPermissionUse, PERMISSIONS_WITHOUT_OPERATION } from '../../src/permissions/without-operation';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import type { LogRecord } from '../support/logs';
+import { startTestServer } from '../support/server';
 
 const listed = Object.keys(PERMISSIONS_WITHOUT_OPERATION);
 const everyPermissionBut = (...left: string[]) => new Set(ALL_PERMISSIONS.map((p) => p.fullName).filter((p) => !left.includes(p)));
@@ -65,24 +63,17 @@ class LogEditorResolver {
 }
 
 describe('startGatehouse with permission-use warnings', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(() => db?.drop());
-
   it('starts and logs each warning once, with its id, naming the permission', async () => {
-    const lines: Array<{ level: number; msg: string; check?: string }> = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
     // The service's own resolvers without the languages' operations and with one that edits the log.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
     const resolvers = RESOLVERS as unknown as Function[];
     const at = resolvers.indexOf(LanguageResolver);
     resolvers.splice(at, 1, LogEditorResolver);
+    let lines: LogRecord[] = [];
     try {
-      const gatehouse = await startGatehouse(config, logger);
-      await gatehouse.stop();
+      const server = await startTestServer({ logs: true });
+      await server.stop();
+      lines = server.logs;
     } finally {
       resolvers.splice(at, 1, LanguageResolver);
     }

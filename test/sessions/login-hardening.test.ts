@@ -1,5 +1,7 @@
 import { User } from '../../src/users/user.entity';
 import { makeUser } from '../support/factories';
+import { LoginDocument as LOGIN, MeDocument } from '../generated/graphql';
+import { graphqlClient } from '../support/graphql-client';
 import { startTestServer, type TestServer } from '../support/server';
 
 // The module's own exports object (a namespace import would be a copy), so the spy sees the
@@ -7,7 +9,6 @@ import { startTestServer, type TestServer } from '../support/server';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const argon2: typeof import('@node-rs/argon2') = require('@node-rs/argon2');
 
-const LOGIN = 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }';
 const PASSWORD = 'correct horse battery staple';
 
 describe('Mutation.login refusals cost the same', () => {
@@ -27,20 +28,20 @@ describe('Mutation.login refusals cost the same', () => {
     await server.signIn(inactive);
     await em().nativeUpdate(User, { id: inactive.id }, { isActive: false });
     const unusable = await makeUser(em(), { password: null });
-    await server.graphql(LOGIN, { u: 'warm-up-unknown', p: PASSWORD }); // the decoy hash is made once, lazily
+    await server.graphql(LOGIN, { username: 'warm-up-unknown', password: PASSWORD }); // the decoy hash is made once, lazily
 
     const verify = jest.spyOn(argon2, 'verify');
     try {
-      for (const [u, p] of [
+      for (const [username, password] of [
         ['nobody-by-this-name', PASSWORD],
         [active.username, 'wrong password!'],
         [inactive.username, PASSWORD],
         [unusable.username, PASSWORD],
       ]) {
         verify.mockClear();
-        const result = await server.graphql(LOGIN, { u, p });
+        const result = await server.graphql(LOGIN, { username, password });
         expect(result.errors?.[0].message).toBe('invalid username or password');
-        expect({ u, verifications: verify.mock.calls.length }).toEqual({ u, verifications: 1 });
+        expect({ username, verifications: verify.mock.calls.length }).toEqual({ username, verifications: 1 });
       }
     } finally {
       verify.mockRestore();
@@ -58,11 +59,7 @@ describe('session cookie when PUBLIC_URL is https', () => {
   it('is named __Host-gatehouse_session and is Secure, HttpOnly, SameSite=Lax, Path=/ with no Domain', async () => {
     const user = await makeUser(server.db.orm.em.fork());
     await server.signIn(user);
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: LOGIN, variables: { u: user.username, p: PASSWORD } }),
-    });
+    const response = await server.graphql(LOGIN, { username: user.username, password: PASSWORD });
     const cookie = response.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^__Host-gatehouse_session=[A-Za-z0-9_-]{43};/);
     expect(cookie).toMatch(/; Secure/);
@@ -72,11 +69,7 @@ describe('session cookie when PUBLIC_URL is https', () => {
     expect(cookie).not.toMatch(/Domain=/i);
     // The prefixed cookie is the one read back.
     const token = /__Host-gatehouse_session=([^;]+)/.exec(cookie)![1];
-    const me = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: `__Host-gatehouse_session=${token}` },
-      body: JSON.stringify({ query: '{ me { user { username } } }' }),
-    });
-    expect(((await me.json()) as { data: { me: { user: { username: string } } } }).data.me.user.username).toBe(user.username);
+    const me = await graphqlClient(server.url, { headers: { cookie: `__Host-gatehouse_session=${token}` } })(MeDocument);
+    expect(me.data?.me?.user.username).toBe(user.username);
   });
 });

@@ -1,8 +1,8 @@
-import { print } from 'graphql';
 import { Session } from '../../src/sessions/session.entity';
 import { hashToken } from '../../src/sessions/sessions.service';
 import { User } from '../../src/users/user.entity';
-import { LoginDocument, LogoutDocument, MeDocument, type MeQuery } from '../generated/graphql';
+import { LoginDocument, LogoutDocument, MeDocument } from '../generated/graphql';
+import { graphqlClient } from '../support/graphql-client';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
@@ -22,25 +22,14 @@ describe('Mutation.login', () => {
     const viaBearer = await server.graphql(MeDocument, {}, token);
     expect(viaBearer.data).toEqual({ me: { user: { username: user.username }, permissions: ['core.view_tweet'] } });
 
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: `gatehouse_session=${token}` },
-      body: JSON.stringify({ query: print(MeDocument) }),
-    });
-    expect(((await response.json()) as { data: MeQuery }).data.me?.user.username).toBe(user.username);
+    const viaCookie = await graphqlClient(server.url, { headers: { cookie: `gatehouse_session=${token}` } })(MeDocument);
+    expect(viaCookie.data?.me?.user.username).toBe(user.username);
   });
 
   it('sets an HttpOnly, SameSite=Lax session cookie and stores only the token’s digest', async () => {
     const user = await makeUser(em());
     await server.signIn(user);
-    const response = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: print(LoginDocument),
-        variables: { username: user.username, password: 'correct horse battery staple' },
-      }),
-    });
+    const response = await server.graphql(LoginDocument, { username: user.username, password: 'correct horse battery staple' });
     const cookie = response.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^gatehouse_session=[A-Za-z0-9_-]{43};/);
     expect(cookie).toMatch(/HttpOnly/i);

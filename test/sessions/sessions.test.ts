@@ -1,22 +1,20 @@
 import { Session } from '../../src/sessions/session.entity';
 import { hashToken } from '../../src/sessions/sessions.service';
 import { makeUser } from '../support/factories';
+import {
+  MeDocument as ME,
+  MySessionsDocument as MY_SESSIONS,
+  RevokeSessionDocument as REVOKE,
+  SetUserPasswordDocument,
+  UpdateUserDocument,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
-
-const ME = '{ me { user { username } } }';
-const MY_SESSIONS = '{ mySessions { id current authMethod userAgent createdAt lastSeenAt expiresAt } }';
-const REVOKE = 'mutation($id: ID!) { revokeSession(id: $id) }';
-
-interface SessionsData {
-  mySessions: Array<{ id: string; current: boolean; authMethod: string }>;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../support/wait';
 
 describe('sessions', () => {
   let server: TestServer;
   const em = () => server.db.orm.em.fork();
-  const signedIn = async (token: string) => (await server.graphql<{ me: unknown }>(ME, {}, token)).data?.me !== null;
+  const signedIn = async (token: string) => (await server.graphql(ME, {}, token)).data?.me !== null;
   const sessionOf = (token: string) => em().findOneOrFail(Session, { tokenHash: hashToken(token) });
 
   beforeAll(async () => {
@@ -32,7 +30,7 @@ describe('sessions', () => {
       const stranger = await makeUser(em());
       await server.signIn(stranger);
 
-      const result = await server.graphql<SessionsData>(MY_SESSIONS, {}, current);
+      const result = await server.graphql(MY_SESSIONS, {}, current);
       expect(result.errors).toBeUndefined();
       const sessions = result.data!.mySessions;
       const ids = [(await sessionOf(current)).id, (await sessionOf(older)).id];
@@ -109,16 +107,8 @@ describe('sessions', () => {
       const second = await makeUser(em());
       const secondTokens = [await server.signIn(second), await server.signIn(second)];
 
-      await server.graphql(
-        'mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { id } }',
-        { id: String(first.id) },
-        adminToken,
-      );
-      await server.graphql(
-        'mutation($id: ID!) { setUserPassword(id: $id, password: "another long password") { id } }',
-        { id: String(second.id) },
-        adminToken,
-      );
+      await server.graphql(UpdateUserDocument, { id: String(first.id), input: { isActive: false } }, adminToken);
+      await server.graphql(SetUserPasswordDocument, { id: String(second.id), password: 'another long password' }, adminToken);
       for (const token of [...firstTokens, ...secondTokens]) expect(await signedIn(token)).toBe(false);
       expect(await em().count(Session, { user: { $in: [first.id, second.id] } })).toBe(0);
       expect(await signedIn(adminToken)).toBe(true);
@@ -137,7 +127,7 @@ describe('session timeouts in real time (SESSION_IDLE_TIMEOUT=2, SESSION_ABSOLUT
     const em = server.db.orm.em.fork();
     const active = await server.signIn(await makeUser(em));
     const idle = await server.signIn(await makeUser(em));
-    const signedIn = async (token: string) => (await server.graphql<{ me: unknown }>(ME, {}, token)).data?.me !== null;
+    const signedIn = async (token: string) => (await server.graphql(ME, {}, token)).data?.me !== null;
     const started = Date.now();
     const at = async (ms: number) => sleep(Math.max(0, started + ms - Date.now()));
 

@@ -1,11 +1,9 @@
 import http from 'node:http';
-import { startGatehouse, type Gatehouse } from '../../src/app';
-import { loadConfig } from '../../src/config/env';
-import { createLogger } from '../../src/config/logger';
 import { clientKey, SSO_ATTEMPT_WINDOW, SSO_ATTEMPTS_PER_CLIENT } from '../../src/sso/attempt-limits';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
-import { Browser } from './support/browser';
-import { startSsoTestBed, waitUntilSsoReady, type SsoTestBed } from './support/sso-server';
+import { Browser } from '../support/browser';
+import { startTestServer, type TestServer } from '../support/server';
+import { startSsoTestBed, waitUntilSsoReady, type SsoTestBed } from './support/sso-test-bed';
 
 describe('clientKey', () => {
   it.each([
@@ -71,28 +69,17 @@ describe('GET /oidc/authenticate/ bounds the login transactions it writes', () =
   });
 
   it('counts across instances: a second Gatehouse on the same database refuses the same address', async () => {
-    let second: Gatehouse | undefined;
+    let second: TestServer | undefined;
     try {
-      const config = loadConfig({
-        NODE_ENV: 'test',
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: bed.server.db.url,
-        PUBLIC_URL: bed.publicUrl,
-        OIDC_ISSUER: bed.idp.issuer,
-        OIDC_CLIENT_ID: bed.idp.clientId,
-        OIDC_CLIENT_SECRET: bed.idp.clientSecret,
-      });
-      second = await startGatehouse(config, createLogger('silent'));
-      await waitUntilSsoReady(second.http.url);
+      second = await startTestServer({ db: bed.server.db, env: { ...bed.env } });
+      await waitUntilSsoReady(second.url);
       const before = await em().count(LoginTransaction, {});
-      expect(await getFrom('127.0.0.10', `${second.http.url}/oidc/authenticate/?next=/graphql`)).toEqual({
+      expect(await getFrom('127.0.0.10', `${second.url}/oidc/authenticate/?next=/graphql`)).toEqual({
         status: 303,
         location: '/login?error=too_many_attempts&next=%2Fgraphql',
       });
       expect(await em().count(LoginTransaction, {})).toBe(before);
-      expect((await getFrom('127.0.0.12', `${second.http.url}/oidc/authenticate/?next=/graphql`)).status).toBe(302);
+      expect((await getFrom('127.0.0.12', `${second.url}/oidc/authenticate/?next=/graphql`)).status).toBe(302);
     } finally {
       await second?.stop();
     }
@@ -107,7 +94,7 @@ describe('GET /oidc/authenticate/ bounds the login transactions it writes', () =
       states.push(new URL(response.headers.get('location')!).searchParams.get('state')!);
     }
     const [given, pending] = [states.slice(0, 3), states.slice(3)];
-    expect(browser.jar.get('gatehouse_oidc_state')!.split('.')).toEqual(pending);
+    expect(browser.cookie('gatehouse_oidc_state')!.split('.')).toEqual(pending);
     const stored = (await em().find(LoginTransaction, { state: { $in: states } })).map((t) => t.state);
     expect(stored.sort()).toEqual([...pending].sort());
     expect(given.every((state) => !stored.includes(state))).toBe(true);
@@ -116,10 +103,10 @@ describe('GET /oidc/authenticate/ bounds the login transactions it writes', () =
   it('ignores a tampered cookie’s extra states beyond what it reads, and never lets it grow past 5', async () => {
     const browser = new Browser();
     const junk = Array.from({ length: 40 }, (_, i) => `junk${String(i).padStart(20, '0')}`);
-    browser.jar.set('gatehouse_oidc_state', junk.join('.'));
+    browser.setCookie('gatehouse_oidc_state', junk.join('.'));
     const response = await browser.get(`${bed.publicUrl}/oidc/authenticate/?next=/graphql`);
     expect(response.status).toBe(302);
-    const cookie = browser.jar.get('gatehouse_oidc_state')!.split('.');
+    const cookie = browser.cookie('gatehouse_oidc_state')!.split('.');
     expect(cookie).toHaveLength(5);
     expect(cookie.slice(0, 4)).toEqual(junk.slice(-4));
   });

@@ -2,16 +2,10 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { importPKCS8 } from 'jose';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
 import { User } from '../../src/users/user.entity';
+import { Browser } from '../support/browser';
 import { makeGroup, makeRule } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-import { Browser, freePort } from './support/browser';
 import { startEvilIdp, unsignedJwt, type EvilIdp } from './support/evil-idp';
-import { ssoRowCounts } from './support/sso-rows';
-import { me, startSsoTestBed, waitUntilSsoReady, type SsoTestBed } from './support/sso-server';
-
-type Em = ReturnType<TestServer['db']['orm']['em']['fork']>;
-
-const counts = (em: Em) => ssoRowCounts(em);
+import { startSsoTestBed, type SsoTestBed } from './support/sso-test-bed';
 
 describe('GET /oidc/callback/ against a real provider: replay, state and issuer faults', () => {
   let bed: SsoTestBed;
@@ -22,23 +16,24 @@ describe('GET /oidc/callback/ against a real provider: replay, state and issuer 
   });
   afterAll(() => bed?.stop());
   const em = () => bed.server.db.orm.em.fork();
+  const snapshot = () => bed.server.db.snapshot();
 
   it('uses a login transaction once: a replayed callback is refused and starts no second session', async () => {
     const { browser, callbackUrl } = await bed.authorize('alice');
     const state = new URL(callbackUrl).searchParams.get('state')!;
-    const stateCookie = browser.jar.get('gatehouse_oidc_state')!;
+    const stateCookie = browser.cookie('gatehouse_oidc_state')!;
     const first = await browser.get(callbackUrl);
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toBe('/graphql');
-    const before = await counts(em());
+    const before = await snapshot();
     // Even with the browser-binding cookie put back, the transaction is gone.
-    browser.jar.set('gatehouse_oidc_state', stateCookie);
-    browser.jar.delete('gatehouse_session');
+    browser.setCookie('gatehouse_oidc_state', stateCookie);
+    browser.deleteCookie('gatehouse_session');
     const replay = await browser.get(callbackUrl);
     expect(replay.status).toBe(303);
     expect(replay.headers.get('location')).toBe('/login?error=sso_failed');
     expect(replay.headers.get('set-cookie') ?? '').not.toMatch(/gatehouse_session=[^;]/);
-    expect(await counts(em())).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     expect(await em().count(LoginTransaction, { state })).toBe(0);
   });
 
@@ -47,21 +42,21 @@ describe('GET /oidc/callback/ against a real provider: replay, state and issuer 
     const tampered = new URL(callbackUrl);
     const forged = 'A'.repeat(43);
     tampered.searchParams.set('state', forged);
-    const before = await counts(em());
+    const before = await snapshot();
     expect((await browser.get(tampered.href)).headers.get('location')).toBe('/login?error=sso_failed');
-    browser.jar.set('gatehouse_oidc_state', `${browser.jar.get('gatehouse_oidc_state')}.${forged}`);
+    browser.setCookie('gatehouse_oidc_state', `${browser.cookie('gatehouse_oidc_state')}.${forged}`);
     expect((await browser.get(tampered.href)).headers.get('location')).toBe('/login?error=sso_failed');
-    expect(await counts(em())).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('refuses a callback this browser did not start (login CSRF with the attacker’s own code)', async () => {
     const { callbackUrl } = await bed.authorize('alice');
     const victim = new Browser();
-    const before = await counts(em());
+    const before = await snapshot();
     const response = await victim.get(callbackUrl);
     expect(response.headers.get('location')).toBe('/login?error=sso_failed');
-    expect(victim.jar.has('gatehouse_session')).toBe(false);
-    expect(await counts(em())).toEqual(before);
+    expect(victim.cookie('gatehouse_session')).toBeUndefined();
+    expect(await snapshot()).toEqual(before);
   });
 
   it('refuses an authorization response whose iss is not the provider (RFC 9207 mix-up)', async () => {
@@ -69,18 +64,18 @@ describe('GET /oidc/callback/ against a real provider: replay, state and issuer 
     const mixedUp = new URL(callbackUrl);
     expect(mixedUp.searchParams.get('iss')).toBe(bed.idp.issuer);
     mixedUp.searchParams.set('iss', 'http://127.0.0.1:1');
-    const before = await counts(em());
+    const before = await snapshot();
     expect((await browser.get(mixedUp.href)).headers.get('location')).toBe('/login?error=sso_failed');
-    expect(await counts(em())).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('refuses an expired login transaction', async () => {
     const { browser, callbackUrl } = await bed.authorize('alice');
     const state = new URL(callbackUrl).searchParams.get('state')!;
     await em().nativeUpdate(LoginTransaction, { state }, { expiresAt: new Date(Date.now() - 1000) });
-    const before = await counts(em());
+    const before = await snapshot();
     expect((await browser.get(callbackUrl)).headers.get('location')).toBe('/login?error=sso_failed');
-    expect(await counts(em())).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('turns a provider error (the person cancelled) into a generic message', async () => {
@@ -95,45 +90,22 @@ describe('GET /oidc/callback/ against a real provider: replay, state and issuer 
 });
 
 describe('GET /oidc/callback/ with a stand-in provider issuing bad ID tokens', () => {
+  let bed: SsoTestBed<EvilIdp>;
   let evil: EvilIdp;
-  let server: TestServer;
-  let publicUrl: string;
   beforeAll(async () => {
-    evil = await startEvilIdp();
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    server = await startTestServer({
-      env: {
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        OIDC_ISSUER: evil.issuer,
-        OIDC_CLIENT_ID: evil.clientId,
-        OIDC_CLIENT_SECRET: evil.clientSecret,
-      },
-    });
-    await waitUntilSsoReady(publicUrl);
-    await makeRule(server.db.orm.em.fork(), await makeGroup(server.db.orm.em.fork(), ['core.view_tweet']), 'EVIL_GROUP');
+    bed = await startSsoTestBed({ provider: startEvilIdp });
+    evil = bed.idp;
+    await makeRule(bed.server.db.orm.em.fork(), await makeGroup(bed.server.db.orm.em.fork(), ['core.view_tweet']), 'EVIL_GROUP');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await evil?.stop();
-  });
-  const em = () => server.db.orm.em.fork();
-
-  async function attempt(): Promise<{ location: string | null; browser: Browser }> {
-    const browser = new Browser();
-    const { url } = await browser.follow(
-      `${publicUrl}/oidc/authenticate/?next=/graphql`,
-      (u) => u.startsWith(`${publicUrl}/login`) || u.startsWith(`${publicUrl}/graphql`),
-    );
-    return { location: url.slice(publicUrl.length), browser };
-  }
+  afterAll(() => bed?.stop());
+  const em = () => bed.server.db.orm.em.fork();
+  const snapshot = () => bed.server.db.snapshot();
 
   it('accepts a correct ID token from the stand-in (so the refusals below are the faults’ doing)', async () => {
     evil.mint = (nonce) => evil.idToken(nonce, { sub: 'good-one' });
-    const { browser } = await attempt();
-    expect(browser.jar.get('gatehouse_session')).toBeDefined();
-    expect((await me(publicUrl, browser.jar.get('gatehouse_session')!))?.user).toMatchObject({ username: 'good-one' });
+    const { sessionToken } = await bed.signIn();
+    expect(sessionToken).not.toBeNull();
+    expect((await bed.me(sessionToken))?.user).toMatchObject({ username: 'good-one' });
   });
 
   const faults: Array<[string, (nonce: string) => Promise<string>]> = [
@@ -183,11 +155,11 @@ describe('GET /oidc/callback/ with a stand-in provider issuing bad ID tokens', (
 
   it.each(faults)('refuses %s, persisting nothing', async (_name, mint) => {
     evil.mint = mint;
-    const before = await counts(em());
-    const { location, browser } = await attempt();
-    expect(location).toBe('/login?error=sso_failed');
-    expect(browser.jar.has('gatehouse_session')).toBe(false);
-    expect(await counts(em())).toEqual(before);
+    const before = await snapshot();
+    const { response, sessionToken } = await bed.signIn();
+    expect(response.headers.get('location')).toBe('/login?error=sso_failed');
+    expect(sessionToken).toBeNull();
+    expect(await snapshot()).toEqual(before);
     expect(await em().count(User, { username: 'mallory' })).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '../../src/sso/dev-idp/dev-identity-provider';
 import { loadDirectory } from '../../src/sso/dev-idp/directory-file';
 import { REFERENCE_RULES } from '../../src/sso/seed-rules';
+import { Browser } from '../support/browser';
 
 const PUBLIC_URL = 'http://localhost:4999';
 
@@ -20,61 +21,27 @@ function recordingLogger() {
   };
 }
 
-/** A browser's cookie jar, enough for the IdP's own cookies (all on one host). */
-class CookieJar {
-  private readonly cookies = new Map<string, string>();
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-  header(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-}
-
 /**
  * Signs `username` in at the development IdP the way a browser would (authorization request,
  * login form, redirects) and returns the callback URL the browser is finally sent to.
  */
 async function browserSignIn(authorizationUrl: URL, username: string, password: string): Promise<{ callback: URL; loginStatus: number[] }> {
-  const jar = new CookieJar();
-  const go = async (url: string | URL, init: RequestInit = {}) => {
-    const response = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: jar.header() },
-    });
-    jar.store(response);
-    return response;
-  };
+  const browser = new Browser();
   const loginStatus: number[] = [];
-  let response = await go(authorizationUrl);
-  let location = new URL(response.headers.get('location')!, authorizationUrl);
+  let response = await browser.get(authorizationUrl);
+  const location = new URL(response.headers.get('location')!, authorizationUrl);
   expect(location.pathname).toMatch(/^\/interaction\//);
-  const form = await go(location);
+  const form = await browser.get(location);
   expect(form.status).toBe(200);
   expect(await form.text()).toContain('name="password"');
   for (const attempt of password === 'cosmos' ? ['not the password', password] : [password]) {
-    response = await go(location, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username, password: attempt }).toString(),
-    });
+    response = await browser.postForm(location, { username, password: attempt });
     loginStatus.push(response.status);
   }
   // Follow the provider's redirects until it sends the browser back to Gatehouse.
-  for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops++) {
-    location = new URL(response.headers.get('location')!, location);
-    if (location.href.startsWith(PUBLIC_URL)) return { callback: location, loginStatus };
-    response = await go(location);
-  }
-  throw new Error(`the IdP did not redirect back to Gatehouse (status ${response.status}: ${await response.text()})`);
+  const followed = await browser.followRedirects(location, response, (next) => !next.href.startsWith(PUBLIC_URL));
+  if (followed.next) return { callback: followed.next, loginStatus };
+  throw new Error(`the IdP did not redirect back to Gatehouse (status ${followed.response.status}: ${await followed.response.text()})`);
 }
 
 describe('startDevIdentityProvider', () => {

@@ -7,8 +7,8 @@ import { Group } from '../../src/groups/group.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { me, startSsoTestBed, type SsoTestBed } from './support/sso-server';
-import { ssoRowCounts } from './support/sso-rows';
+import { writtenSince } from '../support/snapshot';
+import { startSsoTestBed, type SsoTestBed } from './support/sso-test-bed';
 
 const SUPPORT_PERMISSIONS = [
   'core.add_language',
@@ -71,9 +71,17 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/graphql?from=sso');
     expect(response.headers.get('set-cookie')).toMatch(/gatehouse_session=[A-Za-z0-9_-]{43}; .*HttpOnly/i);
-    const result = await me(bed.publicUrl, sessionToken);
+    const result = await bed.me(sessionToken);
     expect(result).toEqual({
-      user: { username: 'carl', email: 'carl@example.com', firstName: 'Carl', lastName: 'Sagan', isStaff: true, isSuperuser: false },
+      user: {
+        id: expect.any(String),
+        username: 'carl',
+        email: 'carl@example.com',
+        firstName: 'Carl',
+        lastName: 'Sagan',
+        isStaff: true,
+        isSuperuser: false,
+      },
       permissions: SUPPORT_PERMISSIONS,
     });
     const user = await em().findOneOrFail(User, { username: 'carl' }, { populate: ['password'] });
@@ -106,14 +114,13 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
 
   it('refuses a person no rule maps with "access not granted": no user, identity or session, only the audit entry', async () => {
     bed.idp.directory.set('nobody', { email: 'nobody@example.com', email_verified: true, groups: ['SOMETHING_ELSE'] });
-    const before = await counts();
+    const before = await bed.server.db.snapshot();
     const { response, sessionToken } = await bed.signIn('nobody');
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/login?error=access_not_granted');
     expect(sessionToken).toBeNull();
     expect(await em().count(User, { username: 'nobody' })).toBe(0);
-    const after = await counts();
-    expect(after).toEqual({ ...before, logEntries: before.logEntries + 1 });
+    expect(writtenSince(before, await bed.server.db.snapshot())).toEqual({ admin_logentry: 1 });
     const [entry] = await em().find(LogEntry, { appLabel: 'sso', model: 'login' }, { orderBy: { id: 'desc' }, limit: 1 });
     expect(entry.user).toBeNull();
     expect(entry.changeMessage).toEqual([
@@ -158,7 +165,7 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     // The directory renames her and moves her from VIEWER+BUSINESS to SUPPORT.
     bed.idp.directory.set('ann', { given_name: 'Annie', family_name: 'Sagan', groups: ['B2E_APP_MANAGEMENT_SUPPORT'] });
     const { sessionToken } = await bed.signIn('ann');
-    const result = await me(bed.publicUrl, sessionToken);
+    const result = await bed.me(sessionToken);
     expect(result?.user).toMatchObject({ firstName: 'Annie', lastName: 'Sagan' });
     const memberships = await em().find(UserGroup, { user: ann.id }, { populate: ['group'], orderBy: { group: { name: 'asc' } } });
     expect(memberships.map((m) => `${m.group.name}:${m.source}`).sort()).toEqual([
@@ -193,7 +200,7 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
   it('never grants isSuperuser or changes isStaff of an existing account from claims', async () => {
     bed.idp.directory.set('eve', { groups: ['B2E_APP_MANAGEMENT_VIEWER'], is_superuser: true, isSuperuser: true });
     const { sessionToken } = await bed.signIn('eve');
-    expect((await me(bed.publicUrl, sessionToken))?.user).toMatchObject({ isSuperuser: false, isStaff: true });
+    expect((await bed.me(sessionToken))?.user).toMatchObject({ isSuperuser: false, isStaff: true });
   });
 
   it('refuses a disabled user, writing only the audit entry', async () => {
@@ -210,10 +217,10 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
   it('refuses, rather than attaches, when a local user already has the sub as username', async () => {
     await makeUser(em(), { username: 'taken-name' });
     bed.idp.directory.set('taken-name', { groups: ['B2E_APP_MANAGEMENT_VIEWER'], email: 'x@example.com', email_verified: false });
-    const before = await counts();
+    const before = await bed.server.db.snapshot();
     const { response } = await bed.signIn('taken-name');
     expect(response.headers.get('location')).toBe('/login?error=account_conflict');
-    expect(await counts()).toEqual({ ...before, logEntries: before.logEntries + 1 });
+    expect(writtenSince(before, await bed.server.db.snapshot())).toEqual({ admin_logentry: 1 });
   });
 
   describe('linking a first sign-in to an existing account', () => {
@@ -222,7 +229,7 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
       await em().nativeUpdate(User, { id: local.id }, { email: 'Linus@Example.com' });
       bed.idp.directory.set('linus-sub', { email: 'linus@example.com', email_verified: true, groups: ['B2E_APP_MANAGEMENT_VIEWER'] });
       const { sessionToken } = await bed.signIn('linus-sub');
-      expect((await me(bed.publicUrl, sessionToken))?.user).toMatchObject({ username: 'local-linus' });
+      expect((await bed.me(sessionToken))?.user).toMatchObject({ username: 'local-linus' });
       expect(await em().count(User, { username: 'linus-sub' })).toBe(0);
       expect(await em().count(SsoIdentity, { user: local.id, subject: 'linus-sub' })).toBe(1);
     });
@@ -232,7 +239,7 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
       await em().nativeUpdate(User, { id: local.id }, { email: 'uma@example.com' });
       bed.idp.directory.set('uma-sub', { email: 'uma@example.com', email_verified: false, groups: ['B2E_APP_MANAGEMENT_VIEWER'] });
       const { sessionToken } = await bed.signIn('uma-sub');
-      expect((await me(bed.publicUrl, sessionToken))?.user).toMatchObject({ username: 'uma-sub', email: '' });
+      expect((await bed.me(sessionToken))?.user).toMatchObject({ username: 'uma-sub', email: '' });
       expect(await em().count(SsoIdentity, { user: local.id })).toBe(0);
     });
 
@@ -243,7 +250,7 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
       }
       bed.idp.directory.set('twin-sub', { email: 'twin@example.com', email_verified: true, groups: ['B2E_APP_MANAGEMENT_VIEWER'] });
       const { sessionToken } = await bed.signIn('twin-sub');
-      expect((await me(bed.publicUrl, sessionToken))?.user).toMatchObject({ username: 'twin-sub' });
+      expect((await bed.me(sessionToken))?.user).toMatchObject({ username: 'twin-sub' });
     });
   });
 
@@ -253,9 +260,7 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     await em().nativeUpdate('GroupMappingRule', { id: rule.id }, { claim: 'email', matchType: 'GLOB' });
     bed.idp.directory.set('dom', { email: 'dom@sagan.example', email_verified: true });
     const { sessionToken } = await bed.signIn('dom');
-    expect((await me(bed.publicUrl, sessionToken))?.permissions).toEqual(['core.view_tweet']);
+    expect((await bed.me(sessionToken))?.permissions).toEqual(['core.view_tweet']);
     await em().nativeDelete('GroupMappingRule', { id: rule.id });
   });
-
-  const counts = () => ssoRowCounts(em());
 });

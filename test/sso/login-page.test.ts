@@ -1,8 +1,8 @@
 import { safeNext } from '../../src/http/safe-next';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
 import { makeUser } from '../support/factories';
-import { Browser } from './support/browser';
-import { startSsoTestBed, type SsoTestBed } from './support/sso-server';
+import { Browser } from '../support/browser';
+import { startSsoTestBed, type SsoTestBed } from './support/sso-test-bed';
 
 const OPEN_REDIRECTS = [
   '//evil.example',
@@ -81,14 +81,14 @@ describe('GET /login and POST /login', () => {
     const user = await makeUser(em(), { username: 'formuser' });
     await bed.server.signIn(user, 'correct horse battery staple'); // sets the password
     const browser = new Browser();
-    const response = await browser.request(`${bed.publicUrl}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: bed.publicUrl },
-      body: new URLSearchParams({ username: 'formuser', password: 'correct horse battery staple', next: '/graphql?from=form' }),
-    });
+    const response = await browser.postForm(
+      `${bed.publicUrl}/login`,
+      { username: 'formuser', password: 'correct horse battery staple', next: '/graphql?from=form' },
+      { origin: bed.publicUrl },
+    );
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/graphql?from=form');
-    expect(browser.jar.get('gatehouse_session')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(browser.cookie('gatehouse_session')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('re-renders the page with the generic message on a wrong password, and no cookie', async () => {

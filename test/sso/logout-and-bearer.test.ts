@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { Session } from '../../src/sessions/session.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { me, startSsoTestBed, type SsoTestBed } from './support/sso-server';
+import { LogoutDocument, LogoutUrlDocument, MeDocument as ME, MySessionsDocument } from '../generated/graphql';
+import { startSsoTestBed, type SsoTestBed } from './support/sso-test-bed';
 
 const AUDIENCE = 'https://gatehouse.test/api';
 
@@ -34,8 +35,8 @@ describe('logout of a single sign-on session', () => {
     expect(location.searchParams.get('id_token_hint')).toBe(session.idToken);
     expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${bed.publicUrl}/login`);
     expect(await em().count(Session, { id: session.id })).toBe(0);
-    expect(browser.jar.has('gatehouse_session')).toBe(false);
-    expect(await me(bed.publicUrl, sessionToken)).toBeNull();
+    expect(browser.cookie('gatehouse_session')).toBeUndefined();
+    expect(await bed.me(sessionToken)).toBeNull();
     // The real provider accepts the request (it shows its logout confirmation).
     const atProvider = await browser.get(location.href);
     expect(atProvider.status).toBe(200);
@@ -48,16 +49,16 @@ describe('logout of a single sign-on session', () => {
       headers: { origin: 'https://evil.example' },
     });
     expect(response.status).toBe(403);
-    expect(await me(bed.publicUrl, sessionToken)).not.toBeNull();
+    expect(await bed.me(sessionToken)).not.toBeNull();
   });
 
   it('Query.logoutUrl offers the provider logout for an SSO session, null for a password session; `mutation { logout }` still answers true', async () => {
     const { sessionToken } = await bed.signIn('lou');
-    const url = await bed.server.graphql<{ logoutUrl: string }>('{ logoutUrl }', {}, sessionToken);
+    const url = await bed.server.graphql(LogoutUrlDocument, {}, sessionToken);
     expect(url.data?.logoutUrl).toMatch(new RegExp(`^${bed.idp.issuer}/session/end\\?.*id_token_hint=`));
-    expect((await bed.server.graphql('mutation { logout }', {}, sessionToken)).data).toEqual({ logout: true });
+    expect((await bed.server.graphql(LogoutDocument, {}, sessionToken)).data).toEqual({ logout: true });
     const local = await bed.server.signIn(await makeUser(em()));
-    expect((await bed.server.graphql('{ logoutUrl }', {}, local)).data).toEqual({ logoutUrl: null });
+    expect((await bed.server.graphql(LogoutUrlDocument, {}, local)).data).toEqual({ logoutUrl: null });
   });
 });
 
@@ -79,7 +80,6 @@ describe('provider-issued JWT access tokens as Authorization: Bearer (OIDC_API_A
     groups: ['API_USERS'],
     ...extra,
   });
-  const ME = '{ me { user { username } permissions } }';
 
   it('authenticates a valid token as its user, mapping groups through the login policy, without a session', async () => {
     const sessionsBefore = await em().count(Session, {});
@@ -89,7 +89,7 @@ describe('provider-issued JWT access tokens as Authorization: Bearer (OIDC_API_A
     expect(await em().count(Session, {})).toBe(sessionsBefore);
     // The same user on the next request, whose groups are re-mapped: now in no mapped group → refused.
     const unmapped = await bed.idp.sign(claims({ groups: ['NOTHING'] }));
-    const denied = await bed.server.graphql('{ mySessions { id } }', {}, unmapped);
+    const denied = await bed.server.graphql(MySessionsDocument, {}, unmapped);
     expect(denied.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
 
@@ -116,7 +116,7 @@ describe('provider-issued JWT access tokens as Authorization: Bearer (OIDC_API_A
     ['an ID token (audience is the client, not the API)', async () => bed.idp.sign(claims({ aud: bed.idp.clientId }))],
   ])('refuses %s with UNAUTHENTICATED', async (_name, make) => {
     const usersBefore = await em().count(User, {});
-    const result = await bed.server.graphql('{ mySessions { id } }', {}, await make());
+    const result = await bed.server.graphql(MySessionsDocument, {}, await make());
     expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(await em().count(User, {})).toBe(usersBefore);
   });
@@ -144,6 +144,6 @@ describe('provider-issued JWT access tokens when OIDC_API_AUDIENCE is unset', ()
       exp: now + 300,
       groups: ['API_USERS'],
     });
-    expect((await bed.server.graphql('{ me { user { username } } }', {}, token)).data).toEqual({ me: null });
+    expect((await bed.server.graphql(ME, {}, token)).data).toEqual({ me: null });
   });
 });

@@ -27,19 +27,10 @@ describe('group mapping rules over GraphQL', () => {
   afterAll(() => server.stop());
   const em = () => server.db.orm.em.fork();
 
-  /** A signed-in user holding `perms` through a group (never a superuser). */
-  async function caller(perms: readonly PermissionName[]): Promise<{ user: User; token: string }> {
-    const group = await makeGroup(em(), perms);
-    const user = await makeUser(em(), { groups: [group] });
-    return { user, token: await server.signIn(user) };
-  }
+  const caller = (perms: readonly PermissionName[]) => server.signInWith(perms);
 
-  /** Rules and log entries: what a refused write must leave as it was. */
-  const snapshot = async () => ({
-    rules: (await em().find(GroupMappingRule, {}, { orderBy: { id: 'asc' } })).map((r) => ({ ...r, group: r.group.id })),
-    log: await em().count(LogEntry, { appLabel: 'sso' }),
-    memberships: await em().count(UserGroup, {}),
-  });
+  /** What a refused write must leave as it was: the whole database. */
+  const snapshot = () => server.db.snapshot();
 
   async function ssoUser(claims: Record<string, unknown>, groups: Group[] = []): Promise<User> {
     const user = await makeUser(em(), { groups });

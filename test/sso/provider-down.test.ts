@@ -1,37 +1,18 @@
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
+import { MeDocument } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-import { Browser, freePort } from './support/browser';
-import { waitUntilSsoReady, me } from './support/sso-server';
-import { startTestIdp, type TestIdp } from './support/test-idp';
+import { startSsoTestBed, type SsoTestBed } from './support/sso-test-bed';
 
 describe('an identity provider that is down when Gatehouse starts', () => {
-  let server: TestServer;
-  let idp: TestIdp | undefined;
-  let publicUrl: string;
-  let idpPort: number;
+  let bed: SsoTestBed;
   beforeAll(async () => {
-    const port = await freePort();
-    idpPort = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    // Nothing listens on idpPort yet.
-    server = await startTestServer({
-      env: {
-        PORT: String(port),
-        PUBLIC_URL: publicUrl,
-        OIDC_ISSUER: `http://127.0.0.1:${idpPort}`,
-        OIDC_CLIENT_ID: 'gatehouse-test',
-        OIDC_CLIENT_SECRET: 'test-client-secret-that-is-long-enough-0123456789',
-        OIDC_HTTP_TIMEOUT: '2',
-      },
-    });
+    // The provider's port refuses connections until the test brings it up.
+    bed = await startSsoTestBed({ env: { OIDC_HTTP_TIMEOUT: '2' }, beforeGatehouse: (idp) => idp.takeDown(), waitForDiscovery: false });
   });
-  afterAll(async () => {
-    await server?.stop();
-    await idp?.stop();
-  });
+  afterAll(() => bed?.stop());
 
   it('starts anyway; SSO answers "identity provider unavailable" without recording an attempt; password sign-in works; SSO works once the provider is up', async () => {
+    const { server, publicUrl } = bed;
     const response = await fetch(`${publicUrl}/oidc/authenticate/?next=/graphql`, { redirect: 'manual' });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/login?error=idp_unavailable&next=%2Fgraphql');
@@ -41,17 +22,15 @@ describe('an identity provider that is down when Gatehouse starts', () => {
 
     const local = await makeUser(server.db.orm.em.fork(), { username: 'local-dev' });
     const token = await server.signIn(local);
-    expect((await server.graphql('{ me { user { username } } }', {}, token)).data).toEqual({ me: { user: { username: 'local-dev' } } });
+    expect((await server.graphql(MeDocument, {}, token)).data).toEqual({ me: { user: { username: 'local-dev' }, permissions: [] } });
 
     // The provider comes up on the configured address; discovery is retried in the background.
-    idp = await startTestIdp({ port: idpPort, redirectUri: `${publicUrl}/oidc/callback/`, postLogoutRedirectUri: `${publicUrl}/login` });
+    await bed.idp.bringUp();
     await makeRule(server.db.orm.em.fork(), await makeGroup(server.db.orm.em.fork(), ['core.view_tweet']), 'LATE');
-    idp.directory.set('late', { groups: ['LATE'] });
-    idp.nextLogin = 'late';
-    await waitUntilSsoReady(publicUrl, 20_000);
-    const browser = new Browser();
-    const { url } = await browser.follow(`${publicUrl}/oidc/authenticate/?next=/graphql`, (u) => u === `${publicUrl}/graphql`);
-    expect(url).toBe(`${publicUrl}/graphql`);
-    expect((await me(publicUrl, browser.jar.get('gatehouse_session')!))?.permissions).toEqual(['core.view_tweet']);
+    bed.idp.directory.set('late', { groups: ['LATE'] });
+    await bed.waitUntilReady(20_000);
+    const { response: callback, sessionToken } = await bed.signIn('late');
+    expect(callback.headers.get('location')).toBe('/graphql');
+    expect((await bed.me(sessionToken))?.permissions).toEqual(['core.view_tweet']);
   });
 });

@@ -3,7 +3,7 @@ import { createLogger } from '../../src/config/logger';
 import { RelyingParty } from '../../src/sso/relying-party';
 import { providerFromEnv, ssoSettings } from '../../src/sso/settings';
 import { makeGroup, makeRule } from '../support/factories';
-import { me, startSsoTestBed, type SsoTestBed } from './support/sso-server';
+import { startSsoTestBed, type SsoTestBed } from './support/sso-test-bed';
 
 describe('RelyingParty.endSessionUrl without an end_session_endpoint', () => {
   const party = (issuer: string) => {
@@ -45,7 +45,7 @@ describe('single sign-on with userinfo and a namespaced groups claim (the origin
     bed.idp.directory.set('nina', { [CLAIM]: ['B2E_APP_MANAGEMENT_VIEWER'], given_name: 'Nina' });
     const { response, sessionToken } = await bed.signIn('nina');
     expect(response.headers.get('location')).toBe('/graphql');
-    expect(await me(bed.publicUrl, sessionToken)).toMatchObject({
+    expect(await bed.me(sessionToken)).toMatchObject({
       user: { username: 'nina', firstName: 'Nina' },
       permissions: ['core.view_language'],
     });

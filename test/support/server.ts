@@ -1,26 +1,24 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
 import { startGatehouse, type Gatehouse } from '../../src/app';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/config/logger';
+import type { HousekeepingSchedule } from '../../src/db/housekeeping';
 import type { PermissionName } from '../../src/permissions/registry';
 import type { User } from '../../src/users/user.entity';
 import { hashPassword } from '../../src/users/passwords';
+import { LoginDocument } from '../generated/graphql';
 import { createTestDatabase, type TestDatabase } from './database';
-import { makeGroup, makeUser } from './factories';
+import { makeGroup, makeUser, type UserSpec } from './factories';
+import { graphqlClient, type GraphQLClient } from './graphql-client';
+import { captureLogs, type LogRecord } from './logs';
 
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  status: number;
-  data?: T | null;
-  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
-  headers: Headers;
+/** The password `signIn` gives a user unless told otherwise. */
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+/** A signed-in user and their session token. */
+export interface SignedIn {
+  user: User;
+  token: string;
 }
-
-/** `variables, token` after a typed document: `variables` is optional when it requires nothing. */
-export type TypedArguments<TVariables> =
-  Record<string, never> extends TVariables
-    ? [variables?: TVariables, token?: string | null]
-    : [variables: TVariables, token?: string | null];
 
 /** A running Gatehouse on a database of its own, reached over real HTTP. */
 export interface TestServer {
@@ -30,69 +28,66 @@ export interface TestServer {
   /** SQL statements the server ran since the last `resetQueries()`. */
   readonly queries: string[];
   resetQueries(): void;
-  /**
-   * POSTs a typed document of test/generated/graphql.ts (from test/operations/*.graphql): its
-   * variables are checked and its data typed. Variables may be left out only when none is required.
-   */
-  graphql<TResult, TVariables>(
-    document: TypedDocumentNode<TResult, TVariables>,
-    ...rest: TypedArguments<TVariables>
-  ): Promise<GraphQLResponse<TResult>>;
-  /** POSTs a GraphQL operation; `token` is sent as `Authorization: Bearer`. */
-  graphql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    token?: string | null,
-  ): Promise<GraphQLResponse<T>>;
+  /** Its log lines, when started with `logs: true` (empty otherwise). */
+  readonly logs: LogRecord[];
+  /** POSTs an operation to /graphql (see graphql-client.ts); `token` goes as `Authorization: Bearer`. */
+  readonly graphql: GraphQLClient;
   /** Signs `user` in through the real `login` mutation (setting a password first) and returns the session token. */
   signIn(user: User, password?: string): Promise<string>;
-  /** A new user holding `perms` through a new group, signed in. */
-  signInWith(perms: readonly PermissionName[]): Promise<{ user: User; token: string }>;
+  /** A new user holding `perms` through a new group (never directly, never a superuser), signed in; `spec` adds to the user. */
+  signInWith(perms: readonly PermissionName[], spec?: UserSpec): Promise<SignedIn>;
+  /** A new active staff superuser in no group, signed in. */
+  signInAsSuperuser(): Promise<SignedIn>;
+  /** Stops Gatehouse, and drops the database unless it was handed in with `db`. */
   stop(): Promise<void>;
 }
 
-const TEST_PASSWORD = 'correct horse battery staple';
+export interface TestServerOptions {
+  /** Configuration over the test defaults (NODE_ENV=test, 127.0.0.1, a free port, silent logs). */
+  env?: Record<string, string>;
+  /** Whether the access directives are enforced (default: yes). */
+  enforce?: boolean;
+  /** Keep the log lines, at debug level, in `server.logs`. */
+  logs?: boolean;
+  housekeeping?: HousekeepingSchedule;
+  /** Run on this database (another instance of a service sharing it) instead of a new one. */
+  db?: TestDatabase;
+}
 
-export async function startTestServer(options: { env?: Record<string, string>; enforce?: boolean } = {}): Promise<TestServer> {
-  const db = await createTestDatabase();
+/**
+ * The one way the tests start Gatehouse in-process: on a fresh database cloned from the migrated
+ * template (test/support/database.ts), listening on 127.0.0.1, with the ORM's statements counted.
+ * Rejects, dropping the database it made, when Gatehouse refuses to start.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const db = options.db ?? (await createTestDatabase());
   const queries: string[] = [];
-  const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: db.url, LOG_LEVEL: 'silent', ...options.env });
-  const gatehouse = await startGatehouse(config, createLogger(config.LOG_LEVEL), {
-    onQuery: (sql) => queries.push(sql),
-    enforce: options.enforce,
-  });
-  const url = gatehouse.http.url;
-
-  function graphql<TResult, TVariables>(
-    document: TypedDocumentNode<TResult, TVariables>,
-    ...rest: TypedArguments<TVariables>
-  ): Promise<GraphQLResponse<TResult>>;
-  function graphql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    token?: string | null,
-  ): Promise<GraphQLResponse<T>>;
-  async function graphql(
-    document: string | TypedDocumentNode<unknown, unknown>,
-    variables?: unknown,
-    token?: string | null,
-  ): Promise<GraphQLResponse<never>> {
-    const query = typeof document === 'string' ? document : print(document);
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
+  const captured = options.logs ? captureLogs() : null;
+  let gatehouse: Gatehouse;
+  try {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: db.url,
+      ...(captured ? {} : { LOG_LEVEL: 'silent' }),
+      ...options.env,
     });
-    const body = (await response.json()) as { data?: never; errors?: never };
-    return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+    gatehouse = await startGatehouse(config, captured?.logger ?? createLogger(config.LOG_LEVEL), {
+      onQuery: (sql) => queries.push(sql),
+      enforce: options.enforce,
+      housekeeping: options.housekeeping,
+    });
+  } catch (error) {
+    if (!options.db) await db.drop();
+    throw error;
   }
+  const url = gatehouse.http.url;
+  const graphql = graphqlClient(url);
 
   const signIn: TestServer['signIn'] = async (user, password = TEST_PASSWORD) => {
     await db.orm.em.fork().nativeUpdate('User', { id: user.id }, { password: await hashPassword(password) });
-    const result = await graphql<{ login: { token: string } }>(
-      'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-      { u: user.username, p: password },
-    );
+    const result = await graphql(LoginDocument, { username: user.username, password });
     if (!result.data?.login) throw new Error(`sign-in of ${user.username} failed: ${JSON.stringify(result.errors)}`);
     return result.data.login.token;
   };
@@ -105,16 +100,22 @@ export async function startTestServer(options: { env?: Record<string, string>; e
     resetQueries: () => {
       queries.length = 0;
     },
+    logs: captured?.records ?? [],
     graphql,
     signIn,
-    async signInWith(perms) {
+    async signInWith(perms, spec = {}) {
       const em = db.orm.em.fork();
-      const user = await makeUser(em, { groups: [await makeGroup(em, perms)] });
+      const group = await makeGroup(em, perms);
+      const user = await makeUser(em, { ...spec, groups: [group, ...(spec.groups ?? [])] });
+      return { user, token: await signIn(user) };
+    },
+    async signInAsSuperuser() {
+      const user = await makeUser(db.orm.em.fork(), { isSuperuser: true, isStaff: true });
       return { user, token: await signIn(user) };
     },
     async stop() {
       await gatehouse.stop();
-      await db.drop();
+      if (!options.db) await db.drop();
     },
   };
 }

@@ -1,26 +1,29 @@
 import { User } from '../../src/users/user.entity';
 import { makeUser } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, onlyError, snapshotCounts, superuser, type Caller } from './support';
-
-const CREATE = 'mutation($input: CreateUserInput!) { createUser(input: $input) { id isStaff isSuperuser } }';
-const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id isActive isStaff isSuperuser } }';
-const DELETE = 'mutation($id: ID!) { deleteUser(id: $id) }';
-const SET_PASSWORD = 'mutation($id: ID!, $password: String!) { setUserPassword(id: $id, password: $password) { id } }';
-const SET_PERMISSIONS = 'mutation($id: ID!, $permissions: [String!]!) { setUserPermissions(id: $id, permissions: $permissions) { id } }';
-const SET_GROUPS = 'mutation($id: ID!, $groupIds: [ID!]!) { setUserGroups(id: $id, groupIds: $groupIds) { id } }';
+import { startTestServer, type SignedIn, type TestServer } from '../support/server';
+import { userFields } from './support';
+import {
+  CreateUserDocument as CREATE,
+  DeleteUserDocument as DELETE,
+  MyAccountDocument,
+  SetUserGroupsDocument as SET_GROUPS,
+  SetUserPasswordDocument as SET_PASSWORD,
+  SetUserPermissionsDocument as SET_PERMISSIONS,
+  UpdateUserDocument as UPDATE,
+} from '../generated/graphql';
+import { onlyError } from '../support/graphql-client';
 
 const ALL_USER_PERMS = ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user'] as const;
 
 describe('guard rails on users', () => {
   let server: TestServer;
-  let manager: Caller; // every auth.*_user permission, but not a superuser
+  let manager: SignedIn; // every auth.*_user permission, but not a superuser
   const em = () => server.db.orm.em.fork();
   const flags = (id: number) => em().findOneOrFail(User, id);
 
   beforeAll(async () => {
     server = await startTestServer();
-    manager = await callerWith(server, ALL_USER_PERMS);
+    manager = await server.signInWith(ALL_USER_PERMS);
   });
   afterAll(() => server.stop());
 
@@ -29,17 +32,28 @@ describe('guard rails on users', () => {
       [{ isSuperuser: true }, 'input.isSuperuser'],
       [{ isStaff: true }, 'input.isStaff'],
     ])('refuses a non-superuser creating %j with FORBIDDEN naming the rule, and writes nothing', async (extra, field) => {
-      const before = await snapshotCounts(server);
+      const before = await server.db.snapshot();
       const error = onlyError(await server.graphql(CREATE, { input: { username: `g-escalate-${field}`, ...extra } }, manager.token));
       expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserFlags', field });
       expect(error.message).toBe('only a superuser may set isSuperuser or isStaff');
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('lets a superuser create a superuser and a staff user', async () => {
-      const root = await superuser(server);
+      const root = await server.signInAsSuperuser();
       const result = await server.graphql(CREATE, { input: { username: 'g-new-root', isSuperuser: true, isStaff: true } }, root.token);
-      expect(result.data).toEqual({ createUser: { id: expect.any(String), isStaff: true, isSuperuser: true } });
+      expect(result.data).toEqual({
+        createUser: {
+          id: expect.any(String),
+          username: 'g-new-root',
+          email: '',
+          firstName: '',
+          lastName: '',
+          isActive: true,
+          isStaff: true,
+          isSuperuser: true,
+        },
+      });
     });
 
     it.each([
@@ -61,14 +75,14 @@ describe('guard rails on users', () => {
         { id: String(target.id), input: { isStaff: true, isSuperuser: false, isActive: false } },
         manager.token,
       );
-      expect(result.data).toEqual({ updateUser: { id: String(target.id), isActive: false, isStaff: true, isSuperuser: false } });
+      expect(result.data).toEqual({ updateUser: userFields(target, { isActive: false }) });
     });
 
     it('lets a superuser change the flags of others', async () => {
-      const root = await superuser(server);
+      const root = await server.signInAsSuperuser();
       const target = await makeUser(em());
       const result = await server.graphql(UPDATE, { id: String(target.id), input: { isStaff: true } }, root.token);
-      expect(result.data).toEqual({ updateUser: { id: String(target.id), isActive: true, isStaff: true, isSuperuser: false } });
+      expect(result.data).toEqual({ updateUser: userFields(target, { isStaff: true }) });
     });
   });
 
@@ -76,22 +90,23 @@ describe('guard rails on users', () => {
     it('refuses a non-superuser every write to a superuser account with FORBIDDEN, changing nothing', async () => {
       const root = await makeUser(em(), { isSuperuser: true, isStaff: true });
       const rootToken = await server.signIn(root);
+      const id = String(root.id);
       const attempts = [
-        [UPDATE, { id: String(root.id), input: { email: 'mine@example.com' } }],
-        [UPDATE, { id: String(root.id), input: { isActive: false } }],
-        [SET_PASSWORD, { id: String(root.id), password: 'taken over password' }],
-        [SET_PERMISSIONS, { id: String(root.id), permissions: [] }],
-        [SET_GROUPS, { id: String(root.id), groupIds: [] }],
-        [DELETE, { id: String(root.id) }],
-      ] as const;
-      const before = await snapshotCounts(server);
-      for (const [query, variables] of attempts) {
-        const error = onlyError(await server.graphql(query, variables, manager.token));
+        () => server.graphql(UPDATE, { id, input: { email: 'mine@example.com' } }, manager.token),
+        () => server.graphql(UPDATE, { id, input: { isActive: false } }, manager.token),
+        () => server.graphql(SET_PASSWORD, { id, password: 'taken over password' }, manager.token),
+        () => server.graphql(SET_PERMISSIONS, { id, permissions: [] }, manager.token),
+        () => server.graphql(SET_GROUPS, { id, groupIds: [] }, manager.token),
+        () => server.graphql(DELETE, { id }, manager.token),
+      ];
+      const before = await server.db.snapshot();
+      for (const attempt of attempts) {
+        const error = onlyError(await attempt());
         expect(error.extensions).toEqual({ code: 'FORBIDDEN', rule: 'superuserAccounts' });
       }
-      expect(await snapshotCounts(server)).toEqual(before);
+      expect(await server.db.snapshot()).toEqual(before);
       expect(await flags(root.id)).toMatchObject({ email: '', isActive: true, isSuperuser: true });
-      expect((await server.graphql('{ me { user { id } } }', {}, rootToken)).data).toEqual({ me: { user: { id: String(root.id) } } });
+      expect((await server.graphql(MyAccountDocument, {}, rootToken)).data?.me?.user.id).toBe(String(root.id));
     });
   });
 
@@ -125,7 +140,7 @@ describe('guard rails on users', () => {
       await makeUser(fresh(), { isSuperuser: true });
       const token = await alone.signIn(first);
       const result = await alone.graphql(UPDATE, { id: String(first.id), input: { isSuperuser: false } }, token);
-      expect(result.data).toEqual({ updateUser: { id: String(first.id), isActive: true, isStaff: true, isSuperuser: false } });
+      expect(result.data).toEqual({ updateUser: userFields(first, { isSuperuser: false }) });
       expect(await activeSuperusers()).toBe(1);
     });
 

@@ -5,14 +5,16 @@ import { ALL_PERMISSIONS } from '../../src/permissions/registry';
 import { Session } from '../../src/sessions/session.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeUser } from '../support/factories';
+import { LoginDocument, MeDocument as ME, UpdateUserDocument as UPDATE, UsersDocument as USERS } from '../generated/graphql';
+import { onlyError } from '../support/graphql-client';
 import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, onlyError, superuser } from './support';
+import { userFields } from './support';
 
-const ME = '{ me { user { username } permissions } }';
-const USERS =
-  '{ users(first: 5) { totalCount edges { node { username groups { name permissions { codename } } userPermissions { codename } } } } }';
-
-/** `{ field }` or `{ field { __typename } }` for every Query field that needs no argument, read from the schema. */
+/**
+ * `{ field }` or `{ field { __typename } }` for every Query field that needs no argument, read from
+ * the schema: built at run time, so a new query is covered as soon as it exists (hence strings,
+ * not typed documents).
+ */
 async function argumentlessQueries(): Promise<Array<{ name: string; document: string; permission: string | null }>> {
   const schema = await buildDeclaredSchema();
   const access = new Map(accessCatalog(schema).map((entry) => [entry.coordinate, entry.access]));
@@ -38,9 +40,9 @@ describe('superusers and inactive users, end to end', () => {
   afterAll(() => server.stop());
 
   it('gives an active superuser, in no group and with no grant, every permission and every query', async () => {
-    const root = await superuser(server);
-    const me = await server.graphql<{ me: { permissions: string[] } }>(ME, {}, root.token);
-    expect(me.data!.me.permissions).toEqual(ALL_PERMISSIONS.map((p) => p.fullName).sort());
+    const root = await server.signInAsSuperuser();
+    const me = await server.graphql(ME, {}, root.token);
+    expect(me.data!.me!.permissions).toEqual(ALL_PERMISSIONS.map((p) => p.fullName).sort());
     const queries = await argumentlessQueries();
     expect(queries.filter((q) => q.permission).length).toBeGreaterThan(5);
     for (const query of queries) {
@@ -48,12 +50,12 @@ describe('superusers and inactive users, end to end', () => {
       const denials = (result.errors ?? []).filter((e) => e.extensions?.code === 'FORBIDDEN' || e.extensions?.code === 'UNAUTHENTICATED');
       expect({ query: query.name, denials }).toEqual({ query: query.name, denials: [] });
     }
-    const users = await server.graphql(USERS, {}, root.token);
+    const users = await server.graphql(USERS, { first: 5 }, root.token);
     expect(users.errors).toBeUndefined();
   });
 
   it('refuses the same queries to a signed-in user with no permission, naming each permission', async () => {
-    const nobody = await callerWith(server, []);
+    const nobody = await server.signInWith([]);
     for (const query of (await argumentlessQueries()).filter((q) => q.permission)) {
       const result = await server.graphql(query.document, {}, nobody.token);
       expect({ query: query.name, extensions: result.errors?.[0]?.extensions }).toEqual({
@@ -64,15 +66,12 @@ describe('superusers and inactive users, end to end', () => {
   });
 
   it('gives an inactive superuser nothing: their existing token stops working and they cannot sign in', async () => {
-    const root = await superuser(server);
-    expect((await server.graphql(USERS, {}, root.token)).errors).toBeUndefined();
+    const root = await server.signInAsSuperuser();
+    expect((await server.graphql(USERS, { first: 5 }, root.token)).errors).toBeUndefined();
     await em().nativeUpdate(User, { id: root.user.id }, { isActive: false });
     expect((await server.graphql(ME, {}, root.token)).data).toEqual({ me: null });
-    expect(onlyError(await server.graphql(USERS, {}, root.token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
-    const login = await server.graphql('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
-      u: root.user.username,
-      p: 'correct horse battery staple',
-    });
+    expect(onlyError(await server.graphql(USERS, { first: 5 }, root.token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    const login = await server.graphql(LoginDocument, { username: root.user.username, password: 'correct horse battery staple' });
     expect(onlyError(login).extensions).toEqual({ code: 'UNAUTHENTICATED' });
   });
 
@@ -80,9 +79,11 @@ describe('superusers and inactive users, end to end', () => {
     const group = await makeGroup(em(), ['auth.view_user']);
     const user = await makeUser(em(), { groups: [group] });
     const token = await server.signIn(user);
-    expect((await server.graphql(USERS, {}, token)).errors?.filter((e) => e.extensions?.code === 'UNAUTHENTICATED') ?? []).toEqual([]);
+    expect(
+      (await server.graphql(USERS, { first: 5 }, token)).errors?.filter((e) => e.extensions?.code === 'UNAUTHENTICATED') ?? [],
+    ).toEqual([]);
     await em().nativeUpdate(User, { id: user.id }, { isActive: false });
-    expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(onlyError(await server.graphql(USERS, { first: 5 }, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
     // Reactivated, the session (still in the table) works again: it was refused for the user, not revoked.
     await em().nativeUpdate(User, { id: user.id }, { isActive: true });
     expect((await server.graphql(ME, {}, token)).data).toEqual({
@@ -91,25 +92,17 @@ describe('superusers and inactive users, end to end', () => {
   });
 
   it('signs out a user deactivated mid-session through updateUser: UNAUTHENTICATED on their next request, sessions gone', async () => {
-    const admin = await callerWith(server, ['auth.change_user']);
-    const victim = await callerWith(server, ['auth.view_user']);
+    const admin = await server.signInWith(['auth.change_user']);
+    const victim = await server.signInWith(['auth.view_user']);
     const second = await server.signIn(victim.user);
     expect((await server.graphql(ME, {}, victim.token)).data?.me).not.toBeNull();
-    const result = await server.graphql(
-      'mutation($id: ID!) { updateUser(id: $id, input: { isActive: false }) { isActive } }',
-      { id: String(victim.user.id) },
-      admin.token,
-    );
-    expect(result.data).toEqual({ updateUser: { isActive: false } });
+    const result = await server.graphql(UPDATE, { id: String(victim.user.id), input: { isActive: false } }, admin.token);
+    expect(result.data).toEqual({ updateUser: userFields(victim.user, { isActive: false }) });
     for (const token of [victim.token, second])
-      expect(onlyError(await server.graphql(USERS, {}, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
+      expect(onlyError(await server.graphql(USERS, { first: 5 }, token)).extensions).toEqual({ code: 'UNAUTHENTICATED' });
     expect(await em().count(Session, { user: victim.user.id })).toBe(0);
     // Reactivating does not bring the ended sessions back.
-    await server.graphql(
-      'mutation($id: ID!) { updateUser(id: $id, input: { isActive: true }) { isActive } }',
-      { id: String(victim.user.id) },
-      admin.token,
-    );
+    await server.graphql(UPDATE, { id: String(victim.user.id), input: { isActive: true } }, admin.token);
     expect((await server.graphql(ME, {}, victim.token)).data).toEqual({ me: null });
   });
 });

@@ -1,25 +1,7 @@
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
+import { MyGroupsDocument, SchemaTypesDocument, UserGrantsDocument as USER } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
-import { callerWith } from './support';
-
-const USER = `query($id: ID!) {
-  user(id: $id) {
-    username
-    groups { name permissions { appLabel codename fullName } }
-    memberships { group { name } source ruleId }
-    userPermissions { fullName }
-  }
-}`;
-
-interface UserData {
-  user: {
-    username: string;
-    groups: Array<{ name: string; permissions: Array<{ appLabel: string; codename: string; fullName: string }> }> | null;
-    memberships: Array<{ group: { name: string }; source: string; ruleId: string | null }> | null;
-    userPermissions: Array<{ fullName: string }> | null;
-  };
-}
 
 describe('User fields', () => {
   let server: TestServer;
@@ -39,11 +21,11 @@ describe('User fields', () => {
     e.create(UserGroup, { user: target, group: editors, source: MembershipSource.SSO_RULE, rule });
     e.create(UserGroup, { user: target, group: viewers, source: MembershipSource.SSO_RULE, rule: viewerRule });
     await e.flush();
-    const reader = await callerWith(server, ['auth.view_user', 'auth.view_group', 'auth.view_permission']);
+    const reader = await server.signInWith(['auth.view_user', 'auth.view_group', 'auth.view_permission']);
 
-    const result = await server.graphql<UserData>(USER, { id: String(target.id) }, reader.token);
+    const result = await server.graphql(USER, { id: String(target.id) }, reader.token);
     expect(result.errors).toBeUndefined();
-    const user = result.data!.user;
+    const user = result.data!.user!;
     expect(user.groups).toEqual([
       {
         name: 'f-editors',
@@ -66,8 +48,8 @@ describe('User fields', () => {
     const e = em();
     const group = await makeGroup(e, ['core.view_tweet']);
     const target = await makeUser(e, { groups: [group], perms: ['core.view_tweet'] });
-    const reader = await callerWith(server, ['auth.view_user']);
-    const result = await server.graphql<UserData>(USER, { id: String(target.id) }, reader.token);
+    const reader = await server.signInWith(['auth.view_user']);
+    const result = await server.graphql(USER, { id: String(target.id) }, reader.token);
     // The rest of the user is still there; each guarded field is null with its own error.
     expect(result.data).toEqual({ user: { username: target.username, groups: null, memberships: null, userPermissions: null } });
     const errors = (result.errors ?? []).map((error) => ({ path: error.path?.join('.'), ...error.extensions }));
@@ -83,14 +65,10 @@ describe('User fields', () => {
 
   it('gives the signed-in user their own groups through `me` too', async () => {
     const group = await makeGroup(em(), ['auth.view_group'], 'f-self');
-    const caller = await callerWith(server, [], { groups: [group] });
-    const result = await server.graphql<{ me: { user: { groups: Array<{ name: string }> } } }>(
-      '{ me { user { groups { name } } } }',
-      {},
-      caller.token,
-    );
+    const caller = await server.signInWith([], { groups: [group] });
+    const result = await server.graphql(MyGroupsDocument, {}, caller.token);
     expect(result.errors).toBeUndefined();
-    expect(result.data!.me.user.groups.map((g) => g.name)).toContain('f-self');
+    expect(result.data!.me!.user.groups!.map((g) => g.name)).toContain('f-self');
   });
 });
 
@@ -102,13 +80,11 @@ describe('the schema', () => {
   afterAll(() => server.stop());
 
   it('exposes no password or password hash in any output type (introspection)', async () => {
-    const result = await server.graphql<{
-      __schema: { types: Array<{ name: string; kind: string; fields: Array<{ name: string }> | null }> };
-    }>('{ __schema { types { name kind fields(includeDeprecated: true) { name } } } }');
+    const result = await server.graphql(SchemaTypesDocument);
     expect(result.errors).toBeUndefined();
     // Output data types; the root types hold operations (setUserPassword takes a password, returns a User).
     const outputTypes = result.data!.__schema.types.filter(
-      (t) => (t.kind === 'OBJECT' || t.kind === 'INTERFACE') && !['Query', 'Mutation', 'Subscription'].includes(t.name),
+      (t) => (t.kind === 'OBJECT' || t.kind === 'INTERFACE') && !['Query', 'Mutation', 'Subscription'].includes(t.name ?? ''),
     );
     expect(outputTypes.map((t) => t.name)).toEqual(expect.arrayContaining(['User', 'Group', 'Membership', 'Me', 'LoginResult']));
     const leaks = outputTypes.flatMap((t) =>

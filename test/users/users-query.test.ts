@@ -9,12 +9,12 @@ import {
   type UsersPageQueryVariables,
 } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { startTestServer, type TestServer } from '../support/server';
-import { callerWith, onlyError, type Caller } from './support';
+import { startTestServer, type SignedIn, type TestServer } from '../support/server';
+import { onlyError } from '../support/graphql-client';
 
 describe('Query.users', () => {
   let server: TestServer;
-  let reader: Caller;
+  let reader: SignedIn;
   const em = () => server.db.orm.em.fork();
   // Every username of this file starts with its own prefix, so filters can scope to them.
   const P = 'uq-';
@@ -39,7 +39,7 @@ describe('Query.users', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    reader = await callerWith(server, ['auth.view_user', 'auth.view_group', 'auth.view_permission'], { username: 'reader' });
+    reader = await server.signInWith(['auth.view_user', 'auth.view_group', 'auth.view_permission'], { username: 'reader' });
     const e = em();
     const joined = (days: number) => new Date(Date.UTC(2024, 0, 1) + days * 86_400_000);
     e.create(User, { username: `${P}ada`, email: 'ada@Analytical.example', firstName: 'Ada', lastName: 'Lovelace', dateJoined: joined(3) });
@@ -190,7 +190,7 @@ describe('Query.users', () => {
   });
 
   it('refuses a caller without auth.view_user with FORBIDDEN naming it, and an anonymous one with UNAUTHENTICATED', async () => {
-    const other = await callerWith(server, ['auth.view_group']);
+    const other = await server.signInWith(['auth.view_group']);
     const denied = onlyError(await server.graphql(UsersPageDocument, {}, other.token));
     expect(denied.extensions).toEqual({ code: 'FORBIDDEN', permission: 'auth.view_user' });
     expect(onlyError(await server.graphql(UsersPageDocument, {})).extensions).toEqual({ code: 'UNAUTHENTICATED' });
@@ -199,10 +199,10 @@ describe('Query.users', () => {
 
 describe('Query.user', () => {
   let server: TestServer;
-  let reader: Caller;
+  let reader: SignedIn;
   beforeAll(async () => {
     server = await startTestServer();
-    reader = await callerWith(server, ['auth.view_user']);
+    reader = await server.signInWith(['auth.view_user']);
   });
   afterAll(() => server.stop());
   it('returns the user with that id, and null for one that does not exist or cannot', async () => {
@@ -215,7 +215,7 @@ describe('Query.user', () => {
   });
 
   it('answers a caller without auth.view_user the same FORBIDDEN whether the user exists or not', async () => {
-    const other = await callerWith(server, []);
+    const other = await server.signInWith([]);
     const target = await makeUser(server.db.orm.em.fork());
     server.resetQueries();
     const existing = await server.graphql(UserDocument, { id: String(target.id) }, other.token);

@@ -9,7 +9,8 @@ import { makeGroup, makeRule, makeUser } from '../../support/factories';
 /*
  * What the schema-wide tests (denial matrix, anonymous access) need to call ANY root field:
  * a sample of valid arguments per field, and a generic document built from the schema. A root
- * field with no sample fails those tests, so a new operation cannot slip past them.
+ * field with no sample fails those tests, so a new operation cannot slip past them. Being built
+ * at run time, these documents are the strings the GraphQL client accepts besides typed ones.
  */
 
 /** Rows a sample may point at; made fresh for each call, so a delete does not starve the next. */
@@ -148,23 +149,4 @@ export function sampleFor(coordinate: string, fixtures: Fixtures): Record<string
       `no sample arguments for ${coordinate}: add one to SAMPLES in test/graphql/support/root-fields.ts so the denial matrix covers it`,
     );
   return sample(fixtures);
-}
-
-// Tables the sign-in machinery itself writes (sessions, throttling) or that are not data.
-const NOT_DATA = new Set(['auth_session', 'auth_login_throttle', 'sso_login_transaction', 'gatehouse_migrations']);
-
-/** Row count and a content digest of every data table, to prove that a refused call wrote nothing. */
-export async function snapshotDatabase(em: EntityManager): Promise<Record<string, string>> {
-  const tables = await em.execute<Array<{ table_name: string }>>(
-    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`,
-  );
-  const snapshot: Record<string, string> = {};
-  for (const { table_name: table } of tables) {
-    if (NOT_DATA.has(table)) continue;
-    const [row] = await em.execute<Array<{ rows: number; digest: string }>>(
-      `select count(*)::int as rows, md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) as digest from "${table}" t`,
-    );
-    snapshot[table] = `${row.rows} rows, ${row.digest}`;
-  }
-  return snapshot;
 }

@@ -14,6 +14,8 @@ export interface EvilIdp {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly key: CryptoKey;
+  /** The `sub` of the ID tokens it mints unless told otherwise (default: mallory). */
+  nextLogin: string | null;
   /** Builds the ID token the token endpoint returns; `nonce` is the one the authorization request carried. */
   mint: (nonce: string) => Promise<string>;
   /** A correctly signed ID token for `claims` (+ iss, aud, iat, exp, nonce unless overridden). */
@@ -79,10 +81,20 @@ export async function startEvilIdp(): Promise<EvilIdp> {
     clientId,
     clientSecret,
     key: privateKey,
+    nextLogin: null,
     mint: (nonce) => evil.idToken(nonce),
     async idToken(nonce, claims = {}, options = {}) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ iss: issuer, aud: clientId, sub: 'mallory', iat: now, exp: now + 300, nonce, groups: ['EVIL_GROUP'], ...claims })
+      return new SignJWT({
+        iss: issuer,
+        aud: clientId,
+        sub: evil.nextLogin ?? 'mallory',
+        iat: now,
+        exp: now + 300,
+        nonce,
+        groups: ['EVIL_GROUP'],
+        ...claims,
+      })
         .setProtectedHeader({ alg: options.alg ?? 'RS256', kid: 'evil-1' })
         .sign(options.key ?? privateKey);
     },

@@ -57,6 +57,10 @@ export interface TestIdp {
   /** Signs `claims` as the provider does (its own RS256 key and `kid`), for bearer-token tests. */
   sign(claims: JWTPayload, options?: { alg?: string; kid?: string }): Promise<string>;
   readonly publicJwk: JWK;
+  /** Closes the provider's port, as a provider that is down: connections are refused until `bringUp()`. */
+  takeDown(): Promise<void>;
+  /** Listens on the same port again (same issuer, same keys, same directory). */
+  bringUp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +105,7 @@ export async function startTestIdp(options: {
   });
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://127.0.0.1:${port}`;
+  let listening = true;
 
   const idp: TestIdp = {
     issuer,
@@ -117,9 +122,20 @@ export async function startTestIdp(options: {
         .setProtectedHeader({ alg: signOptions.alg ?? 'RS256', kid: signOptions.kid ?? 'test-key-1', typ: 'at+jwt' })
         .sign(privateKey);
     },
-    async stop() {
+    async takeDown() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      listening = false;
+    },
+    async bringUp() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
+      listening = true;
+    },
+    async stop() {
+      if (listening) await idp.takeDown();
     },
   };
 

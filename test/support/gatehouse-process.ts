@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePortPair } from './ports';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..');
 
 /** The real service in a child process, started exactly as `npm start` starts it. */
 export interface GatehouseProcess {
@@ -11,35 +11,13 @@ export interface GatehouseProcess {
   readonly url: string;
   /** The development IdP's issuer: `http://127.0.0.1:<port + 1>`. */
   readonly idpUrl: string;
+  readonly pid: number;
   /** Everything the child wrote to stdout and stderr so far. */
   output(): string;
+  /** What the child wrote to stderr so far. */
+  stderr(): string;
   /** Sends SIGTERM and resolves with how the child exited (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function listen(port: number): Promise<ReturnType<typeof createServer>> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-const close = (server: ReturnType<typeof createServer>) => new Promise<void>((resolve) => server.close(() => resolve()));
-
-/** A port free on 127.0.0.1 whose successor is free too (the development IdP listens on PORT+1). */
-export async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const first = await listen(0);
-    const port = (first.address() as { port: number }).port;
-    const second = port < 65535 ? await listen(port + 1).catch(() => null) : null;
-    await close(first);
-    if (second) {
-      await close(second);
-      return port;
-    }
-  }
-  throw new Error('found no two consecutive free ports on 127.0.0.1');
 }
 
 /**
@@ -55,8 +33,12 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -83,7 +65,9 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     port,
     url,
     idpUrl: `http://127.0.0.1:${port + 1}`,
+    pid: child.pid!,
     output: () => output,
+    stderr: () => stderr,
     async stop(timeoutMs = 10000) {
       if (!hasExited) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -1,26 +1,52 @@
-/**
- * A browser stand-in for end-to-end tests: fetch with `redirect: 'manual'` and a cookie jar
- * kept per host, as browsers keep it (cookies ignore the port, so `127.0.0.1:4001` and
- * `127.0.0.1:4000` share one jar while `localhost:4000` has its own). Cookies are host-only
- * and sent when their `Path` matches; enough for Gatehouse and oidc-provider, which set no `Domain`.
+/*
+ * The one browser stand-in of the tests: fetch with `redirect: 'manual'` and a cookie jar kept
+ * per host, as browsers keep it (cookies ignore the port, so `127.0.0.1:4001` and
+ * `127.0.0.1:4000` share one jar while `localhost:4000` has its own). Cookies are host-only and
+ * sent when their `Path` matches; enough for Gatehouse and oidc-provider, which set no `Domain`.
  */
+
+/** The host every in-process test server listens on: the default of the cookie accessors. */
+const LOOPBACK = '127.0.0.1';
+
 interface StoredCookie {
   value: string;
   path: string;
 }
 
-export class CookieBrowser {
+/** Where a chain of redirects ended: the last response, the URL that answered it, and the redirect not followed. */
+export interface Followed {
+  url: URL;
+  response: Response;
+  /** The target of the last response's redirect when `keepGoing` refused it; null when it was no redirect. */
+  next: URL | null;
+}
+
+export class Browser {
   private readonly jars = new Map<string, Map<string, StoredCookie>>();
 
   /** The cookies this browser holds for `host` (a host name, without the port). */
-  cookies(host: string): Record<string, string> {
-    return Object.fromEntries([...(this.jars.get(host) ?? [])].map(([name, cookie]) => [name, cookie.value]));
+  cookies(host = LOOPBACK): Record<string, string> {
+    return Object.fromEntries([...this.jar(host)].map(([name, cookie]) => [name, cookie.value]));
+  }
+
+  /** The value of one cookie held for `host`. */
+  cookie(name: string, host = LOOPBACK): string | undefined {
+    return this.jar(host).get(name)?.value;
+  }
+
+  /** Puts a cookie in the jar as a page could not (to tamper with one), keeping the path of the one it replaces. */
+  setCookie(name: string, value: string, host = LOOPBACK): void {
+    this.jar(host).set(name, { value, path: this.jar(host).get(name)?.path ?? '/' });
+  }
+
+  deleteCookie(name: string, host = LOOPBACK): void {
+    this.jar(host).delete(name);
   }
 
   async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url);
     const headers = new Headers(init.headers);
-    const sent = [...(this.jars.get(target.hostname) ?? [])].filter(([, cookie]) => pathMatches(target.pathname, cookie.path));
+    const sent = [...this.jar(target.hostname)].filter(([, cookie]) => pathMatches(target.pathname, cookie.path));
     if (sent.length) headers.set('cookie', sent.map(([name, cookie]) => `${name}=${cookie.value}`).join('; '));
     const response = await fetch(target, { ...init, headers, redirect: 'manual' });
     this.store(target, response);
@@ -32,39 +58,46 @@ export class CookieBrowser {
   }
 
   /** Submits `fields` as an HTML form would (`application/x-www-form-urlencoded`). */
-  postForm(url: string | URL, fields: Record<string, string>): Promise<Response> {
+  postForm(url: string | URL, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
     return this.request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body: new URLSearchParams(fields).toString(),
     });
   }
 
-  /**
-   * Follows redirects from `response` (answered for `from`) while `keepGoing(next)` holds;
-   * returns the last response and the URL it answered.
-   */
+  /** GETs `url` and follows its redirects while `keepGoing(next)` holds. */
+  async follow(url: string | URL, keepGoing: (next: URL) => boolean = () => true, maxHops = 15): Promise<Followed> {
+    return this.followRedirects(url, await this.get(url), keepGoing, maxHops);
+  }
+
+  /** Follows the redirects of `response` (answered for `from`) while `keepGoing(next)` holds. */
   async followRedirects(
     from: string | URL,
     response: Response,
     keepGoing: (next: URL) => boolean = () => true,
-    maxHops = 10,
-  ): Promise<{ url: URL; response: Response }> {
+    maxHops = 15,
+  ): Promise<Followed> {
     let url = new URL(from);
     for (let hop = 0; hop < maxHops; hop++) {
       const location = response.headers.get('location');
-      if (response.status < 300 || response.status >= 400 || !location) return { url, response };
+      if (response.status < 300 || response.status >= 400 || !location) return { url, response, next: null };
       const next = new URL(location, url);
-      if (!keepGoing(next)) return { url, response };
+      if (!keepGoing(next)) return { url, response, next };
       url = next;
       response = await this.get(url);
     }
     throw new Error(`more than ${maxHops} redirects from ${from}`);
   }
 
+  private jar(host: string): Map<string, StoredCookie> {
+    let jar = this.jars.get(host);
+    if (!jar) this.jars.set(host, (jar = new Map()));
+    return jar;
+  }
+
   private store(target: URL, response: Response): void {
-    let jar = this.jars.get(target.hostname);
-    if (!jar) this.jars.set(target.hostname, (jar = new Map()));
+    const jar = this.jar(target.hostname);
     for (const line of response.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(';').map((part) => part.trim());
       const eq = pair.indexOf('=');
