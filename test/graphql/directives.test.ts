@@ -1,17 +1,19 @@
 import { buildSchema, specifiedDirectives } from 'graphql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  ServedDirectivesDocument,
+  TypenameIncludedDocument,
+  TypenameInInlineFragmentDocument,
+  TypenameSkipFalseDocument,
+  TypenameSkipTrueDocument,
+  TypenameThroughFragmentDocument,
+  UserCountIncludedDocument,
+} from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 
 const SPECIFIED = ['include', 'skip', 'deprecated', 'specifiedBy', 'oneOf'];
 const ACCESS = ['hasPermission', 'authenticated', 'public'];
-
-interface DirectiveInfo {
-  name: string;
-  locations: string[];
-  isRepeatable: boolean;
-  args: Array<{ name: string; type: { name: string | null; kind: string; ofType: { name: string | null } | null } }>;
-}
 
 /** Clients (Apollo Client, Relay, urql) put @include and @skip in everyday operations. */
 describe('the directives of the served schema', () => {
@@ -22,9 +24,7 @@ describe('the directives of the served schema', () => {
   afterAll(() => server.stop());
 
   const served = async () => {
-    const result = await server.graphql<{ __schema: { directives: DirectiveInfo[] } }>(
-      '{ __schema { directives { name locations isRepeatable args { name type { name kind ofType { name } } } } } }',
-    );
+    const result = await server.graphql(ServedDirectivesDocument);
     expect(result.errors).toBeUndefined();
     return result.data!.__schema.directives;
   };
@@ -68,29 +68,27 @@ describe('the directives of the served schema', () => {
     expect(declared.sort()).toEqual((await served()).map((d) => d.name).sort());
   });
 
-  it.each([
-    ['@skip(if: false)', '{ __typename @skip(if: false) }', {}, { __typename: 'Query' }],
-    ['@skip(if: true)', '{ __typename @skip(if: true) }', {}, {}],
-    ['@include(if: $v) with v = true', 'query($v: Boolean!) { __typename @include(if: $v) }', { v: true }, { __typename: 'Query' }],
-    ['@include(if: $v) with v = false', 'query($v: Boolean!) { __typename @include(if: $v) }', { v: false }, {}],
-    [
-      '@include on a fragment spread',
-      'query($v: Boolean!) { ...Name @include(if: $v) } fragment Name on Query { __typename }',
-      { v: true },
-      { __typename: 'Query' },
-    ],
-    ['@skip on an inline fragment', 'query($v: Boolean!) { ... @skip(if: $v) { __typename } }', { v: true }, {}],
-  ])('applies %s', async (_what, query, variables, data) => {
-    const result = await server.graphql(query, variables);
-    expect(result.errors).toBeUndefined();
-    expect(result.data).toEqual(data);
+  it('applies @skip(if: false) and @skip(if: true)', async () => {
+    expect((await server.graphql(TypenameSkipFalseDocument)).body).toEqual({ data: { __typename: 'Query' } });
+    expect((await server.graphql(TypenameSkipTrueDocument)).body).toEqual({ data: {} });
+  });
+
+  it('applies @include(if: $v) on a field, and on a fragment spread', async () => {
+    expect((await server.graphql(TypenameIncludedDocument, { include: true })).body).toEqual({ data: { __typename: 'Query' } });
+    expect((await server.graphql(TypenameIncludedDocument, { include: false })).body).toEqual({ data: {} });
+    expect((await server.graphql(TypenameThroughFragmentDocument, { include: true })).body).toEqual({ data: { __typename: 'Query' } });
+    expect((await server.graphql(TypenameThroughFragmentDocument, { include: false })).body).toEqual({ data: {} });
+  });
+
+  it('applies @skip(if: $v) on an inline fragment', async () => {
+    expect((await server.graphql(TypenameInInlineFragmentDocument, { skip: false })).body).toEqual({ data: { __typename: 'Query' } });
+    expect((await server.graphql(TypenameInInlineFragmentDocument, { skip: true })).body).toEqual({ data: {} });
   });
 
   it('skips a guarded field for an anonymous caller instead of refusing it', async () => {
-    const skipped = await server.graphql('query($v: Boolean!) { me { permissions } users @include(if: $v) { totalCount } }', { v: false });
-    expect(skipped.errors).toBeUndefined();
-    expect(skipped.data).toEqual({ me: null });
-    const included = await server.graphql('query($v: Boolean!) { users @include(if: $v) { totalCount } }', { v: true });
-    expect(included.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    const skipped = await server.graphql(UserCountIncludedDocument, { include: false });
+    expect(skipped.body).toEqual({ data: { me: null } });
+    const included = await server.graphql(UserCountIncludedDocument, { include: true });
+    expect(included.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
   });
 });

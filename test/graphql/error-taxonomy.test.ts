@@ -1,12 +1,47 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Group } from '../../src/groups/group.entity';
 import { CatalogResolver } from '../../src/graphql/catalog.resolver';
 import { ERROR_CODES } from '../../src/graphql/errors';
 import { MAX_INPUT_STRING_LENGTH } from '../../src/graphql/input-values';
 import { QUERY_LIMITS } from '../../src/graphql/limits';
-import type { LogRecord } from '../sso/support/logged-gatehouse';
-import { startLoggedServer, type GraphQLReply, type LoggedServer } from './support/logged-server';
+import {
+  CreateGroupDocument,
+  GroupsDocument,
+  LanguageDocument,
+  PermissionCatalogDocument,
+  PreviewGroupMappingDocument,
+} from '../generated/graphql';
+import type { GraphQLResponse } from '../support/graphql-client';
+import type { LogRecord } from '../support/logs';
+import { startTestServer, type TestServer, type TestServerOptions } from '../support/server';
+
+/** Gatehouse with its log lines kept; `takeLogs()` hands over those written since the last call. */
+interface LoggedServer extends TestServer {
+  takeLogs(): LogRecord[];
+  /** POSTs `body` to /graphql as it is (transport tests: bodies no GraphQL client would send). */
+  post(body: string | Uint8Array, headers?: Record<string, string>): Promise<GraphQLResponse>;
+}
+
+async function startLoggedServer(options: TestServerOptions = {}): Promise<LoggedServer> {
+  const server = await startTestServer({ ...options, logs: true });
+  let seen = 0;
+  return Object.assign(server, {
+    takeLogs() {
+      const taken = server.logs.slice(seen);
+      seen = server.logs.length;
+      return taken;
+    },
+    async post(body: string | Uint8Array, headers: Record<string, string> = {}) {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+      const parsed = (await response.json()) as { data?: null; errors?: GraphQLResponse['errors'] };
+      return { status: response.status, data: parsed.data, errors: parsed.errors, body: parsed, headers: response.headers };
+    },
+  });
+}
 
 const INFO = 30;
 const WARN = 40;
@@ -35,6 +70,9 @@ describe('README.md "Errors"', () => {
 });
 
 /**
+ * The documents below stay strings: each is wrong on purpose (it does not parse, does not
+ * validate, or carries a value the schema refuses), which no typed document could be.
+ *
  * Every kind of client mistake answers its own code over real HTTP, with the real message and
  * HTTP 400 when the request is refused before it runs; it is logged once at info level without
  * a stack. Only server faults are INTERNAL_SERVER_ERROR, masked and logged at error level.
@@ -44,15 +82,13 @@ describe('the error taxonomy of /graphql', () => {
   let token: string;
   beforeAll(async () => {
     server = await startLoggedServer();
-    token = await server.signInWith(['auth.view_user', 'auth.view_group', 'auth.add_group', 'admin.view_logentry']);
+    ({ token } = await server.signInWith(['auth.view_user', 'auth.view_group', 'auth.add_group', 'admin.view_logentry']));
     server.takeLogs();
   });
   afterAll(() => server.stop());
 
-  const groups = () => server.db.orm.em.fork().count(Group, {});
-
   /** The reply is one error with `code` and exactly `details` besides it, before anything ran; logged once at info. */
-  function expectRefused(reply: GraphQLReply, code: string, details: Record<string, unknown> = {}, status = 400) {
+  function expectRefused(reply: GraphQLResponse, code: string, details: Record<string, unknown> = {}, status = 400) {
     expect(reply.status).toBe(status);
     expect(reply.data).toBeUndefined();
     expect(reply.errors).toHaveLength(1);
@@ -153,11 +189,11 @@ describe('the error taxonomy of /graphql', () => {
     });
 
     it('names the argument whose input object lacks a required field, and creates nothing', async () => {
-      const before = await groups();
+      const before = await server.db.snapshot();
       const reply = await server.graphql('mutation { createGroup(input: {}) { id } }', {}, token);
       const error = expectRefused(reply, 'BAD_USER_INPUT', { argument: 'input' });
       expect(error.message).toBe('Field "CreateGroupInput.name" of required type "String!" was not provided.');
-      expect(await groups()).toBe(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it.each([
@@ -165,24 +201,17 @@ describe('the error taxonomy of /graphql', () => {
       ['a lone surrogate', 'a\ud800b', /the string is not valid Unicode/],
       ['more than the longest string accepted', 'x'.repeat(MAX_INPUT_STRING_LENGTH + 1), /the string is longer than 4096 characters/],
     ])('refuses a variable holding %s, naming it, and stores nothing', async (_what, name, message) => {
-      const before = await groups();
-      const reply = await server.graphql(
-        'mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }',
-        { input: { name } },
-        token,
-      );
+      const before = await server.db.snapshot();
+      const reply = await server.graphql(CreateGroupDocument, { input: { name } }, token);
       const error = expectRefused(reply, 'BAD_USER_INPUT', { variable: 'input' });
       expect(error.message).toMatch(/^Variable "\$input" has an invalid value at "input\.name": /);
       expect(error.message).toMatch(message);
-      expect(await groups()).toBe(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('refuses a NUL character inside a JSON value', async () => {
-      const reply = await server.graphql(
-        'query($claims: JSON!) { previewGroupMapping(claims: $claims) { loginAllowed } }',
-        { claims: { groups: ['ok', 'a\u0000b'] } },
-        await server.signInWith(['sso.view_groupmappingrule']),
-      );
+      const { token: ruleReader } = await server.signInWith(['sso.view_groupmappingrule']);
+      const reply = await server.graphql(PreviewGroupMappingDocument, { claims: { groups: ['ok', 'a\u0000b'] } }, ruleReader);
       server.takeLogs();
       expect(reply.status).toBe(400);
       expect(reply.errors?.[0]).toMatchObject({
@@ -196,24 +225,24 @@ describe('the error taxonomy of /graphql', () => {
       ['a raw NUL', '"a\u0000b"'],
       ['an over-long string', `"${'x'.repeat(MAX_INPUT_STRING_LENGTH + 1)}"`],
     ])('refuses a literal string argument holding %s, naming the argument, and stores nothing', async (_what, literal) => {
-      const before = await groups();
+      const before = await server.db.snapshot();
       const reply = await server.graphql(`mutation { createGroup(input: { name: ${literal} }) { id } }`, {}, token);
       const error = expectRefused(reply, 'BAD_USER_INPUT', { argument: 'input' });
       expect(error.message).toMatch(/^Argument "input" has an invalid value: the string /);
-      expect(await groups()).toBe(before);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it(`accepts a string of exactly ${MAX_INPUT_STRING_LENGTH} characters, counting characters, not UTF-16 units`, async () => {
       for (const search of ['x'.repeat(MAX_INPUT_STRING_LENGTH), '😀'.repeat(MAX_INPUT_STRING_LENGTH)]) {
-        const reply = await server.graphql('query($s: String) { groups(filter: { search: $s }) { totalCount } }', { s: search }, token);
+        const reply = await server.graphql(GroupsDocument, { filter: { search } }, token);
         expect(reply.errors).toBeUndefined();
-        expect(reply.data).toEqual({ groups: { totalCount: 0 } });
+        expect(reply.data?.groups.totalCount).toBe(0);
       }
       server.takeLogs();
     });
 
     it('keeps a domain refusal’s code and field (BAD_USER_INPUT thrown by a service)', async () => {
-      const reply = await server.graphql('mutation { createGroup(input: { name: "" }) { id } }', {}, token);
+      const reply = await server.graphql(CreateGroupDocument, { input: { name: '' } }, token);
       expect(reply.status).toBe(200);
       expect(reply.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.name' });
       expectLoggedOnceAsClientMistake(server.takeLogs(), 'BAD_USER_INPUT');
@@ -222,7 +251,7 @@ describe('the error taxonomy of /graphql', () => {
 
   describe('BAD_REQUEST', () => {
     it('refuses a body that is not valid UTF-8 with 400 and stores nothing (no U+FFFD)', async () => {
-      const before = await groups();
+      const before = await server.db.snapshot();
       const body = Buffer.concat([
         Buffer.from('{"query":"mutation { createGroup(input: { name: \\"caf'),
         Buffer.from([0xe9]), // Latin-1 é: not UTF-8
@@ -232,8 +261,7 @@ describe('the error taxonomy of /graphql', () => {
       expect(reply.status).toBe(400);
       expect(reply.errors).toEqual([{ message: 'request body is not valid UTF-8', extensions: { code: 'BAD_REQUEST' } }]);
       expectLoggedOnceAsClientMistake(server.takeLogs(), 'BAD_REQUEST');
-      expect(await groups()).toBe(before);
-      expect(await server.db.orm.em.fork().count(Group, { name: { $like: 'caf%' } })).toBe(0);
+      expect(await server.db.snapshot()).toEqual(before);
     });
 
     it('refuses a body in another charset with 415', async () => {
@@ -259,12 +287,12 @@ describe('the error taxonomy of /graphql', () => {
         throw new Error('connect ECONNREFUSED 10.1.2.3:5432 password=hunter2');
       });
       try {
-        const reply = await server.graphql('{ permissionCatalog { coordinate } }', {}, token);
+        const reply = await server.graphql(PermissionCatalogDocument, {}, token);
         expect(reply.errors).toEqual([
           {
             message: 'internal server error',
             path: ['permissionCatalog'],
-            locations: [{ line: 1, column: 3 }],
+            locations: [expect.any(Object)],
             extensions: { code: 'INTERNAL_SERVER_ERROR' },
           },
         ]);
@@ -284,7 +312,8 @@ describe('the error taxonomy of /graphql', () => {
       const em = server.db.orm.em.fork();
       await em.execute('alter table core_language rename to core_language_moved');
       try {
-        const reply = await server.graphql('{ languages { totalCount } }', {}, await server.signInWith(['core.view_language']));
+        const { token: reader } = await server.signInWith(['core.view_language']);
+        const reply = await server.graphql(LanguageDocument, { id: '3f1c6a9e-8b2d-4c5e-9f70-1a2b3c4d5e6f' }, reader);
         expect(reply.errors?.map((e) => e.extensions)).toEqual([{ code: 'INTERNAL_SERVER_ERROR' }]);
         expect(reply.errors?.[0].message).toBe('internal server error');
         expect(JSON.stringify(reply)).not.toMatch(/core_language|relation|select/i);
@@ -303,8 +332,8 @@ describe('the error taxonomy of /graphql in production', () => {
   let server: LoggedServer;
   let token: string;
   beforeAll(async () => {
-    server = await startLoggedServer({ NODE_ENV: 'production' });
-    token = await server.signInWith(['auth.view_user']);
+    server = await startLoggedServer({ env: { NODE_ENV: 'production' } });
+    ({ token } = await server.signInWith(['auth.view_user']));
     server.takeLogs();
   });
   afterAll(() => server.stop());

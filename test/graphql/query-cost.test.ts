@@ -10,6 +10,9 @@ const ROW_COST = 1 + 1 + 1 + (1 + ASSUMED_LIST_SIZE * (1 + (1 + ASSUMED_LIST_SIZ
 const costOf = (first: number) => 1 + first * ROW_COST;
 
 /**
+ * The documents are built at run time, one selection written several ways on purpose (a literal,
+ * a variable, a default, a fragment), so they stay strings.
+ *
  * The cost limit counts a page by its size however the size is given — a literal, a variable,
  * a variable's default, or the server's default page — so the same query costs the same either way.
  */

@@ -1,5 +1,7 @@
+import { print } from 'graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { startSsoTestBed, type SsoTestBed } from '../sso/support/sso-server';
+import { LoginDocument, MeDocument } from '../generated/graphql';
+import { startSsoTestBed, type SsoTestBed } from '../sso/support/sso-test-bed';
 
 /**
  * Every /graphql response is per caller (the `login` mutation's answer carries a session token),
@@ -19,6 +21,7 @@ describe('HTTP headers of /graphql, /login and /oidc/*', () => {
   });
   afterAll(() => bed.stop());
 
+  // A transport test: the requests are built by hand to control their headers and bodies.
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${bed.publicUrl}/graphql`, {
       method: 'POST',
@@ -33,8 +36,8 @@ describe('HTTP headers of /graphql, /login and /oidc/*', () => {
 
   it('marks the login mutation’s answer, which carries a token, no-store', async () => {
     const response = await post({
-      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-      variables: { u: 'header-user', p: 'correct horse battery staple' },
+      query: print(LoginDocument),
+      variables: { username: 'header-user', password: 'correct horse battery staple' },
     });
     const body = (await response.json()) as { data?: { login?: { token?: string } } };
     expect(body.data?.login?.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -42,9 +45,10 @@ describe('HTTP headers of /graphql, /login and /oidc/*', () => {
   });
 
   it.each([
-    ['an authenticated query (bearer)', () => post({ query: '{ me { user { username } } }' }, { authorization: `Bearer ${token}` })],
-    ['an authenticated query (cookie)', () => post({ query: '{ me { user { username } } }' }, { cookie: `gatehouse_session=${token}` })],
-    ['an anonymous query', () => post({ query: '{ __typename }' })],
+    ['an authenticated query (bearer)', () => post({ query: print(MeDocument) }, { authorization: `Bearer ${token}` })],
+    ['an authenticated query (cookie)', () => post({ query: print(MeDocument) }, { cookie: `gatehouse_session=${token}` })],
+    ['an anonymous query', () => post({ query: print(MeDocument) })],
+    // Invalid on purpose: no typed document could be.
     ['a refused query (validation)', () => post({ query: '{ nosuchfield }' })],
     ['a refused body (not JSON)', () => post('{"query"')],
     ['a request refused as cross-site (CSRF)', () => fetch(`${bed.publicUrl}/graphql?query=%7B__typename%7D`)],
