@@ -1,3 +1,4 @@
+import { print } from 'graphql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CatalogResolver } from '../../src/graphql/catalog.resolver';
@@ -8,6 +9,7 @@ import {
   CreateGroupDocument,
   GroupsDocument,
   LanguageDocument,
+  MeDocument,
   PermissionCatalogDocument,
   PreviewGroupMappingDocument,
 } from '../generated/graphql';
@@ -246,6 +248,17 @@ describe('the error taxonomy of /graphql', () => {
       expect(reply.status).toBe(200);
       expect(reply.errors?.[0].extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input.name' });
       expectLoggedOnceAsClientMistake(server.takeLogs(), 'BAD_USER_INPUT');
+    });
+  });
+
+  describe('UNAUTHENTICATED', () => {
+    it('treats a malformed session cookie as no session, not as a fault', async () => {
+      const reply = await server.post(JSON.stringify({ query: print(MeDocument) }), { cookie: 'gatehouse_session=%E0%A4%A' });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({ data: { me: null } });
+      const denied = await server.post(JSON.stringify({ query: print(GroupsDocument) }), { cookie: 'gatehouse_session=%E0%A4%A' });
+      expect(denied.errors?.map((e) => e.extensions)).toEqual([{ code: 'UNAUTHENTICATED' }]);
+      expect(server.takeLogs().filter((r) => r.level >= WARN)).toEqual([]);
     });
   });
 
