@@ -54,7 +54,8 @@ export function operationCost(
       maxQueryNodes: maxSelections,
     });
   } catch (error) {
-    if (error instanceof GraphQLError && error.message === TOO_MANY_NODES) return 'unbounded';
+    if (!(error instanceof GraphQLError)) throw error;
+    if (error.message === TOO_MANY_NODES) return 'unbounded';
     return null;
   }
 }

@@ -286,6 +286,13 @@ describe('the error taxonomy of /graphql', () => {
       server.takeLogs();
     });
 
+    it('refuses a body over 1 MB with 413, as a GraphQL error', async () => {
+      const reply = await server.post(JSON.stringify({ query: print(MeDocument), variables: { pad: 'x'.repeat(1024 * 1024) } }));
+      expect(reply.status).toBe(413);
+      expect(reply.errors).toEqual([{ message: 'request body is too large', extensions: { code: 'BAD_REQUEST' } }]);
+      expectLoggedOnceAsClientMistake(server.takeLogs(), 'BAD_REQUEST');
+    });
+
     it('refuses a body that is not JSON with 400, as a GraphQL error', async () => {
       const reply = await server.post('{"query": ');
       expect(reply.status).toBe(400);
