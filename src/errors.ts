@@ -24,3 +24,11 @@ export const conflict = (field: string, message: string) => new GatehouseError('
 
 export const notFound = (what: string, id: string | number) =>
   new GatehouseError('NOT_FOUND', `${what} ${id} does not exist`, { id: String(id) });
+
+/** A list of names or ids that do not exist: BAD_USER_INPUT naming the argument and each unknown value. */
+export function unknownValues(field: string, what: string, unknown: ReadonlyArray<string | number>): GatehouseError {
+  return new GatehouseError('BAD_USER_INPUT', `${field}: no ${what} ${unknown.map((v) => JSON.stringify(String(v))).join(', ')}`, {
+    field,
+    unknown: unknown.map(String),
+  });
+}

@@ -1,5 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { integerId } from '../db/ids';
 import { badInput } from '../errors';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
@@ -50,6 +51,12 @@ export function changedFields<T extends object>(before: T, after: Partial<T>): C
   return fields.length ? [{ changed: { fields: fields.map(String) } }] : null;
 }
 
+/** `[{changed: {fields: [field], added: [...], removed: [...]}}]` for a set that changed, or null when nothing changed. */
+export function setChange(field: string, added: string[], removed: string[]): ChangeMessage | null {
+  if (!added.length && !removed.length) return null;
+  return [{ changed: { fields: [field], added: added.sort(), removed: removed.sort() } }];
+}
+
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   return a === b;
@@ -76,8 +83,9 @@ export const LOG_ENTRY_ORDERING = [
 export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry> {
   const where: FilterQuery<LogEntry> & Record<string, unknown> = {};
   if (filter.userId !== undefined && filter.userId !== null) {
-    if (!/^[1-9][0-9]{0,14}$/.test(filter.userId)) throw badInput('filter.userId', 'must be the id of a user');
-    where.user = Number(filter.userId);
+    const userId = integerId(filter.userId);
+    if (userId === null) throw badInput('filter.userId', 'must be the id of a user');
+    where.user = userId;
   }
   if (filter.appLabel != null) where.appLabel = filter.appLabel;
   if (filter.model != null) where.model = filter.model;

@@ -1,8 +1,8 @@
 import { Arg, Ctx, Field, ID, InputType, Int, Query, Resolver } from 'type-graphql';
 import { HasPermission } from '../graphql/access';
-import { Connection, type Page } from '../graphql/connection';
+import { findPage, type Page } from '../db/keyset';
+import { Connection } from '../graphql/connection';
 import type { GatehouseContext } from '../graphql/context';
-import { findPage } from '../graphql/crud';
 import { permissionFor, modelRef } from '../permissions/registry';
 import { LOG_ENTRY_ORDERING, logEntryWhere, type LogEntryFilter } from './audit.service';
 import { ActionFlag, LogEntry } from './log-entry.entity';

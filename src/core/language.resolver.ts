@@ -1,5 +1,5 @@
 import { Field, InputType, Resolver } from 'type-graphql';
-import { CrudResolver } from '../graphql/crud';
+import { CrudResolver } from '../graphql/crud-resolver';
 import { Language } from './language.entity';
 import { languageAdmin, type LanguageChanges, type LanguageInput } from './languages.service';
 

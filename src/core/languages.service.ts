@@ -1,5 +1,5 @@
 import { conflict } from '../errors';
-import type { ModelAdmin } from '../graphql/crud';
+import type { ModelAdmin } from '../admin/model-admin';
 import { modelRef } from '../permissions/registry';
 import { changesOf, optionalText, requiredText } from './fields';
 import { Language } from './language.entity';

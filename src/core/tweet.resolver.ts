@@ -1,5 +1,5 @@
 import { Field, InputType, Resolver } from 'type-graphql';
-import { CrudResolver } from '../graphql/crud';
+import { CrudResolver } from '../graphql/crud-resolver';
 import { Tweet } from './tweet.entity';
 import { tweetAdmin, type TweetChanges, type TweetInput } from './tweets.service';
 

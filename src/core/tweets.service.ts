@@ -1,5 +1,5 @@
 import { badInput } from '../errors';
-import type { ModelAdmin } from '../graphql/crud';
+import type { ModelAdmin } from '../admin/model-admin';
 import { modelRef } from '../permissions/registry';
 import { changesOf, positiveInt64, requiredDate, requiredText } from './fields';
 import { Tweet } from './tweet.entity';

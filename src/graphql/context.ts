@@ -2,12 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/env';
 import type { Logger } from '../config/logger';
+import { GroupLoaders } from '../groups/groups.loaders';
 import { PermissionBackend } from '../permissions/has-perm';
-import { createLoaders, type Loaders } from './loaders';
+import { PermissionIdentityMap } from '../permissions/permissions.loaders';
 import type { Session } from '../sessions/session.entity';
 import type { SessionPolicy } from '../sessions/sessions.service';
 import type { SsoService } from '../sso/sso.service';
 import type { User } from '../users/user.entity';
+import { UserLoaders } from '../users/users.loaders';
 
 /** Long-lived collaborators, built once at start and shared by every request. */
 export interface GatehouseServices {
@@ -40,10 +42,35 @@ export interface GatehouseContext {
   /** The signed-in, active user; null when the request has no valid session. */
   readonly user: User | null;
   readonly permissions: PermissionBackend;
-  /** Batched, per-request loading of users' groups, permissions and members (see loaders.ts). */
+  /** Batched, per-request loading of users' groups and permissions and of groups' permissions and members. */
   readonly loaders: Loaders;
   readonly services: GatehouseServices;
   readonly request: RequestPort;
+}
+
+/**
+ * The request's loaders: those of each domain, sharing one identity map of permissions, so
+ * that what one loads (a user's memberships bring their groups' permissions) the other reads.
+ */
+export interface Loaders {
+  readonly users: UserLoaders;
+  readonly groups: GroupLoaders;
+  /** Forgets everything loaded (after a mutation changed users or groups). */
+  clear(): void;
+}
+
+export function createLoaders(em: EntityManager): Loaders {
+  const permissions = new PermissionIdentityMap();
+  const groups = new GroupLoaders(em, permissions);
+  const users = new UserLoaders(em, groups, permissions);
+  return {
+    users,
+    groups,
+    clear() {
+      users.clear();
+      groups.clear();
+    },
+  };
 }
 
 /**
@@ -63,4 +90,16 @@ export function createContext(args: {
   const permissions = new PermissionBackend(args.em);
   if (args.session && sessionPermissions) permissions.prime(args.session.user.id, sessionPermissions);
   return { ...rest, user: user !== undefined ? user : (args.session?.user ?? null), permissions, loaders: createLoaders(args.em) };
+}
+
+/**
+ * After a write to users or groups: this request's loaders and the permissions it computed
+ * for the caller (and for `userId`) are forgotten, so the rest of the operation (its selection
+ * set, the next mutation of the same document) reads the new state.
+ */
+export function afterWrite<T>(ctx: GatehouseContext, result: T, userId?: number): T {
+  ctx.loaders.clear();
+  if (ctx.user) ctx.permissions.forget(ctx.user.id);
+  if (userId !== undefined) ctx.permissions.forget(userId);
+  return result;
 }

@@ -3,10 +3,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { changedFields, logChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { badInput, conflict, notFound } from '../errors';
-import { translateDatabaseError, type ConstraintErrors } from '../graphql/crud';
+import { writing, type ConstraintErrors } from '../db/database-errors';
+import { permissionsNamed, replaceGrants } from '../permissions/grants';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
-import { permissionsNamed, setChange } from '../users/users.service';
 import { Group } from './group.entity';
 
 /*
@@ -31,13 +31,8 @@ export function validateGroupName(name: string): string {
 const nameTaken = (name: string | undefined) => conflict('input.name', `a group named "${name}" already exists`);
 const GROUP_CONSTRAINTS: ConstraintErrors<Group> = { auth_group_name_unique: (attempt) => nameTaken(attempt.name) };
 
-async function write<T>(attempt: Partial<Group>, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw translateDatabaseError(error, GROUP_CONSTRAINTS, attempt);
-  }
-}
+/** Runs `work`, translating a violated constraint (a name taken concurrently) into CONFLICT. */
+const write = <T>(attempt: Partial<Group>, work: () => Promise<T>): Promise<T> => writing(work, GROUP_CONSTRAINTS, attempt);
 
 async function lockGroup(tx: EntityManager, id: number, options: { populate?: readonly ['permissions'] } = {}): Promise<Group> {
   const group = await tx.findOne(Group, id, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: options.populate ?? [] });
@@ -114,14 +109,8 @@ export async function setGroupPermissions(em: EntityManager, actor: User, id: nu
   return em.transactional(async (tx) => {
     const wanted = await permissionsNamed(tx, names);
     const group = await lockGroup(tx, id, { populate: ['permissions'] });
-    const current = group.permissions.getItems();
-    const message = setChange(
-      'permissions',
-      wanted.filter((p) => !current.includes(p)).map((p) => p.fullName),
-      current.filter((p) => !wanted.includes(p)).map((p) => p.fullName),
-    );
+    const message = replaceGrants(group.permissions, wanted, 'permissions');
     if (!message) return group;
-    group.permissions.set(wanted);
     logChange(tx, { actor, model: GROUP, objectId: group.id, objectRepr: group.name, action: ActionFlag.CHANGE, message });
     await tx.flush();
     return group;

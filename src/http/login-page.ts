@@ -1,9 +1,10 @@
+import escapeHtml from 'escape-html';
 import express, { type Response, type Router } from 'express';
 import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
 import { GatehouseError } from '../errors';
 import type { GatehouseServices } from '../graphql/context';
-import { setSessionCookie } from '../sessions/http';
+import { setSessionCookie } from './cookies';
 import { loginWithPassword } from '../sessions/password-login';
 import { isSameOriginPost } from './request-guards';
 import { safeNext } from './safe-next';
@@ -29,9 +30,6 @@ p.error{background:#fdecea;color:#8a1c12;padding:.6rem;border-radius:4px}hr{marg
 // The stylesheet is inline and allowed by its hash: no external assets, no 'unsafe-inline'.
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
-
-const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The sign-in page: password form and "Sign in with single sign-on", with one generic message. */
 export function renderLoginPage(options: { next: string; message?: string | null; username?: string; sso: boolean }): string {

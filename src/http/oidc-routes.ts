@@ -1,12 +1,11 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Database } from '../db/database';
 import type { GatehouseServices } from '../graphql/context';
-import { Session } from '../sessions/session.entity';
-import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
+import { clearCookie, clearSessionCookie, readCookie, readSessionToken, setCookie, setSessionCookie } from './cookies';
 import { endSession, resolveSession } from '../sessions/sessions.service';
 import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
 import { SsoFailure, type SsoErrorCode } from '../sso/sso.service';
-import { isSameOriginPost, rawQuery, readCookie } from './request-guards';
+import { isSameOriginPost, rawQuery } from './request-guards';
 import { safeNext } from './safe-next';
 
 /** Attempts kept in the browser-binding cookie: enough for a few tabs signing in at once. */
@@ -34,26 +33,18 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
   const { services, db } = deps;
   const { config, logger } = services;
   const router = express.Router();
-  const https = config.PUBLIC_URL.startsWith('https://');
-  const stateCookie = https ? '__Host-gatehouse_oidc_state' : 'gatehouse_oidc_state';
+  const stateCookie = 'gatehouse_oidc_state';
 
   const cookieStates = (req: Request): string[] =>
-    (readCookie(req, stateCookie) ?? '')
+    (readCookie(req, config, stateCookie) ?? '')
       .split('.')
       .filter((s) => /^[A-Za-z0-9_-]{16,128}$/.test(s))
       .slice(-MAX_COOKIE_STATES);
   const pendingStates = (req: Request): string[] => cookieStates(req).slice(-MAX_PENDING_STATES);
   const writeStates = (res: Response, states: string[]) => {
-    if (states.length === 0) res.clearCookie(stateCookie, { httpOnly: true, sameSite: 'lax', secure: https, path: '/' });
+    if (states.length === 0) clearCookie(res, config, stateCookie);
     // SameSite=Lax: sent on the provider's top-level redirect back to the callback.
-    else
-      res.cookie(stateCookie, states.join('.'), {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: https,
-        path: '/',
-        maxAge: LOGIN_TRANSACTION_TTL_MS,
-      });
+    else setCookie(res, config, stateCookie, states.join('.'), LOGIN_TRANSACTION_TTL_MS);
   };
   const toLogin = (res: Response, code: SsoErrorCode, next?: string) => {
     const params = new URLSearchParams({ error: code });
@@ -118,9 +109,8 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
     const session = token ? await resolveSession(em, token, services.sessionPolicy) : null;
     let destination: string | null = null;
     if (session) {
-      const withToken = await em.findOne(Session, { id: session.id }, { populate: ['idToken'] });
+      destination = services.sso ? await services.sso.logoutUrl(em, session) : null;
       await endSession(em, session.id);
-      if (session.authMethod === 'oidc' && services.sso) destination = services.sso.logoutUrl(withToken?.idToken ?? null);
     }
     clearSessionCookie(res, config);
     res.redirect(303, destination ?? '/login');

@@ -1,22 +1,5 @@
 import type { Request } from 'express';
 
-/** The value of cookie `name` in the request, or null. */
-export function readCookie(req: Request, name: string): string | null {
-  const header = req.headers.cookie;
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0 && part.slice(0, index).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(index + 1).trim());
-      } catch {
-        return null;
-      }
-    }
-  }
-  return null;
-}
-
 /**
  * True when a state-changing form POST comes from Gatehouse's own pages: its `Origin` (or,
  * without one, its `Referer`) is PUBLIC_URL's origin. SameSite cookies do not stop login CSRF

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../config/logger';
 import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
-import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessions/http';
+import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookies';
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';

@@ -1,14 +1,17 @@
 import { Arg, Ctx, Field, ID, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
-import { badInput, notFound } from '../errors';
+import { existingId } from '../db/ids';
+import { badInput } from '../errors';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
 import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
-import { GroupMappingRuleType, mappingSettings } from '../sso/mapping-rule.resolver';
+import { GroupMappingRuleType } from '../sso/mapping-rule.types';
+import { loginPolicyInForce } from '../sso/settings';
 import { MembershipSource } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 // Registers the MembershipSource enum with the schema (the users module owns its GraphQL name).
 import '../users/user.types';
-import { explainPermission, PermissionReason } from './explain';
+import { explainPermission } from './explain';
+import { PermissionReason } from './has-perm';
 import { isPermissionName, modelRef, permissionFor } from './registry';
 
 registerEnumType(PermissionReason, { name: 'PermissionReason', description: 'Which rule of the permission policy decided.' });
@@ -79,7 +82,8 @@ export class ExplainPermissionResolver {
     @Arg('permission', () => String) permission: string,
   ): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
-    if (!/^[1-9][0-9]{0,14}$/.test(userId)) throw notFound('user', userId);
-    return explainPermission(em, Number(userId), permission, { groupsClaim: mappingSettings(services).groupsClaim });
+    return explainPermission(em, existingId(userId, 'user'), permission, {
+      groupsClaim: loginPolicyInForce(services.config, services.sso?.settings).groupsClaim,
+    });
   }
 }

@@ -5,21 +5,8 @@ import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { SsoIdentity } from '../sso/sso-identity.entity';
 import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
+import { decidePermission, type PermissionReason } from './has-perm';
 import type { PermissionName } from './registry';
-
-/** Why a user has, or lacks, a permission — the branch of Django's `ModelBackend` that decided. */
-export enum PermissionReason {
-  /** An inactive user has no permission at all, superuser or not. */
-  INACTIVE = 'INACTIVE',
-  /** An active superuser has every permission. */
-  SUPERUSER = 'SUPERUSER',
-  /** Granted to the user directly (`auth_user_user_permissions`). */
-  DIRECT_GRANT = 'DIRECT_GRANT',
-  /** Granted only through one or more groups. */
-  GROUPS = 'GROUPS',
-  /** Neither granted directly nor through any group. */
-  NONE = 'NONE',
-}
 
 export interface MembershipGrant {
   source: MembershipSource;
@@ -49,10 +36,11 @@ export interface PermissionExplanation {
 }
 
 /**
- * Explains whether user `userId` has `permission`, following `PermissionBackend` branch by
- * branch: inactive → no; superuser → yes; otherwise yes when granted directly or through a
- * group. The grants are reported even when the first two branches decide, so an admin can see
- * what reactivating or demoting the user would leave. An unknown user is NOT_FOUND.
+ * Explains whether user `userId` has `permission`: the policy's own decision (`decidePermission`,
+ * the branches of `PermissionBackend`: inactive → no; superuser → yes; otherwise yes when
+ * granted directly or through a group) on the user's grants, with those grants. They are
+ * reported even when the first two branches decide, so an admin can see what reactivating or
+ * demoting the user would leave. An unknown user is NOT_FOUND.
  *
  * @example
  *   await explainPermission(em, 7, 'core.view_tweet')
@@ -87,15 +75,6 @@ export async function explainPermission(
     const rule = membership.rule ?? null;
     grant.memberships.push({ source: membership.source, ruleId: rule?.id ?? null, rule, claimValue: rule ? claimValueOf(rule) : null });
   }
-  const reason = !user.isActive
-    ? PermissionReason.INACTIVE
-    : user.isSuperuser
-      ? PermissionReason.SUPERUSER
-      : direct
-        ? PermissionReason.DIRECT_GRANT
-        : groups.length
-          ? PermissionReason.GROUPS
-          : PermissionReason.NONE;
-  const granted = reason === PermissionReason.SUPERUSER || reason === PermissionReason.DIRECT_GRANT || reason === PermissionReason.GROUPS;
+  const { granted, reason } = decidePermission(user, permission, { direct, throughGroups: groups.length > 0 });
   return { user, permission, granted, reason, directGrant: direct, groups };
 }

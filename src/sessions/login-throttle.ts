@@ -3,18 +3,25 @@ import { RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flex
 import { LOGIN_THROTTLE_POINTS, LOGIN_THROTTLE_WINDOW } from './password-login';
 
 /**
- * Failed-sign-in counters in PostgreSQL (table `auth_login_throttle`, created by the
- * migrations), shared by every instance.
+ * A counter of attempts per key in PostgreSQL, shared by every instance: at most `points` within
+ * `duration` seconds. Every limiter of Gatehouse keeps its counters in `auth_login_throttle`
+ * (created by the migrations), apart by `keyPrefix`; expired counters are deleted by the
+ * housekeeping (`purgeExpiredThrottleCounters`), not by the limiter's own timer.
  */
-export function createLoginThrottle(orm: MikroORM): RateLimiterAbstract {
+export function createThrottle(orm: MikroORM, limits: { keyPrefix: string; points: number; duration: number }): RateLimiterAbstract {
   return new RateLimiterPostgres({
     storeClient: orm.em.getConnection().getKnex(),
     storeType: 'knex',
     tableName: 'auth_login_throttle',
     tableCreated: true,
     clearExpiredByTimeout: false,
-    keyPrefix: 'login',
-    points: LOGIN_THROTTLE_POINTS,
-    duration: LOGIN_THROTTLE_WINDOW,
+    keyPrefix: limits.keyPrefix,
+    points: limits.points,
+    duration: limits.duration,
   });
+}
+
+/** Failed password sign-ins per account: LOGIN_THROTTLE_POINTS per LOGIN_THROTTLE_WINDOW. */
+export function createLoginThrottle(orm: MikroORM): RateLimiterAbstract {
+  return createThrottle(orm, { keyPrefix: 'login', points: LOGIN_THROTTLE_POINTS, duration: LOGIN_THROTTLE_WINDOW });
 }

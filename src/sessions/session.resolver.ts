@@ -1,4 +1,5 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { uuidId } from '../db/ids';
 import { notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
@@ -92,9 +93,8 @@ export class SessionResolver {
   })
   @Authenticated()
   async logoutUrl(@Ctx() ctx: GatehouseContext): Promise<string | null> {
-    if (!ctx.session || ctx.session.authMethod !== AuthMethod.OIDC || !ctx.services.sso) return null;
-    const session = await ctx.em.findOne(Session, { id: ctx.session.id }, { populate: ['idToken'] });
-    return ctx.services.sso.logoutUrl(session?.idToken ?? null);
+    if (!ctx.session || !ctx.services.sso) return null;
+    return ctx.services.sso.logoutUrl(ctx.em, ctx.session);
   }
 
   @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first.' })
@@ -107,8 +107,9 @@ export class SessionResolver {
   @Mutation(() => Boolean, { description: 'Ends one of the current user’s sessions.' })
   @Authenticated()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/i.test(id) || !(await endSession(ctx.em, id, ctx.user!.id))) throw notFound('session', id);
-    if (id === ctx.session?.id) ctx.request.clearSessionToken();
+    const sessionId = uuidId(id);
+    if (sessionId === null || !(await endSession(ctx.em, sessionId, ctx.user!.id))) throw notFound('session', id);
+    if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
     return true;
   }
 }

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { isIPv4, isIPv6 } from 'node:net';
-import { RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { createThrottle } from '../sessions/login-throttle';
 
 /**
  * Single sign-on attempts one client may start within `SSO_ATTEMPT_WINDOW` seconds. Each
@@ -11,24 +12,14 @@ export const SSO_ATTEMPTS_PER_CLIENT = 30;
 export const SSO_ATTEMPT_WINDOW = 5 * 60;
 
 /**
- * Counts single sign-on attempts per client address in PostgreSQL, in the table the failed
- * password sign-ins use (`auth_login_throttle`, its own key prefix), so every instance sees the
- * same counts. Expired counters are deleted by the housekeeping (`purgeExpiredRows`).
+ * Counts single sign-on attempts per client address in PostgreSQL, beside the failed password
+ * sign-ins (`createThrottle`, its own key prefix), so every instance sees the same counts.
  */
 export function createAttemptLimiter(
   orm: MikroORM,
   limits: { points: number; duration: number } = { points: SSO_ATTEMPTS_PER_CLIENT, duration: SSO_ATTEMPT_WINDOW },
 ): RateLimiterAbstract {
-  return new RateLimiterPostgres({
-    storeClient: orm.em.getConnection().getKnex(),
-    storeType: 'knex',
-    tableName: 'auth_login_throttle',
-    tableCreated: true,
-    clearExpiredByTimeout: false,
-    keyPrefix: 'sso_attempt',
-    points: limits.points,
-    duration: limits.duration,
-  });
+  return createThrottle(orm, { keyPrefix: 'sso_attempt', ...limits });
 }
 
 /**

@@ -1,204 +1,28 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { integerId } from '../db/ids';
+import type { Page } from '../db/keyset';
 import { badInput } from '../errors';
 import { HasPermission } from '../graphql/access';
-import { Connection, type Page } from '../graphql/connection';
-import type { GatehouseContext, GatehouseServices } from '../graphql/context';
+import type { GatehouseContext } from '../graphql/context';
 import { permissionFor } from '../permissions/registry';
-import { GroupMappingRule as GroupMappingRuleEntity, MatchType } from './group-mapping-rule.entity';
+import type { GroupMappingRule as GroupMappingRuleEntity } from './group-mapping-rule.entity';
+import {
+  CreateGroupMappingRuleInput,
+  GroupMappingImpact,
+  GroupMappingPreview,
+  GroupMappingRuleConnection,
+  GroupMappingRuleType as GroupMappingRule,
+  ProposedGroupMappingRuleInput,
+  UpdateGroupMappingRuleInput,
+} from './mapping-rule.types';
 import { createRule, deleteRule, listRules, previewMapping, previewRuleChange, RULE_MODEL, updateRule } from './mapping-rules.service';
-
-registerEnumType(MatchType, {
-  name: 'MatchType',
-  description: 'How a mapping rule’s pattern is compared with a claim value; always against the whole value.',
-  valuesConfig: {
-    EXACT: { description: 'The value equals the pattern.' },
-    GLOB: { description: 'Shell-style: `*` any characters, `?` one, `[a-z]` / `[!a-z]` a class; everything else literal.' },
-    REGEX: { description: 'An RE2 regular expression (no backreferences or lookaround), anchored at both ends.' },
-  },
-});
-
-const GroupsClaimProblemEnum = { MISSING: 'missing', EMPTY: 'empty', NOT_A_STRING_LIST: 'not_a_string_list' } as const;
-registerEnumType(GroupsClaimProblemEnum, {
-  name: 'GroupsClaimProblem',
-  description: 'Why the groups claim cannot be used; each refuses the login.',
-});
+import { loginPolicyInForce } from './settings';
 
 const VIEW = permissionFor(RULE_MODEL, 'view');
 const ADD = permissionFor(RULE_MODEL, 'add');
 const CHANGE = permissionFor(RULE_MODEL, 'change');
 const DELETE = permissionFor(RULE_MODEL, 'delete');
-
-@ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.' })
-export class MappedGroup {
-  @Field(() => ID)
-  id!: number;
-
-  @Field(() => String)
-  name!: string;
-}
-
-// Named GroupMappingRule so that the connection types read GroupMappingRuleConnection / -Edge.
-@ObjectType('GroupMappingRule', {
-  description: 'A single sign-on rule: a claim value matching `pattern` puts the user in `group` at sign-in.',
-})
-class GroupMappingRule {
-  @Field(() => ID)
-  id!: number;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'The claim path read (`email`, `realm_access.roles`); null: the configured groups claim.',
-  })
-  claim!: string | null;
-
-  @Field(() => MatchType)
-  matchType!: MatchType;
-
-  @Field(() => String)
-  pattern!: string;
-
-  @Field(() => Boolean)
-  caseSensitive!: boolean;
-
-  @Field(() => MappedGroup)
-  group!: MappedGroup;
-
-  @Field(() => Boolean)
-  enabled!: boolean;
-
-  @Field(() => String)
-  description!: string;
-
-  @Field(() => Date)
-  createdAt!: Date;
-
-  @Field(() => Date)
-  updatedAt!: Date;
-}
-export { GroupMappingRule as GroupMappingRuleType };
-
-const GroupMappingRuleConnection = Connection(GroupMappingRule);
-
-@InputType()
-export class CreateGroupMappingRuleInput {
-  @Field(() => String, { nullable: true, description: 'Claim name or dotted path; null or omitted: the configured groups claim.' })
-  claim?: string | null;
-
-  @Field(() => MatchType, { defaultValue: MatchType.EXACT })
-  matchType!: MatchType;
-
-  @Field(() => String)
-  pattern!: string;
-
-  @Field(() => Boolean, { defaultValue: true })
-  caseSensitive!: boolean;
-
-  @Field(() => ID)
-  groupId!: string;
-
-  @Field(() => Boolean, { defaultValue: true })
-  enabled!: boolean;
-
-  @Field(() => String, { defaultValue: '' })
-  description!: string;
-}
-
-@InputType({ description: 'Only the fields given change; `claim: null` goes back to the groups claim.' })
-export class UpdateGroupMappingRuleInput {
-  @Field(() => String, { nullable: true })
-  claim?: string | null;
-
-  @Field(() => MatchType, { nullable: true })
-  matchType?: MatchType | null;
-
-  @Field(() => String, { nullable: true })
-  pattern?: string | null;
-
-  @Field(() => Boolean, { nullable: true })
-  caseSensitive?: boolean | null;
-
-  @Field(() => ID, { nullable: true })
-  groupId?: string | null;
-
-  @Field(() => Boolean, { nullable: true })
-  enabled?: boolean | null;
-
-  @Field(() => String, { nullable: true })
-  description?: string | null;
-}
-
-@InputType({ description: 'A rule as it would be: a new one (no id) or an existing one changed (its id).' })
-export class ProposedGroupMappingRuleInput extends CreateGroupMappingRuleInput {
-  @Field(() => ID, { nullable: true })
-  id?: string | null;
-}
-
-@ObjectType({ description: 'A rule that matched, the claim it read and the value that matched.' })
-export class GroupMappingMatch {
-  @Field(() => GroupMappingRule)
-  rule!: GroupMappingRule;
-
-  @Field(() => String)
-  claim!: string;
-
-  @Field(() => String)
-  value!: string;
-}
-
-@ObjectType({ description: 'What the enabled mapping rules make of a set of claims.' })
-export class GroupMappingPreview {
-  @Field(() => [GroupMappingMatch])
-  matches!: GroupMappingMatch[];
-
-  @Field(() => [MappedGroup], { description: 'The local groups the matching rules grant.' })
-  groups!: MappedGroup[];
-
-  @Field(() => Boolean, { description: 'Whether a sign-in with these claims would be let in.' })
-  loginAllowed!: boolean;
-
-  @Field(() => String, {
-    nullable: true,
-    description: 'Why it would be refused: groups_claim_missing, groups_claim_empty, groups_claim_not_a_string_list or no_matching_rule.',
-  })
-  refusal!: string | null;
-
-  @Field(() => String, { description: 'The groups claim read.' })
-  groupsClaim!: string;
-
-  @Field(() => GroupsClaimProblemEnum, { nullable: true })
-  groupsClaimProblem!: string | null;
-
-  @Field(() => Boolean, { description: 'SSO_REQUIRE_MAPPED_GROUP: whether a sign-in matching no rule is refused.' })
-  requireMappedGroup!: boolean;
-}
-
-@ObjectType({ description: 'How a proposed rule would change one single sign-on user’s groups at their next sign-in.' })
-export class GroupMappingImpact {
-  @Field(() => ID)
-  userId!: number;
-
-  @Field(() => String)
-  username!: string;
-
-  @Field(() => [MappedGroup])
-  gained!: MappedGroup[];
-
-  @Field(() => [MappedGroup])
-  lost!: MappedGroup[];
-}
-
-/**
- * The groups claim and login policy in force: the running single sign-on's settings (which name
- * the development IdP's own groups claim when it is on), else the configuration.
- */
-export function mappingSettings(services: GatehouseServices): { groupsClaim: string; requireMappedGroup: boolean } {
-  const settings = services.sso?.settings;
-  return {
-    groupsClaim: settings?.groupsClaim ?? services.config.OIDC_GROUPS_CLAIM,
-    requireMappedGroup: settings?.requireMappedGroup ?? services.config.SSO_REQUIRE_MAPPED_GROUP,
-  };
-}
 
 @Resolver()
 export class GroupMappingRuleResolver {
@@ -255,7 +79,7 @@ export class GroupMappingRuleResolver {
     @Ctx() { em, services }: GatehouseContext,
   ): Promise<GroupMappingPreview> {
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw badInput('claims', 'must be a JSON object of claims');
-    const settings = mappingSettings(services);
+    const settings = loginPolicyInForce(services.config, services.sso?.settings);
     const { result, groups, decision } = await previewMapping(em, claims as Record<string, unknown>, settings);
     return {
       matches: result.matches.map((m) => ({ rule: m.rule, claim: m.claim, value: m.value })),
@@ -280,14 +104,15 @@ export class GroupMappingRuleResolver {
     const impacts = await previewRuleChange(
       em,
       { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) },
-      mappingSettings(services).groupsClaim,
+      loginPolicyInForce(services.config, services.sso?.settings).groupsClaim,
     );
     return impacts.map(({ user, gained, lost }) => ({ userId: user.id, username: user.username, gained, lost }));
   }
 }
 
+/** The group an input names; an ID that cannot name one is BAD_USER_INPUT naming `input.groupId`, as an unknown one is. */
 function groupIdOf(id: string): number {
-  const n = /^\d{1,15}$/.test(id) ? Number(id) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw badInput('input.groupId', `no group has the id ${id}`);
-  return n;
+  const groupId = integerId(id);
+  if (groupId === null) throw badInput('input.groupId', `no group has the id ${id}`);
+  return groupId;
 }

@@ -1,14 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { changedFields, logChange } from '../audit/audit.service';
+import { integerId } from '../db/ids';
+import { findPage, type Page } from '../db/keyset';
 import { badInput, notFound } from '../errors';
 import { Group } from '../groups/group.entity';
-import { decodeCursor, pageSize, toPage, type Page } from '../graphql/connection';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { UserGroup } from '../users/user-group.entity';
 import { SsoIdentity } from './sso-identity.entity';
 import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
+import { decideLogin, type LoginDecision } from './login-decision';
 import { compilePattern, evaluateRules, loadEnabledRules, type MappingResult } from './mapping';
 
 /**
@@ -36,12 +38,6 @@ const MAX_DESCRIPTION_LENGTH = 1000;
 export const ruleRepr = (rule: Pick<GroupMappingRule, 'matchType' | 'pattern' | 'claim'> & { group: Pick<Group, 'name'> }): string =>
   `${rule.claim ? `${rule.claim} ` : ''}${rule.matchType} ${rule.pattern} → ${rule.group.name}`;
 
-/** A GraphQL ID as a rule's primary key; anything else names no rule. */
-export function parseRuleId(id: string | number): number | null {
-  const n = typeof id === 'number' ? id : /^\d{1,15}$/.test(id) ? Number(id) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
-}
-
 function validateClaim(claim: string | null): string | null {
   if (claim === null) return null;
   const trimmed = claim.trim();
@@ -56,29 +52,19 @@ function validateDescription(description: string): string {
   return description;
 }
 
-async function findGroup(em: EntityManager, groupId: number | string): Promise<Group> {
-  const id = parseRuleId(groupId);
-  const group = id === null ? null : await em.findOne(Group, { id });
-  if (!group) throw badInput('input.groupId', `no group has the id ${String(groupId)}`);
+async function findGroup(em: EntityManager, groupId: number): Promise<Group> {
+  const group = await em.findOne(Group, { id: groupId });
+  if (!group) throw badInput('input.groupId', `no group has the id ${groupId}`);
   return group;
 }
 
 /** The rules, oldest first, as a Relay page. */
-export async function listRules(
+export function listRules(
   em: EntityManager,
   first: number | null | undefined,
   after: string | null | undefined,
 ): Promise<Page<GroupMappingRule>> {
-  const limit = pageSize(first);
-  const afterId = after ? Number(decodeCursor(after, 1)[0]) : 0;
-  if (!Number.isSafeInteger(afterId)) throw badInput('after', 'is not a cursor from this connection');
-  const rows = await em.find(GroupMappingRule, { id: { $gt: afterId } }, { populate: ['group'], orderBy: { id: 'asc' }, limit: limit + 1 });
-  return toPage(
-    rows,
-    limit,
-    (r) => [r.id],
-    () => em.count(GroupMappingRule, {}),
-  );
+  return findPage(em, GroupMappingRule, {}, [['id', 'asc']], { first, after }, { populate: ['group'] });
 }
 
 /**
@@ -118,7 +104,7 @@ export async function updateRule(
   id: string,
   changes: Partial<RuleFields>,
 ): Promise<GroupMappingRule> {
-  const ruleId = parseRuleId(id);
+  const ruleId = integerId(id);
   return em.transactional(async (tx) => {
     const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
@@ -146,7 +132,7 @@ export async function updateRule(
  * users lose those groups at once; memberships an admin assigned are untouched.
  */
 export async function deleteRule(em: EntityManager, actor: User | null, id: string): Promise<void> {
-  const ruleId = parseRuleId(id);
+  const ruleId = integerId(id);
   await em.transactional(async (tx) => {
     const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
@@ -154,24 +140,6 @@ export async function deleteRule(em: EntityManager, actor: User | null, id: stri
     tx.remove(rule);
     await tx.flush();
   });
-}
-
-/** How a login with given claims would go, by the same policy the relying party applies. */
-export interface LoginDecision {
-  allowed: boolean;
-  /** Why it would be refused: the groups-claim problem, or `no_matching_rule`; null when allowed. */
-  refusal: `groups_claim_${NonNullable<MappingResult['groupsClaimProblem']>}` | 'no_matching_rule' | null;
-}
-
-/**
- * The login policy on a mapping result, as the relying party applies it: with
- * `requireMappedGroup` (SSO_REQUIRE_MAPPED_GROUP, default true) a sign-in that no rule matches
- * is refused, and the refusal names the groups-claim problem when there is one (a missing,
- * empty or malformed groups claim grants nothing: `evaluateRules` fails closed on it).
- */
-export function decideLogin(result: MappingResult, requireMappedGroup: boolean): LoginDecision {
-  if (!requireMappedGroup || result.matches.length > 0) return { allowed: true, refusal: null };
-  return { allowed: false, refusal: result.groupsClaimProblem ? `groups_claim_${result.groupsClaimProblem}` : 'no_matching_rule' };
 }
 
 export interface MappingPreview {
@@ -227,7 +195,7 @@ export async function previewRuleChange(em: EntityManager, proposal: ProposedRul
     description: proposal.description,
   });
   if (proposal.id !== undefined && proposal.id !== null) {
-    const ruleId = parseRuleId(proposal.id);
+    const ruleId = integerId(proposal.id);
     const existing = current.find((r) => r.id === ruleId);
     if (!existing) throw notFound('group mapping rule', proposal.id);
     candidate.id = existing.id;

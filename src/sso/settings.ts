@@ -56,3 +56,17 @@ export function ssoSettings(config: Config, provider: OidcProviderConfig): SsoSe
 export const callbackUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/oidc/callback/`;
 /** Where the provider sends the browser after logout. */
 export const postLogoutUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/login`;
+
+/**
+ * The groups claim and login policy in force: the running single sign-on's settings (which name
+ * the development IdP's own groups claim when it is on), else the configuration.
+ */
+export function loginPolicyInForce(
+  config: Pick<Config, 'OIDC_GROUPS_CLAIM' | 'SSO_REQUIRE_MAPPED_GROUP'>,
+  settings: Pick<SsoSettings, 'groupsClaim' | 'requireMappedGroup'> | null | undefined,
+): { groupsClaim: string; requireMappedGroup: boolean } {
+  return {
+    groupsClaim: settings?.groupsClaim ?? config.OIDC_GROUPS_CLAIM,
+    requireMappedGroup: settings?.requireMappedGroup ?? config.SSO_REQUIRE_MAPPED_GROUP,
+  };
+}

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/env';
 import type { Logger } from '../config/logger';
-import { AuthMethod, type Session } from '../sessions/session.entity';
+import { AuthMethod, Session } from '../sessions/session.entity';
 import { createSession, type SessionPolicy } from '../sessions/sessions.service';
 import type { User } from '../users/user.entity';
 import { clientKey } from './attempt-limits';
@@ -133,9 +133,16 @@ export class SsoService {
     }
   }
 
-  /** The provider logout URL for a session's ID token, or null when the provider offers none. */
-  logoutUrl(idToken: string | null): string | null {
-    return this.relyingParty.endSessionUrl(idToken);
+  /**
+   * Where to send the browser once `session` has ended, to sign out at the provider too
+   * (RP-initiated logout, the session's ID token as `id_token_hint`); null for a password
+   * session or a provider that offers no logout. Ask before ending the session: its ID token
+   * goes with it.
+   */
+  async logoutUrl(em: EntityManager, session: Pick<Session, 'id' | 'authMethod'>): Promise<string | null> {
+    if (session.authMethod !== AuthMethod.OIDC) return null;
+    const withToken = await em.findOne(Session, { id: session.id }, { populate: ['idToken'] });
+    return this.relyingParty.endSessionUrl(withToken?.idToken ?? null);
   }
 
   /**

@@ -1,30 +1,23 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { notFound } from '../errors';
+import { existingId, integerId, parseId } from '../db/ids';
+import { pageSize, type Page } from '../db/keyset';
+import { unknownValues } from '../errors';
 import { HasPermission } from '../graphql/access';
-import { Connection, pageSize, type Page } from '../graphql/connection';
-import type { GatehouseContext } from '../graphql/context';
-import { selects } from '../graphql/loaders';
+import { afterWrite, type GatehouseContext } from '../graphql/context';
+import { selects } from '../graphql/selection';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
 import { modelRef, permissionFor } from '../permissions/registry';
 import { User } from './user.entity';
-import { CreateUserInput, Membership, idOrNull, parseId, UpdateUserInput, UserFilter, UserOrder } from './user.types';
+import { CreateUserInput, Membership, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
+import type { UserMembership } from './users.loaders';
 import { findUser, listUsers } from './users.queries';
-import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, unknownValues, updateUser } from './users.service';
+import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, updateUser } from './users.service';
 
 const USER = modelRef('auth', 'user');
 const GROUP = modelRef('auth', 'group');
 const PERMISSION = modelRef('auth', 'permission');
-
-export const UserConnection = Connection(User);
-
-/** An id argument of a mutation: one that cannot exist is NOT_FOUND, as one that does not. */
-const existingId = (value: string) => {
-  const id = idOrNull(value);
-  if (id === null) throw notFound('user', value);
-  return id;
-};
 
 /**
  * Users: queries, mutations and the fields that reach into groups and permissions. Every
@@ -52,14 +45,14 @@ export class UserResolver {
     });
     // The page's groups in one statement now, so that each row's `groups` resolves without a promise.
     if (page.edges.length && selects(info, ['edges', 'node'], ['groups', 'memberships']))
-      await loaders.prefetchGroups(page.edges.map((edge) => edge.node.id));
+      await loaders.users.prefetchGroups(page.edges.map((edge) => edge.node.id));
     return page;
   }
 
   @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
   @HasPermission(permissionFor(USER, 'view'))
   user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<User | null> {
-    const key = idOrNull(id);
+    const key = integerId(id);
     return key === null ? Promise.resolve(null) : findUser(em, key);
   }
 
@@ -76,14 +69,14 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
   ): Promise<User> {
-    const user = await updateUser(ctx.em, ctx.user!, existingId(id), input);
+    const user = await updateUser(ctx.em, ctx.user!, existingId(id, 'user'), input);
     return afterWrite(ctx, user, user.id);
   }
 
   @Mutation(() => ID, { description: 'Deletes a user (never yourself, never the last active superuser) and returns its id.' })
   @HasPermission(permissionFor(USER, 'delete'))
   async deleteUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    const deleted = await deleteUser(ctx.em, ctx.user!, existingId(id));
+    const deleted = await deleteUser(ctx.em, ctx.user!, existingId(id, 'user'));
     return afterWrite(ctx, String(deleted), deleted);
   }
 
@@ -94,7 +87,7 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('password', () => String) password: string,
   ): Promise<User> {
-    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id), password, ctx.session?.id);
+    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id, 'user'), password, ctx.session?.id);
     return afterWrite(ctx, user, user.id);
   }
 
@@ -105,9 +98,9 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('groupIds', () => [ID]) groupIds: string[],
   ): Promise<User> {
-    const bad = groupIds.filter((gid) => idOrNull(gid) === null);
+    const bad = groupIds.filter((gid) => integerId(gid) === null);
     if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
-    const user = await setUserGroups(ctx.em, ctx.user!, existingId(id), groupIds.map(Number));
+    const user = await setUserGroups(ctx.em, ctx.user!, existingId(id, 'user'), groupIds.map(Number));
     return afterWrite(ctx, user, user.id);
   }
 
@@ -118,14 +111,14 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('permissions', () => [String]) permissions: string[],
   ): Promise<User> {
-    const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id), permissions);
+    const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id, 'user'), permissions);
     return afterWrite(ctx, user, user.id);
   }
 
   @FieldResolver(() => [Group], { nullable: true, description: 'The groups the user is in, each once, by name.' })
   @HasPermission(permissionFor(GROUP, 'view'))
   groups(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Group[] | Promise<Group[]> {
-    const known = loaders.groupsOf(user.id);
+    const known = loaders.users.groupsOf(user.id);
     return known instanceof Promise ? known.then((loaded) => loaded.groups) : known.groups;
   }
 
@@ -134,26 +127,14 @@ export class UserResolver {
     description: 'Why the user is in each group: one entry per admin assignment or mapping rule.',
   })
   @HasPermission(permissionFor(GROUP, 'view'))
-  memberships(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Membership[] | Promise<Membership[]> {
-    const known = loaders.groupsOf(user.id);
+  memberships(@Root() user: User, @Ctx() { loaders }: GatehouseContext): UserMembership[] | Promise<UserMembership[]> {
+    const known = loaders.users.groupsOf(user.id);
     return known instanceof Promise ? known.then((loaded) => loaded.memberships) : known.memberships;
   }
 
   @FieldResolver(() => [Permission], { nullable: true, description: 'Permissions granted to the user directly (not through groups).' })
   @HasPermission(permissionFor(PERMISSION, 'view'))
   userPermissions(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Promise<readonly Permission[]> {
-    return loaders.permissionsOfUser.load(user.id);
+    return loaders.users.permissionsOfUser.load(user.id);
   }
-}
-
-/**
- * After a write to users or groups: this request's loaders and the permissions it computed
- * for the caller (and for `userId`) are forgotten, so the rest of the operation (its selection
- * set, the next mutation of the same document) reads the new state.
- */
-export function afterWrite<T>(ctx: GatehouseContext, result: T, userId?: number): T {
-  ctx.loaders.clear();
-  if (ctx.user) ctx.permissions.forget(ctx.user.id);
-  if (userId !== undefined) ctx.permissions.forget(userId);
-  return result;
 }

@@ -1,15 +1,17 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { badInput } from '../errors';
+import { Connection } from '../graphql/connection';
 import { Group } from '../groups/group.entity';
 import { MembershipSource } from './user-group.entity';
+import { User } from './user.entity';
+import type { UserMembership } from './users.loaders';
+import { UserOrder } from './users.queries';
 
-/** The orderings of `users`; each has a keyset cursor, so pages stay stable while rows change. */
-export enum UserOrder {
-  USERNAME_ASC = 'USERNAME_ASC',
-  USERNAME_DESC = 'USERNAME_DESC',
-  DATE_JOINED_ASC = 'DATE_JOINED_ASC',
-  DATE_JOINED_DESC = 'DATE_JOINED_DESC',
-}
+/*
+ * The GraphQL types of users: enums, inputs, the membership object and the connection. The
+ * `User` object type is the entity itself.
+ */
+
+export { UserOrder };
 registerEnumType(UserOrder, { name: 'UserOrder', description: 'How `users` is sorted. Ties on date joined are broken by id.' });
 registerEnumType(MembershipSource, {
   name: 'MembershipSource',
@@ -85,9 +87,11 @@ export class UpdateUserInput {
   isSuperuser?: boolean | null;
 }
 
+export const UserConnection = Connection(User);
+
 /** One reason a user is in a group. A user can be in one group for several reasons. */
 @ObjectType('Membership', { simpleResolvers: true })
-export class Membership {
+export class Membership implements UserMembership {
   @Field(() => Group)
   group!: Group;
 
@@ -96,17 +100,4 @@ export class Membership {
 
   @Field(() => ID, { nullable: true, description: 'The single sign-on mapping rule that granted it; null when an admin did.' })
   ruleId!: string | null;
-}
-
-/** The integer key a GraphQL `ID` names, or null when it cannot name a row (not a positive int4). */
-export function idOrNull(value: string): number | null {
-  const id = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : null;
-  return id !== null && id <= 2_147_483_647 ? id : null;
-}
-
-/** A GraphQL `ID` naming a row with an integer key; anything else is BAD_USER_INPUT naming `field`. */
-export function parseId(value: string, field: string): number {
-  const id = idOrNull(value);
-  if (id === null) throw badInput(field, `"${value}" is not an id`);
-  return id;
 }

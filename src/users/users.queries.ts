@@ -1,14 +1,25 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput } from '../errors';
-import { decodeCursor, toPage, type Page } from '../graphql/connection';
+import { Keyset, type Page } from '../db/keyset';
+import { snapshotFactory } from '../db/snapshots';
+import { containsPattern, intArray } from '../db/sql';
+import { loadPermissionsOf, type PermissionBatch } from '../permissions/permissions.queries';
 import { User } from './user.entity';
-import { UserOrder } from './user.types';
 
 /*
  * The read side of users: plain SQL, one statement per page, rows turned into read-only User
  * snapshots. Reads never go through the EntityManager's unit of work — hydrating managed
  * entities costs ~20 µs a row (measured: 50 users ≈ 1 ms), which is most of a fast request.
+ * The batch reads (`loadMemberships`, `loadUserPermissions`) answer for a whole batch of ids with
+ * ONE statement; the request's loaders (`users.loaders.ts`) collect the ids and share the rows.
  */
+
+/** The orderings of `users`; each has a keyset cursor, so pages stay stable while rows change. */
+export enum UserOrder {
+  USERNAME_ASC = 'USERNAME_ASC',
+  USERNAME_DESC = 'USERNAME_DESC',
+  DATE_JOINED_ASC = 'DATE_JOINED_ASC',
+  DATE_JOINED_DESC = 'DATE_JOINED_DESC',
+}
 
 /** Everything of auth_user but the password. */
 export const USER_COLUMNS =
@@ -27,23 +38,6 @@ export interface UserRow {
   last_login: Date | null;
   /** Exact (microsecond) date joined, only selected when ordering by it. */
   joined_key?: string;
-}
-
-/**
- * A factory of read-only snapshots of `entity`: objects that are `instanceof entity` (so
- * type-graphql hands them to field resolvers as they are, without copying) but whose fields are
- * plain data properties. Setting a field of a real entity goes through MikroORM's change
- * tracking (a setter on the prototype that builds the entity's internal state), work a read
- * never needs. No EntityManager knows a snapshot: never persist, flush or assign one.
- */
-export function snapshotFactory<E extends object, K extends keyof E & string>(
-  entity: abstract new (...args: never[]) => E,
-  fields: readonly K[],
-): (values: Pick<E, K>) => E {
-  const prototype = Object.create(entity.prototype as object) as object;
-  for (const field of fields)
-    Object.defineProperty(prototype, field, { value: undefined, writable: true, enumerable: false, configurable: true });
-  return (values) => Object.assign(Object.create(prototype) as E, values);
 }
 
 const userSnapshot = snapshotFactory(User, [
@@ -83,11 +77,6 @@ export interface UserListFilter {
   groupId?: number | null;
 }
 
-/** `%text%` for ILIKE, with the pattern characters of `text` taken literally. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 function whereOf(filter: UserListFilter): { sql: string[]; params: unknown[] } {
   const sql: string[] = [];
   const params: unknown[] = [];
@@ -111,53 +100,36 @@ function whereOf(filter: UserListFilter): { sql: string[]; params: unknown[] } {
   return { sql, params };
 }
 
-interface Ordering {
-  orderBy: string;
-  /** The cursor key of a row, after the ordering's tag. */
-  key(row: UserRow): unknown[];
-  /** The keyset condition "after this key", from a decoded cursor. */
-  after(key: unknown[]): { sql: string; params: unknown[] };
-  selectsJoinedKey: boolean;
-}
-
-const isText = (value: unknown): value is string => typeof value === 'string' && value.length <= 300;
-const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
 // Microsecond UTC timestamps, exactly as `joined_key` is selected: a cursor never loses precision.
 const JOINED_KEY = `to_char(u.date_joined at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as joined_key`;
-const isJoinedKey = (value: unknown): value is string =>
-  typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(value);
 
-const byUsername = (direction: 'asc' | 'desc'): Ordering => ({
-  orderBy: `u.username ${direction}`,
-  key: (row) => [row.username],
-  after: ([username]) => {
-    if (!isText(username)) throw badInput('after', 'is not a cursor from this connection');
-    return { sql: `u.username ${direction === 'asc' ? '>' : '<'} ?`, params: [username] };
-  },
+const byUsername = (order: UserOrder, direction: 'asc' | 'desc') => ({
+  keyset: new Keyset<UserRow>([{ type: 'text', column: 'u.username', value: (row) => row.username }], { direction, tag: order }),
   selectsJoinedKey: false,
 });
 
-const byDateJoined = (direction: 'asc' | 'desc'): Ordering => ({
-  orderBy: `u.date_joined ${direction}, u.id ${direction}`,
-  key: (row) => [row.joined_key, row.id],
-  after: ([joined, id]) => {
-    if (!isJoinedKey(joined) || !isId(id)) throw badInput('after', 'is not a cursor from this connection');
-    return { sql: `(u.date_joined, u.id) ${direction === 'asc' ? '>' : '<'} (?::timestamptz, ?)`, params: [joined, id] };
-  },
+const byDateJoined = (order: UserOrder, direction: 'asc' | 'desc') => ({
+  keyset: new Keyset<UserRow>(
+    [
+      { type: 'timestamp', column: 'u.date_joined', value: (row) => row.joined_key },
+      { type: 'integer', column: 'u.id', value: (row) => row.id },
+    ],
+    // A cursor carries its ordering, so one from another ordering is refused rather than misread.
+    { direction, tag: order },
+  ),
   selectsJoinedKey: true,
 });
 
-const ORDERINGS: Record<UserOrder, Ordering> = {
-  [UserOrder.USERNAME_ASC]: byUsername('asc'),
-  [UserOrder.USERNAME_DESC]: byUsername('desc'),
-  [UserOrder.DATE_JOINED_ASC]: byDateJoined('asc'),
-  [UserOrder.DATE_JOINED_DESC]: byDateJoined('desc'),
-};
+const ORDERINGS = {
+  [UserOrder.USERNAME_ASC]: byUsername(UserOrder.USERNAME_ASC, 'asc'),
+  [UserOrder.USERNAME_DESC]: byUsername(UserOrder.USERNAME_DESC, 'desc'),
+  [UserOrder.DATE_JOINED_ASC]: byDateJoined(UserOrder.DATE_JOINED_ASC, 'asc'),
+  [UserOrder.DATE_JOINED_DESC]: byDateJoined(UserOrder.DATE_JOINED_DESC, 'desc'),
+} as const;
 
 /**
  * One page of users matching `filter`, in `order`, after the cursor `after`: one statement
- * (`totalCount` is a second one, run only when the client asks for it). A cursor carries its
- * ordering, so one from another ordering is refused rather than misread.
+ * (`totalCount` is a second one, run only when the client asks for it).
  */
 export async function listUsers(
   em: EntityManager,
@@ -167,26 +139,19 @@ export async function listUsers(
   const where = whereOf(args.filter);
   const conditions = [...where.sql];
   const params = [...where.params];
-  if (args.after) {
-    const [tag, ...key] = decodeCursor(args.after, ordering.selectsJoinedKey ? 3 : 2);
-    if (tag !== args.order) throw badInput('after', `is a cursor of another ordering than ${args.order}`);
-    const after = ordering.after(key);
+  const key = ordering.keyset.decode(args.after);
+  if (key) {
+    const after = ordering.keyset.sqlAfter(key);
     conditions.push(after.sql);
     params.push(...after.params);
   }
   const rows = await em.execute<UserRow[]>(
     `select ${USER_COLUMNS}${ordering.selectsJoinedKey ? `, ${JOINED_KEY}` : ''} from auth_user u
       ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
-      order by ${ordering.orderBy} limit ?`,
+      order by ${ordering.keyset.sqlOrderBy()} limit ?`,
     [...params, args.limit + 1],
   );
-  const page = toPage(
-    rows,
-    args.limit,
-    (row) => [args.order, ...ordering.key(row)],
-    () => countUsers(em, where),
-  );
-  return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: userFromRow(edge.node) })) };
+  return ordering.keyset.page(rows, args.limit, () => countUsers(em, where), userFromRow);
 }
 
 async function countUsers(em: EntityManager, where: { sql: string[]; params: unknown[] }): Promise<number> {
@@ -201,4 +166,44 @@ async function countUsers(em: EntityManager, where: { sql: string[]; params: unk
 export async function findUser(em: EntityManager, id: number): Promise<User | null> {
   const [row] = await em.execute<UserRow[]>(`select ${USER_COLUMNS} from auth_user u where u.id = ?`, [id]);
   return row ? userFromRow(row) : null;
+}
+
+/** `[user_id, group_id, group name, source, rule_id]` of auth_user_groups. */
+export type MembershipTuple = [number, number, string, string, number | null];
+
+export interface MembershipBatch extends PermissionBatch {
+  /** Ordered by user, then group name. */
+  memberships: MembershipTuple[];
+}
+
+/**
+ * The memberships of `userIds`, the permission ids of the groups they lead to, and those
+ * permissions — one statement for a whole page of users. This is the headline read path:
+ * `users { groups { name permissions { codename } } }` costs this one statement beyond the page.
+ * (Permissions are ordered by id — registry order — because sorting thousands of rows by text
+ * in PostgreSQL costs more than the rest of the statement.)
+ */
+export async function loadMemberships(em: EntityManager, userIds: readonly number[]): Promise<MembershipBatch> {
+  const [row] = await em.execute<MembershipBatch[]>(
+    `with m as materialized (
+       select ug.user_id, ug.group_id, g.name as group_name, ug.source, ug.rule_id
+         from auth_user_groups ug join auth_group g on g.id = ug.group_id
+        where ug.user_id = any(?::int[])
+     ), gp as materialized (
+       select gp.group_id, gp.permission_id from auth_group_permissions gp where gp.group_id in (select group_id from m)
+     )
+     select
+       coalesce((select json_agg(json_build_array(m.user_id, m.group_id, m.group_name, m.source, m.rule_id) order by m.user_id, m.group_name, m.group_id, m.rule_id nulls first) from m), '[]') as memberships,
+       coalesce((select json_agg(json_build_array(l.group_id, l.ids)) from (
+          select gp.group_id, array_agg(gp.permission_id order by gp.permission_id) as ids from gp group by gp.group_id) l), '[]') as grants,
+       coalesce((select json_agg(json_build_array(p.id, p.app_label, p.model, p.codename, p.name))
+                   from auth_permission p where p.id in (select permission_id from gp)), '[]') as permissions`,
+    [intArray(userIds)],
+  );
+  return row;
+}
+
+/** The direct permissions of each of `userIds`, in one statement. */
+export function loadUserPermissions(em: EntityManager, userIds: readonly number[]): Promise<PermissionBatch> {
+  return loadPermissionsOf(em, { table: 'auth_user_user_permissions', ownerColumn: 'user_id' }, userIds);
 }

@@ -1,11 +1,11 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { changedFields, logChange, type ChangeMessage } from '../audit/audit.service';
+import { changedFields, logChange, setChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
-import { badInput, conflict, GatehouseError, notFound } from '../errors';
-import { translateDatabaseError, type ConstraintErrors } from '../graphql/crud';
+import { badInput, conflict, GatehouseError, notFound, unknownValues } from '../errors';
+import { writing, type ConstraintErrors } from '../db/database-errors';
 import { Group } from '../groups/group.entity';
-import { Permission } from '../permissions/permission.entity';
+import { permissionsNamed, replaceGrants } from '../permissions/grants';
 import { modelRef } from '../permissions/registry';
 import { endUserSessions } from '../sessions/sessions.service';
 import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords';
@@ -54,18 +54,17 @@ export async function createSuperuser(em: EntityManager, input: NewSuperuser): P
   const email = validateEmail(input.email);
   const password = await hashPassword(validatePassword(input.password));
   const taken = () => conflict('username', `the username "${username}" is already taken`);
-  try {
-    return await em.transactional(async (tx) => {
-      if (await tx.count(User, { username })) throw taken();
-      const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
-      await tx.flush();
-      return user;
-    });
-  } catch (error) {
-    // Two creations of the same name can both pass the count; the unique index decides.
-    if (error instanceof UniqueConstraintViolationException) throw taken();
-    throw error;
-  }
+  // Two creations of the same name can both pass the count; the unique index decides.
+  return writing(
+    () =>
+      em.transactional(async (tx) => {
+        if (await tx.count(User, { username })) throw taken();
+        const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
+        await tx.flush();
+        return user;
+      }),
+    { auth_user_username_unique: taken },
+  );
 }
 
 /*
@@ -128,13 +127,7 @@ const usernameTaken = (username: string | undefined) => conflict('input.username
 const USER_CONSTRAINTS: ConstraintErrors<User> = { auth_user_username_unique: (attempt) => usernameTaken(attempt.username) };
 
 /** Runs `work`, translating a violated constraint (a username taken concurrently) into CONFLICT. */
-async function write<T>(attempt: Partial<User>, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw translateDatabaseError(error, USER_CONSTRAINTS, attempt);
-  }
-}
+const write = <T>(attempt: Partial<User>, work: () => Promise<T>): Promise<T> => writing(work, USER_CONSTRAINTS, attempt);
 
 /**
  * Locks the active superusers (in id order, so two transactions always take them in the same
@@ -276,33 +269,6 @@ export async function setUserPassword(
   });
 }
 
-/** A list of names or ids that do not exist: BAD_USER_INPUT naming the argument and each unknown value. */
-export function unknownValues(field: string, what: string, unknown: ReadonlyArray<string | number>): GatehouseError {
-  return new GatehouseError('BAD_USER_INPUT', `${field}: no ${what} ${unknown.map((v) => JSON.stringify(String(v))).join(', ')}`, {
-    field,
-    unknown: unknown.map(String),
-  });
-}
-
-/**
- * The permissions named `names` (`app_label.codename`), from the database; any unknown name is
- * BAD_USER_INPUT naming `field` and every unknown name, before anything is written.
- */
-export async function permissionsNamed(em: EntityManager, names: readonly string[], field = 'permissions'): Promise<Permission[]> {
-  const wanted = [...new Set(names)];
-  const all = await em.find(Permission, {}, { orderBy: { appLabel: 'asc', model: 'asc', codename: 'asc' } });
-  const byName = new Map(all.map((p) => [p.fullName, p]));
-  const unknown = wanted.filter((name) => !byName.has(name));
-  if (unknown.length) throw unknownValues(field, 'permission', unknown);
-  return wanted.map((name) => byName.get(name)!);
-}
-
-/** `[{changed: {fields: [field], added: [...], removed: [...]}}]`, or null when nothing changed. */
-export function setChange(field: string, added: string[], removed: string[]): ChangeMessage | null {
-  if (!added.length && !removed.length) return null;
-  return [{ changed: { fields: [field], added: added.sort(), removed: removed.sort() } }];
-}
-
 /**
  * Sets the groups an admin put the user in to exactly `groupIds`. Memberships granted by
  * single sign-on rules are untouched (the next sign-in manages them). Unknown ids are
@@ -342,14 +308,8 @@ export async function setUserPermissions(em: EntityManager, actor: User, id: num
     const wanted = await permissionsNamed(tx, names);
     const user = await lockUser(tx, id, { populate: ['userPermissions'] });
     assertMayManage(actor, user);
-    const current = user.userPermissions.getItems();
-    const message = setChange(
-      'userPermissions',
-      wanted.filter((p) => !current.includes(p)).map((p) => p.fullName),
-      current.filter((p) => !wanted.includes(p)).map((p) => p.fullName),
-    );
+    const message = replaceGrants(user.userPermissions, wanted, 'userPermissions');
     if (!message) return user;
-    user.userPermissions.set(wanted);
     logChange(tx, { actor, model: USER, objectId: user.id, objectRepr: user.username, action: ActionFlag.CHANGE, message });
     await tx.flush();
     return user;

@@ -1,5 +1,5 @@
 import { Tweet } from '../../src/core/tweet.entity';
-import { encodeCursor } from '../../src/graphql/connection';
+import { encodeCursor } from '../../src/db/keyset';
 import {
   TweetsDocument as PAGE,
   TweetsWithoutCountDocument as PAGE_WITHOUT_COUNT,

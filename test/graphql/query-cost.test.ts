@@ -1,5 +1,5 @@
 import { getIntrospectionQuery } from 'graphql';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../src/graphql/connection';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../src/db/keyset';
 import { ASSUMED_LIST_SIZE } from '../../src/graphql/cost';
 import { QUERY_LIMITS } from '../../src/graphql/limits';
 import { startTestServer, type TestServer } from '../support/server';

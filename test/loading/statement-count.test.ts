@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { GraphQLSchema } from 'graphql';
 import { Group } from '../../src/groups/group.entity';
-import { MAX_PAGE_SIZE } from '../../src/graphql/connection';
+import { MAX_PAGE_SIZE } from '../../src/db/keyset';
 import { operationCost } from '../../src/graphql/cost';
 import { QUERY_LIMITS } from '../../src/graphql/limits';
 import { buildDeclaredSchema } from '../../src/graphql/schema';

@@ -2,7 +2,7 @@ import type { Group } from '../../src/groups/group.entity';
 import { GatehouseError } from '../../src/errors';
 import { GroupMappingRule, MatchType } from '../../src/sso/group-mapping-rule.entity';
 import { compilePattern, evaluateRules, readClaim } from '../../src/sso/mapping';
-import { decideLogin } from '../../src/sso/mapping-rules.service';
+import { decideLogin } from '../../src/sso/login-decision';
 
 let nextId = 1;
 function rule(spec: Partial<Omit<GroupMappingRule, 'group'>> & { pattern: string; groupId: number }): GroupMappingRule {

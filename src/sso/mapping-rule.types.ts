@@ -1,0 +1,184 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection } from '../graphql/connection';
+import { MatchType } from './group-mapping-rule.entity';
+
+/*
+ * The GraphQL types of single sign-on's group mapping: the rule as the API shows it, its inputs,
+ * and what the previews answer. The resolver (`mapping-rule.resolver.ts`) uses them; so does the
+ * permission explanation, which names the rule behind a membership.
+ */
+
+registerEnumType(MatchType, {
+  name: 'MatchType',
+  description: 'How a mapping rule’s pattern is compared with a claim value; always against the whole value.',
+  valuesConfig: {
+    EXACT: { description: 'The value equals the pattern.' },
+    GLOB: { description: 'Shell-style: `*` any characters, `?` one, `[a-z]` / `[!a-z]` a class; everything else literal.' },
+    REGEX: { description: 'An RE2 regular expression (no backreferences or lookaround), anchored at both ends.' },
+  },
+});
+
+const GroupsClaimProblemEnum = { MISSING: 'missing', EMPTY: 'empty', NOT_A_STRING_LIST: 'not_a_string_list' } as const;
+registerEnumType(GroupsClaimProblemEnum, {
+  name: 'GroupsClaimProblem',
+  description: 'Why the groups claim cannot be used; each refuses the login.',
+});
+
+@ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.' })
+export class MappedGroup {
+  @Field(() => ID)
+  id!: number;
+
+  @Field(() => String)
+  name!: string;
+}
+
+// Named GroupMappingRule so that the connection types read GroupMappingRuleConnection / -Edge.
+@ObjectType('GroupMappingRule', {
+  description: 'A single sign-on rule: a claim value matching `pattern` puts the user in `group` at sign-in.',
+})
+class GroupMappingRule {
+  @Field(() => ID)
+  id!: number;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The claim path read (`email`, `realm_access.roles`); null: the configured groups claim.',
+  })
+  claim!: string | null;
+
+  @Field(() => MatchType)
+  matchType!: MatchType;
+
+  @Field(() => String)
+  pattern!: string;
+
+  @Field(() => Boolean)
+  caseSensitive!: boolean;
+
+  @Field(() => MappedGroup)
+  group!: MappedGroup;
+
+  @Field(() => Boolean)
+  enabled!: boolean;
+
+  @Field(() => String)
+  description!: string;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+}
+export { GroupMappingRule as GroupMappingRuleType };
+
+export const GroupMappingRuleConnection = Connection(GroupMappingRule);
+
+@InputType()
+export class CreateGroupMappingRuleInput {
+  @Field(() => String, { nullable: true, description: 'Claim name or dotted path; null or omitted: the configured groups claim.' })
+  claim?: string | null;
+
+  @Field(() => MatchType, { defaultValue: MatchType.EXACT })
+  matchType!: MatchType;
+
+  @Field(() => String)
+  pattern!: string;
+
+  @Field(() => Boolean, { defaultValue: true })
+  caseSensitive!: boolean;
+
+  @Field(() => ID)
+  groupId!: string;
+
+  @Field(() => Boolean, { defaultValue: true })
+  enabled!: boolean;
+
+  @Field(() => String, { defaultValue: '' })
+  description!: string;
+}
+
+@InputType({ description: 'Only the fields given change; `claim: null` goes back to the groups claim.' })
+export class UpdateGroupMappingRuleInput {
+  @Field(() => String, { nullable: true })
+  claim?: string | null;
+
+  @Field(() => MatchType, { nullable: true })
+  matchType?: MatchType | null;
+
+  @Field(() => String, { nullable: true })
+  pattern?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  caseSensitive?: boolean | null;
+
+  @Field(() => ID, { nullable: true })
+  groupId?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  enabled?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+}
+
+@InputType({ description: 'A rule as it would be: a new one (no id) or an existing one changed (its id).' })
+export class ProposedGroupMappingRuleInput extends CreateGroupMappingRuleInput {
+  @Field(() => ID, { nullable: true })
+  id?: string | null;
+}
+
+@ObjectType({ description: 'A rule that matched, the claim it read and the value that matched.' })
+export class GroupMappingMatch {
+  @Field(() => GroupMappingRule)
+  rule!: GroupMappingRule;
+
+  @Field(() => String)
+  claim!: string;
+
+  @Field(() => String)
+  value!: string;
+}
+
+@ObjectType({ description: 'What the enabled mapping rules make of a set of claims.' })
+export class GroupMappingPreview {
+  @Field(() => [GroupMappingMatch])
+  matches!: GroupMappingMatch[];
+
+  @Field(() => [MappedGroup], { description: 'The local groups the matching rules grant.' })
+  groups!: MappedGroup[];
+
+  @Field(() => Boolean, { description: 'Whether a sign-in with these claims would be let in.' })
+  loginAllowed!: boolean;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why it would be refused: groups_claim_missing, groups_claim_empty, groups_claim_not_a_string_list or no_matching_rule.',
+  })
+  refusal!: string | null;
+
+  @Field(() => String, { description: 'The groups claim read.' })
+  groupsClaim!: string;
+
+  @Field(() => GroupsClaimProblemEnum, { nullable: true })
+  groupsClaimProblem!: string | null;
+
+  @Field(() => Boolean, { description: 'SSO_REQUIRE_MAPPED_GROUP: whether a sign-in matching no rule is refused.' })
+  requireMappedGroup!: boolean;
+}
+
+@ObjectType({ description: 'How a proposed rule would change one single sign-on user’s groups at their next sign-in.' })
+export class GroupMappingImpact {
+  @Field(() => ID)
+  userId!: number;
+
+  @Field(() => String)
+  username!: string;
+
+  @Field(() => [MappedGroup])
+  gained!: MappedGroup[];
+
+  @Field(() => [MappedGroup])
+  lost!: MappedGroup[];
+}

@@ -1,0 +1,207 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../config/logger';
+import { escapeLike } from '../db/sql';
+import { MembershipSource, UserGroup } from '../users/user-group.entity';
+import { User } from '../users/user.entity';
+import { decideLogin } from './login-decision';
+import { evaluateRules, loadEnabledRules, type GroupsClaimProblem, type RuleMatch } from './mapping';
+import { SsoIdentity } from './sso-identity.entity';
+import type { SsoLoginInput, SsoLoginPolicy, SsoRefusalReason } from './sso-login';
+
+/*
+ * The steps of a single sign-on, each one decision of the policy, composed in order by
+ * `signInWithClaims` (`SIGN_IN_STEPS` in sso-login.ts) — in the spirit of oidc-provider's checks
+ * table and Django's `RemoteUserBackend.configure_user` hook. A step reads what the earlier ones
+ * found in the `SignIn`, adds its part, and either lets the sign-in go on or refuses it.
+ */
+
+const MAX_SUBJECT = 255;
+const MAX_USERNAME = 150;
+const MAX_NAME = 150;
+const MAX_EMAIL = 254;
+
+/** One sign-in in progress: its input, and what the steps have found so far. */
+export interface SignIn {
+  readonly tx: EntityManager;
+  readonly input: SsoLoginInput;
+  readonly policy: SsoLoginPolicy;
+  readonly logger: Logger;
+  /** The `sub` claim ('' when it is not a string). */
+  readonly subject: string;
+  /** The enabled rules that match the claims (mapClaims). */
+  matches: RuleMatch[];
+  groupsClaimProblem: GroupsClaimProblem | null;
+  /** The person's account, once found, linked or created (findOrCreateIdentity). */
+  user: User | null;
+  identity: SsoIdentity | null;
+  created: boolean;
+  linked: boolean;
+  /** Group names the sign-in added and removed (syncMemberships). */
+  groupsAdded: string[];
+  groupsRemoved: string[];
+}
+
+/** Why a step refuses the sign-in; the message goes to the log only. */
+export interface Refusal {
+  readonly reason: SsoRefusalReason;
+  readonly message: string;
+}
+
+export type SignInStep = (signIn: SignIn) => Promise<Refusal | void> | Refusal | void;
+
+const refuse = (reason: SsoRefusalReason, message: string): Refusal => ({ reason, message });
+
+/** A usable `sub`: present, a string, and short enough to store. */
+export function checkSubject(signIn: SignIn): Refusal | void {
+  if (!signIn.subject || signIn.subject.length > MAX_SUBJECT) return refuse('invalid_claims', 'the token has no usable sub claim');
+}
+
+/**
+ * Groups come only from the enabled mapping rules (`evaluateRules`), every match applying. A
+ * groups claim that is missing, an empty list or not a list of strings grants nothing (the three
+ * are told apart in the log and the audit entry); rules on other claims (e.g. `email` glob
+ * `*@example.com`) still apply, because an admin wrote them on purpose. Then the login policy
+ * (`decideLogin`): with `requireMappedGroup`, no match refuses the sign-in.
+ */
+export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
+  const { tx, input, policy, logger } = signIn;
+  const mapping = evaluateRules(await loadEnabledRules(tx), input.claims, policy.groupsClaim);
+  signIn.matches = mapping.matches;
+  signIn.groupsClaimProblem = mapping.groupsClaimProblem;
+  if (mapping.groupsClaimProblem) {
+    const { issuer } = input;
+    logger.warn(
+      { issuer, subject: signIn.subject, groupsClaim: policy.groupsClaim, problem: mapping.groupsClaimProblem },
+      `single sign-on: groups claim ${mapping.groupsClaimProblem}`,
+    );
+  }
+  if (!decideLogin(mapping, policy.requireMappedGroup).allowed)
+    return refuse('access_not_granted', 'no mapping rule grants this person a group');
+}
+
+/**
+ * The person's account: found by (issuer, sub); on a first sign-in linked to an existing account
+ * by e-mail only when `email_verified === true` and exactly one active user has that e-mail
+ * (case-insensitive) and is not linked to this issuer yet; otherwise created with username = sub
+ * (refused with `account_conflict` when taken, never attached silently), `isStaff`, no usable
+ * password, and the e-mail only if verified — so an unverified address can never later make a
+ * verified person's sign-in link to an account someone else created.
+ */
+export async function findOrCreateIdentity(signIn: SignIn): Promise<Refusal | void> {
+  const { tx, subject } = signIn;
+  const { issuer, claims } = signIn.input;
+  const existing = await tx.findOne(SsoIdentity, { issuer, subject }, { populate: ['user'] });
+  let user = existing?.user ?? null;
+  if (!user) {
+    user = await findUserToLink(tx, issuer, claims);
+    if (user) {
+      signIn.linked = true;
+    } else {
+      if (subject.length > MAX_USERNAME) return refuse('invalid_claims', 'the sub claim is too long to be a username');
+      if (await tx.count(User, { username: subject }))
+        return refuse('account_conflict', `a user named ${subject} exists and is not linked to this identity`);
+      user = tx.create(User, {
+        username: subject,
+        email: verifiedEmail(claims) ?? '',
+        isStaff: true,
+        isSuperuser: false,
+        isActive: true,
+        password: null,
+      });
+      signIn.created = true;
+    }
+  }
+  signIn.user = user;
+  signIn.identity = existing ?? tx.create(SsoIdentity, { user, issuer, subject });
+}
+
+/** An inactive user is refused, whatever the directory says. */
+export function refuseDisabled(signIn: SignIn): Refusal | void {
+  if (!signIn.user!.isActive) return refuse('account_disabled', 'the account is disabled');
+}
+
+/** Names are refreshed at every sign-in, the e-mail too once verified; `isSuperuser` and `isStaff` never change. */
+export function refreshProfile(signIn: SignIn): void {
+  const user = signIn.user!;
+  const { claims } = signIn.input;
+  const firstName = stringClaim(claims.given_name, MAX_NAME);
+  const lastName = stringClaim(claims.family_name, MAX_NAME);
+  if (firstName !== null) user.firstName = firstName;
+  if (lastName !== null) user.lastName = lastName;
+  const email = verifiedEmail(claims);
+  if (email !== null && !signIn.created) user.email = email;
+}
+
+/**
+ * Memberships granted by rules (`SSO_RULE`) are added and removed to match the rules that match
+ * now; memberships an admin made are never touched.
+ */
+export async function syncMemberships(signIn: SignIn): Promise<void> {
+  const { tx, matches } = signIn;
+  const user = signIn.user!;
+  const existing = signIn.created ? [] : await tx.find(UserGroup, { user }, { populate: ['group', 'rule'] });
+  const before = new Map(existing.map((m) => [m.group.id, m.group.name]));
+  const wanted = new Map(matches.map((m) => [`${m.rule.group.id}:${m.rule.id}`, m]));
+  const kept: UserGroup[] = [];
+  for (const membership of existing) {
+    if (membership.source !== MembershipSource.SSO_RULE) {
+      kept.push(membership);
+      continue;
+    }
+    const key = `${membership.group.id}:${membership.rule?.id}`;
+    if (wanted.has(key)) {
+      kept.push(membership);
+      wanted.delete(key);
+    } else {
+      tx.remove(membership);
+    }
+  }
+  const after = new Map(kept.map((m) => [m.group.id, m.group.name]));
+  for (const match of wanted.values()) {
+    tx.create(UserGroup, { user, group: match.rule.group, source: MembershipSource.SSO_RULE, rule: match.rule });
+    after.set(match.rule.group.id, match.rule.group.name);
+  }
+  signIn.groupsAdded = [...after]
+    .filter(([id]) => !before.has(id))
+    .map(([, name]) => name)
+    .sort();
+  signIn.groupsRemoved = [...before]
+    .filter(([id]) => !after.has(id))
+    .map(([, name]) => name)
+    .sort();
+}
+
+/** A code-flow sign-in stores the claims it presented (previews judge rule changes on them) and when it happened. */
+export function recordSignIn(signIn: SignIn): void {
+  if (signIn.input.via !== 'login') return;
+  const now = new Date();
+  signIn.identity!.lastClaims = signIn.input.claims;
+  signIn.identity!.lastLoginAt = now;
+  signIn.user!.lastLogin = now;
+}
+
+/**
+ * The one active user to link a first sign-in to: only for a verified e-mail
+ * (`email_verified === true`, not "true" or 1), only when exactly one active user has it, and
+ * only if that user has no identity at this issuer yet (else a second subject could take over
+ * the account). Several matches link nobody: picking one would be a guess.
+ */
+async function findUserToLink(em: EntityManager, issuer: string, claims: Record<string, unknown>): Promise<User | null> {
+  const email = verifiedEmail(claims);
+  if (!email) return null;
+  const candidates = await em.find(User, { email: { $ilike: escapeLike(email) }, isActive: true }, { limit: 2 });
+  if (candidates.length !== 1) return null;
+  const [candidate] = candidates;
+  if (await em.count(SsoIdentity, { user: candidate, issuer })) return null;
+  return candidate;
+}
+
+function verifiedEmail(claims: Record<string, unknown>): string | null {
+  if (claims.email_verified !== true) return null;
+  const email = stringClaim(claims.email, MAX_EMAIL);
+  return email && email.includes('@') ? email : null;
+}
+
+function stringClaim(value: unknown, max: number): string | null {
+  return typeof value === 'string' ? value.trim().slice(0, max) : null;
+}
