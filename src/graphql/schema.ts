@@ -1,4 +1,4 @@
-import type { GraphQLSchema } from 'graphql';
+import { specifiedDirectives, type GraphQLSchema } from 'graphql';
 import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import { LogEntryResolver } from '../audit/log-entry.resolver';
 import { LanguageResolver } from '../core/language.resolver';
@@ -28,9 +28,17 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   GroupResolver,
 ];
 
+/**
+ * The directives the schema declares: the ones the GraphQL specification defines (`@include`,
+ * `@skip`, `@deprecated`, `@specifiedBy`, `@oneOf`), which clients put in everyday operations,
+ * then Gatehouse's access declarations. `buildSchema({ directives })` replaces the defaults, so
+ * both are named here.
+ */
+export const SCHEMA_DIRECTIVES = [...specifiedDirectives, ...ACCESS_DIRECTIVES];
+
 /** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
 export async function buildDeclaredSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: RESOLVERS, directives: ACCESS_DIRECTIVES, validate: false });
+  return buildSchema({ resolvers: RESOLVERS, directives: SCHEMA_DIRECTIVES, validate: false });
 }
 
 /**

@@ -59,6 +59,9 @@ function sendPage(res: Response, status: number, html: string): void {
       'Cache-Control': 'no-store',
       'X-Frame-Options': 'DENY',
       'X-Content-Type-Options': 'nosniff',
+      // Not no-referrer (server.ts sets it on every other /login response): under no-referrer
+      // browsers send `Origin: null` with this page's form POST, which isSameOriginPost refuses.
+      // The page makes no cross-origin request, so same-origin leaks no more.
       'Referrer-Policy': 'same-origin',
     })
     .type('html')

@@ -6,10 +6,13 @@ import {
   ApolloServerPluginLandingPageProductionDefault,
 } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler } from 'express';
+import type { ApolloServerPlugin } from '@apollo/server';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../config/logger';
 import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookies';
@@ -51,10 +54,12 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     // would end the process before the database is closed.
     stopOnTerminationSignals: false,
     validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: false,
     plugins: [
       // Admin data is per user and never HTTP-cacheable; the plugin would also wrap every field.
       ApolloServerPluginCacheControlDisabled(),
+      noStoreResponses,
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       development
@@ -77,11 +82,13 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
+  app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    noStore,
+    express.json({ limit: '1mb', verify: refuseInvalidUtf8 }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const em = db.orm.em.fork();
@@ -105,6 +112,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         });
       },
     }),
+    graphqlBodyError(logger),
   );
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
@@ -129,6 +137,62 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       await apollo.stop();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * Every /graphql response is per caller — it depends on the session cookie or bearer token, and
+ * the `login` mutation's answer carries a session token — so none may be kept by a browser or a
+ * shared cache. `Vary` cannot express "per bearer token", and nothing on /graphql is worth
+ * caching, so all of them are `no-store`: the header is set before Apollo runs (landing page,
+ * refused requests), and `noStoreResponses` overrides the one Apollo sets itself (persisted
+ * query errors).
+ */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};
+
+const noStoreResponses: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
+};
+
+/**
+ * No Referer leaves /graphql, /login or /oidc/*: their URLs can carry a `next` path, an error
+ * code or, on the callback, the authorization code. The login form's page itself says
+ * `same-origin` (login-page.ts): under `no-referrer` browsers send `Origin: null` with the
+ * form's POST, which the login CSRF check must refuse; its only cross-origin request is the
+ * redirect to the identity provider, which leaves through /oidc/authenticate/ (no-referrer).
+ */
+const noReferrer: RequestHandler = (_req, res, next) => {
+  res.set('Referrer-Policy', 'no-referrer');
+  next();
+};
+
+/** A GraphQL request body must be UTF-8 (GraphQL over HTTP); anything else is refused, never decoded to U+FFFD. */
+function refuseInvalidUtf8(_req: http.IncomingMessage, _res: http.ServerResponse, body: Buffer, encoding: string): void {
+  const refuse = (status: number, message: string) => Object.assign(new Error(message), { status, type: 'encoding.invalid' });
+  if (encoding.toLowerCase() !== 'utf-8') throw refuse(415, `request body must be UTF-8, not ${encoding}`);
+  if (!isUtf8(body)) throw refuse(400, 'request body is not valid UTF-8');
+}
+
+/**
+ * A /graphql request whose body cannot be read (not JSON, not UTF-8, too large): a GraphQL
+ * error with code BAD_REQUEST and the body parser's 4xx status, logged once at info level.
+ */
+function graphqlBodyError(logger: Logger): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    const status = typeof error?.status === 'number' ? error.status : 500;
+    if (status < 400 || status >= 500 || res.headersSent) return next(error);
+    const message = status === 413 ? 'request body is too large' : String(error.message ?? 'bad request');
+    logger.info({ code: 'BAD_REQUEST', status, error: message }, 'GraphQL request refused');
+    res.status(status).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
   };
 }
 

@@ -1,4 +1,10 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import type { GraphQLSchema } from 'graphql';
 import { Group } from '../../src/groups/group.entity';
+import { MAX_PAGE_SIZE } from '../../src/db/keyset';
+import { operationCost } from '../../src/graphql/cost';
+import { QUERY_LIMITS } from '../../src/graphql/limits';
+import { buildDeclaredSchema } from '../../src/graphql/schema';
 import { Permission } from '../../src/permissions/permission.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
@@ -13,13 +19,24 @@ import { startTestServer, type TestServer } from '../support/server';
  *      @hasPermission check of the request then reads),
  *   2. the page of users,
  *   3. the page's memberships, their groups and the groups' permissions (one statement).
- * Counted over real HTTP from what the server's ORM actually ran.
+ * Counted over real HTTP from what the server's ORM actually ran, up to the largest page the
+ * query cost limit admits for these queries (a larger one is refused before any statement).
  */
 describe('batched loading of Query.users', () => {
   let server: TestServer;
   let token: string;
+  let schema: GraphQLSchema;
+
+  /** The largest `first` the cost limit admits for `document` (at most MAX_PAGE_SIZE). */
+  const largestPage = (document: TypedDocumentNode<unknown, { first: number }>): number => {
+    let first = MAX_PAGE_SIZE;
+    while (first > 1 && Number(operationCost({ schema, document, variables: { first } }, QUERY_LIMITS.maxCost)) > QUERY_LIMITS.maxCost)
+      first--;
+    return first;
+  };
 
   beforeAll(async () => {
+    schema = await buildDeclaredSchema();
     server = await startTestServer();
     const em = server.db.orm.em.fork();
     const reader = await makeGroup(em, ['auth.view_user', 'auth.view_group', 'auth.view_permission'], 'a-readers');
@@ -46,8 +63,10 @@ describe('batched loading of Query.users', () => {
   });
   afterAll(() => server.stop());
 
-  for (const n of [5, 50, 500]) {
-    it(`runs 3 statements, session lookup included, for first: ${n}`, async () => {
+  for (const page of [5, 50, 'the largest page the cost limit admits'] as const) {
+    it(`runs 3 statements, session lookup included, for first: ${page}`, async () => {
+      const n = typeof page === 'number' ? page : largestPage(UsersReadPathDocument);
+      if (typeof page !== 'number') expect(n).toBeGreaterThan(50);
       server.resetQueries();
       const result = await server.graphql(UsersReadPathDocument, { first: n }, token);
       expect(result.errors).toBeUndefined();
@@ -67,9 +86,21 @@ describe('batched loading of Query.users', () => {
   }
 
   it('runs the same 3 when the fields come through fragments and memberships', async () => {
+    const first = largestPage(UsersReadPathThroughFragmentsDocument);
+    expect(first).toBeGreaterThan(50);
     server.resetQueries();
-    const result = await server.graphql(UsersReadPathThroughFragmentsDocument, { first: 500 }, token);
+    const result = await server.graphql(UsersReadPathThroughFragmentsDocument, { first }, token);
     expect(result.errors).toBeUndefined();
+    expect(result.data!.users.edges).toHaveLength(first);
     expect(server.queries).toHaveLength(3);
+  });
+
+  it('refuses first: 500 of the headline query (cost) after the session lookup alone', async () => {
+    server.resetQueries();
+    const result = await server.graphql(UsersReadPathDocument, { first: 500 }, token);
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'cost' });
+    expect(server.queries).toHaveLength(1);
+    expect(server.queries[0]).toMatch(/from auth_session s join auth_user u/);
   });
 });
