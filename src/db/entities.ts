@@ -8,6 +8,7 @@ import { LoginThrottle } from '../sessions/login-throttle.entity';
 import { Session } from '../sessions/session.entity';
 import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { LoginTransaction } from '../sso/login-transaction.entity';
+import { SeenLogoutToken } from '../sso/logout-token.entity';
 import { SsoIdentity } from '../sso/sso-identity.entity';
 import { UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
@@ -24,4 +25,12 @@ export const MODEL_ENTITIES: ReadonlyArray<{ ref: ModelRef; entity: abstract new
 ];
 
 /** Every entity MikroORM maps: the registered models plus their link tables. */
-export const ENTITIES = [...MODEL_ENTITIES.map((m) => m.entity), UserGroup, Session, LoginThrottle, SsoIdentity, LoginTransaction];
+export const ENTITIES = [
+  ...MODEL_ENTITIES.map((m) => m.entity),
+  UserGroup,
+  Session,
+  LoginThrottle,
+  SsoIdentity,
+  LoginTransaction,
+  SeenLogoutToken,
+];
