@@ -416,11 +416,14 @@ function unreachableAsUnavailable(error: unknown): never {
   throw error;
 }
 
-/** A timeout or a network failure, however deeply openid-client wrapped it. */
+/**
+ * A timeout or a network failure, however deeply openid-client wrapped it. Read by name, not
+ * `instanceof`: fetch's errors may come from another realm than this module's classes.
+ */
 function isUnreachable(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (cause.name === 'TimeoutError' || code === 'OAUTH_TIMEOUT' || (cause instanceof TypeError && cause.message === 'fetch failed'))
+  let cause = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; cause && typeof cause === 'object' && depth < 5; cause = cause.cause as typeof cause, depth++) {
+    if (cause.name === 'TimeoutError' || cause.code === 'OAUTH_TIMEOUT' || (cause.name === 'TypeError' && cause.message === 'fetch failed'))
       return true;
   }
   return false;

@@ -92,7 +92,10 @@ export async function refreshSession(em: EntityManager, session: Session, deps: 
     refreshed = await relyingParty.refresh(refreshToken, claim.idToken);
   } catch (error) {
     if (!(error instanceof ProviderUnavailableError)) {
-      return end('session refresh refused by the identity provider; session ended', { detail: (error as Error).message });
+      return end('session refresh refused by the identity provider; session ended', {
+        detail: (error as Error).message,
+        err: (error as Error).cause ?? error,
+      });
     }
     if (now >= graceUntil) {
       await endSession(em, session.id);

@@ -56,6 +56,10 @@ export interface TestIdp {
   nextLogin: string | null;
   /** Signs `claims` as the provider does (its own RS256 key and `kid`), for bearer-token and logout-token tests. */
   sign(claims: JWTPayload, options?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
+  /** The grant type of every token request the provider answered (`authorization_code`, `refresh_token`), and each refused one prefixed `refused:`. */
+  readonly grants: string[];
+  /** Milliseconds the token endpoint waits before it handles a request (a slow provider). */
+  tokenDelayMs: number;
   /** Back-channel logout deliveries, as the provider saw them (its `backchannel.success` / `backchannel.error` events). */
   readonly backchannelDeliveries: Array<{ ok: boolean; sub: string; sid: string; at: number; error?: string }>;
   readonly publicJwk: JWK;
@@ -98,7 +102,13 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
   let provider: Provider | null = null;
   // Bind first, then build the issuer from the real port.
   const server = http.createServer((req, res) => {
-    if (unresponsive.has(new URL(req.url ?? '/', 'http://127.0.0.1').pathname)) return; // left open until stop()
+    const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    if (unresponsive.has(pathname)) return; // left open until stop()
+    if (pathname === '/token' && idp.tokenDelayMs > 0 && provider) {
+      const handle = provider.callback();
+      setTimeout(() => handle(req, res), idp.tokenDelayMs);
+      return;
+    }
     if (!provider) {
       res.statusCode = 503;
       res.end();
@@ -132,6 +142,8 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
     nextLogin: null,
     publicJwk,
     backchannelDeliveries,
+    grants: [],
+    tokenDelayMs: 0,
     async sign(claims, signOptions = {}) {
       return new SignJWT(claims)
         .setProtectedHeader({ alg: signOptions.alg ?? 'RS256', kid: signOptions.kid ?? 'test-key-1', typ: signOptions.typ ?? 'at+jwt' })
@@ -229,6 +241,9 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
   }
   // Quiet: errors surface in the tests' assertions.
   provider.on('server_error', () => undefined);
+  type GrantContext = { oidc: { params?: { grant_type?: unknown } } };
+  provider.on('grant.success', (ctx) => idp.grants.push(String((ctx as GrantContext).oidc.params?.grant_type)));
+  provider.on('grant.error', (ctx) => idp.grants.push(`refused:${String((ctx as GrantContext).oidc.params?.grant_type)}`));
   provider.on('backchannel.success', (_ctx, _client, sub, sid) =>
     backchannelDeliveries.push({ ok: true, sub: String(sub), sid: String(sid), at: Date.now() }),
   );
