@@ -58,6 +58,8 @@ export interface TestIdp {
   sign(claims: JWTPayload, options?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
   /** The grant type of every token request the provider answered (`authorization_code`, `refresh_token`), and each refused one prefixed `refused:`. */
   readonly grants: string[];
+  /** The `Authorization` header of every token request (undefined when it had none). */
+  readonly tokenAuthorizations: Array<string | undefined>;
   /** Milliseconds the token endpoint waits before it handles a request (a slow provider). */
   tokenDelayMs: number;
   /** Back-channel logout deliveries, as the provider saw them (its `backchannel.success` / `backchannel.error` events). */
@@ -104,6 +106,7 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (unresponsive.has(pathname)) return; // left open until stop()
+    if (pathname === '/token') idp.tokenAuthorizations.push(req.headers.authorization);
     if (pathname === '/token' && idp.tokenDelayMs > 0 && provider) {
       const handle = provider.callback();
       setTimeout(() => handle(req, res), idp.tokenDelayMs);
@@ -143,6 +146,7 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
     publicJwk,
     backchannelDeliveries,
     grants: [],
+    tokenAuthorizations: [],
     tokenDelayMs: 0,
     async sign(claims, signOptions = {}) {
       return new SignJWT(claims)
