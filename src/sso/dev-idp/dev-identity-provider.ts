@@ -210,9 +210,11 @@ function send(res: ServerResponse, status: number, html: string): void {
  * first, then builds the issuer from the real port. Gatehouse is registered as its only client
  * (confidential, code flow with PKCE S256, ID tokens signed RS256), with a client id and secret
  * and signing keys generated at each start; redirect URI `${publicUrl}/oidc/callback/`,
- * post-logout URI `${publicUrl}/login`. Users sign in with the username and password of the
- * directory file; their groups go into the ID token as `DEV_GROUPS_CLAIM` (scope `openid`).
- * Consent is implied for this first-party client.
+ * post-logout URI `${publicUrl}/login`, back-channel logout URI
+ * `${publicUrl}/oidc/backchannel-logout/` (with `sid`), and a refresh token with every code.
+ * Users sign in with the username and password of the directory file, read again whenever it
+ * changes; their groups go into the ID token as `DEV_GROUPS_CLAIM` (scope `openid`). Consent is
+ * implied for this first-party client.
  *
  * @throws DevIdentityProviderRefused when NODE_ENV is production.
  * @example

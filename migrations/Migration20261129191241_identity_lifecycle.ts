@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261129183325 extends Migration {
+export class Migration20261129191241_identity_lifecycle extends Migration {
   override async up(): Promise<void> {
     this.addSql(
       `create table "sso_logout_token" ("issuer" varchar(255) not null, "jti" varchar(255) not null, "expires_at" timestamptz not null, constraint "sso_logout_token_pkey" primary key ("issuer", "jti"));`,
