@@ -1,10 +1,7 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import type { GraphQLSchema } from 'graphql';
@@ -16,6 +13,7 @@ import { clearSessionCookie, readSessionToken, setSessionCookie } from '../sessi
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
 
@@ -57,9 +55,10 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       ApolloServerPluginCacheControlDisabled(),
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      development
+      // GRAPHQL_EXPLORER: Sandbox is Apollo's landing page; GraphiQL is served by Gatehouse (below).
+      config.GRAPHQL_EXPLORER === 'sandbox'
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true })
-        : ApolloServerPluginLandingPageProductionDefault({ footer: false }),
+        : ApolloServerPluginLandingPageDisabled(),
     ],
     logger,
   });
@@ -79,6 +78,15 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   });
   app.use(loginPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
+  if (config.GRAPHQL_EXPLORER !== 'none') app.use(graphiqlRoutes({ services, db }));
+  if (config.GRAPHQL_EXPLORER === 'graphiql') {
+    // A browser opening /graphql (what Apollo would answer with its landing page) gets GraphiQL.
+    app.get('/graphql', (req, res, next) => {
+      if (req.accepts(['application/json', 'application/graphql-response+json', 'multipart/mixed', 'text/html']) !== 'text/html')
+        return next();
+      res.redirect(302, '/graphiql');
+    });
+  }
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),

@@ -105,9 +105,11 @@ export async function runInBrowser<T>(
       tab.blocked.push(socket.url());
       return socket.close();
     });
-    tab.page.on('pageerror', (error) => tab.errors.push(`uncaught: ${error.message}`));
+    // Shortened: a refused data: URL alone can fill a screen.
+    const note = (text: string) => tab.errors.push(text.length > 300 ? `${text.slice(0, 300)}…` : text);
+    tab.page.on('pageerror', (error) => note(`uncaught: ${error.message}`));
     tab.page.on('console', (message) => {
-      if (message.type() === 'error') tab.errors.push(message.text());
+      if (message.type() === 'error') note(message.text());
     });
     tabs.push(tab);
     return tab;
@@ -118,10 +120,11 @@ export async function runInBrowser<T>(
     const files = await screenshots(tabs, testName);
     if (error instanceof Error && files.length) {
       const note = `\n\nscreenshot${files.length > 1 ? 's' : ''} of the browser: ${files.join(', ')}`;
-      const original = error.message;
-      error.message += note;
-      // jest reports an assertion by its message and any other error by its stack.
-      if (!('matcherResult' in error) && error.stack?.includes(original)) error.stack = error.stack.replace(original, error.message);
+      // jest reports an assertion by its message and any other error by its stack. V8 writes the
+      // stack on first read, so it is read before the message changes.
+      const { message, stack } = error;
+      error.message = message + note;
+      if (!('matcherResult' in error) && stack?.includes(message)) error.stack = stack.replace(message, error.message);
     }
     throw error;
   } finally {
