@@ -1,4 +1,5 @@
 import { startGatehouse } from '../app';
+import { routeLibraryOutputToLog } from '../config/library-output';
 import type { Command } from './main';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -8,6 +9,8 @@ export const serveCommand: Command = {
   usage: 'gatehouse serve',
   options: {},
   async run({ config, logger }) {
+    // stdout carries JSON lines only: what libraries print goes into the log.
+    const restoreOutput = routeLibraryOutputToLog(logger);
     // Listening from the start, so a signal during start-up (opening the embedded database,
     // migrating) also ends in a clean stop once the service is up, never half-way.
     let stopRequested: NodeJS.Signals | null = null;
@@ -31,6 +34,7 @@ export const serveCommand: Command = {
       );
     } finally {
       for (const signal of SIGNALS) process.removeListener(signal, onSignal);
+      restoreOutput();
     }
   },
 };

@@ -7,6 +7,7 @@
  */
 import { useChromium } from '../support/chromium';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { signInThroughDevIdp } from './support/dev-idp-sign-in';
 import { startGatehouseProcess, type GatehouseProcess } from './support/gatehouse-process';
 
 const QUERY = '{ me { user { username } } }';
@@ -34,12 +35,8 @@ describe('GraphiQL at /graphiql, served by Gatehouse, in Chromium', () => {
       // Signed out, the explorer sends the browser to sign in, and sign-in returns to it.
       await page.goto(`${publicUrl}/graphiql`);
       expect(new URL(page.url()).pathname).toBe('/login');
-      await page.getByRole('link', { name: 'Sign in with single sign-on' }).click();
-      await page.waitForURL(`${service.idpUrl}/**`);
-      await page.getByLabel('Username').fill('carl.sagan');
-      await page.getByLabel('Password').fill('cosmos');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL(`${publicUrl}/graphiql`);
+      await signInThroughDevIdp(page, service.idpUrl, 'carl.sagan', 'cosmos');
+      expect(page.url()).toBe(`${publicUrl}/graphiql`);
 
       // GraphiQL has loaded the schema (introspection through the session cookie).
       const editor = page.locator('.graphiql-query-editor .CodeMirror');

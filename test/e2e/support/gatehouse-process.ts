@@ -13,6 +13,10 @@ export interface GatehouseProcess {
   readonly idpUrl: string;
   /** Everything the child wrote to stdout and stderr so far. */
   output(): string;
+  /** What the child wrote to stdout so far. */
+  stdout(): string;
+  /** What the child wrote to stderr so far. */
+  stderr(): string;
   /** Sends SIGTERM and resolves with how the child exited (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -55,8 +59,16 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -84,6 +96,8 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     url,
     idpUrl: `http://127.0.0.1:${port + 1}`,
     output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
     async stop(timeoutMs = 10000) {
       if (!hasExited) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
