@@ -63,6 +63,9 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   return condition();
 }
 
+// Each test starts a service and waits for its stop: on a loaded two-core machine that takes seconds.
+jest.setTimeout(60000);
+
 const START = {
   // detached: a process group of its own, as a terminal gives a foreground job.
   'npm start': (env: Record<string, string>) =>
@@ -192,5 +195,5 @@ describe('gatehouse serve on an empty PostgreSQL database, stopped by a signal',
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 60000); // a new embedded database takes seconds to create on a loaded machine
+  });
 });
