@@ -25,7 +25,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/login`, `/oidc/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
