@@ -73,6 +73,14 @@ export const SIGNING_ALGORITHMS = [
   'Ed25519',
 ] as const;
 
+/**
+ * What a browser gets at `GET /graphql`: Apollo Sandbox (loaded from Apollo's servers), a
+ * redirect to the GraphiQL that Gatehouse serves itself at `/graphiql` (works offline), or
+ * nothing. `/graphiql` is served unless `none`.
+ */
+export const GRAPHQL_EXPLORERS = ['sandbox', 'graphiql', 'none'] as const;
+export type GraphqlExplorer = (typeof GRAPHQL_EXPLORERS)[number];
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
   HOST: z.string().min(1, 'expected a host name or address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
@@ -114,6 +122,7 @@ const schema = z.object({
     .optional(),
   OIDC_HTTP_TIMEOUT: wholeNumber(1, 120, 'expected a whole number of seconds from 1 to 120').default(10),
   SSO_REQUIRE_MAPPED_GROUP: flag('expected true or false').default(true),
+  GRAPHQL_EXPLORER: z.enum(GRAPHQL_EXPLORERS, { error: 'expected sandbox, graphiql or none' }).optional(),
 });
 
 /** Express's `trust proxy` values that Gatehouse accepts: false, 1-99 hops, or named ranges, addresses and CIDRs. */
@@ -129,7 +138,7 @@ function isTrustProxySetting(value: string): boolean {
   });
 }
 
-export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
+export type Config = Omit<z.infer<typeof schema>, 'GRAPHQL_EXPLORER'> & { PUBLIC_URL: string; GRAPHQL_EXPLORER: GraphqlExplorer };
 
 /**
  * A configuration value that cannot be used (system check `gatehouse.config.E001`): the
@@ -173,7 +182,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const config = parsed.data;
-  return { ...config, PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '') };
+  return {
+    ...config,
+    PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
+    GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? (config.NODE_ENV === 'production' ? 'none' : 'sandbox'),
+  };
 }
 
 /** `DATABASE_URL` without its password, even when it does not parse as a URL; never the client secret. */
