@@ -21,6 +21,9 @@ import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
+import { scimRoutes } from '../scim/scim.routes';
+import { SCIM_PATH } from '../scim/scim-schema';
+import { loginPolicyInForce } from '../sso/settings';
 
 export interface HttpServer {
   readonly url: string;
@@ -30,7 +33,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/login`, `/oidc/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/graphql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
@@ -85,6 +88,15 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
+  app.use(
+    SCIM_PATH,
+    scimRoutes({
+      fork: () => db.orm.em.fork(),
+      publicUrl: config.PUBLIC_URL,
+      groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
+      logger,
+    }),
+  );
   app.use(
     '/graphql',
     noStore,
