@@ -843,6 +843,7 @@ async function provisioningTokenFor(pool: Pool, issuer: string): Promise<string>
 }
 
 const RUN_TAG = randomBytes(3).toString('hex');
+let scimSerial = 0;
 
 /**
  * One SCIM deactivation, timed from the directory's side: a user provisioned through SCIM (POST)
@@ -864,12 +865,12 @@ async function scimDeactivationFlow(url: string, pool: Pool, secret: string, wor
     if (response.status >= 300) throw new Error(`SCIM ${method} ${path}: ${response.status} ${text.slice(0, 200)}`);
     return JSON.parse(text) as Record<string, unknown>;
   };
-  const name = `scim-${RUN_TAG}-${worker}-${i}`;
+  const name = `scim-${RUN_TAG}-${worker}-${++scimSerial}`;
   const created = await scim('POST', '/Users', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
     userName: name,
     externalId: name,
-    name: { givenName: 'Bench', familyName: String(i) },
+    name: { givenName: 'Bench', familyName: `worker ${worker}, flow ${i}` },
     active: true,
   });
   const session = randomBytes(32).toString('base64url');
