@@ -6,6 +6,9 @@ import { Permission } from '../permissions/permission.entity';
 import { modelRef, type ModelRef } from '../permissions/registry';
 import { LoginThrottle } from '../sessions/login-throttle.entity';
 import { Session } from '../sessions/session.entity';
+import { ProvisioningToken } from '../scim/provisioning-token.entity';
+import { ScimGroup, ScimGroupMember } from '../scim/scim-group.entity';
+import { ScimUser } from '../scim/scim-user.entity';
 import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { LoginTransaction } from '../sso/login-transaction.entity';
 import { SsoIdentity } from '../sso/sso-identity.entity';
@@ -19,9 +22,20 @@ export const MODEL_ENTITIES: ReadonlyArray<{ ref: ModelRef; entity: abstract new
   { ref: modelRef('auth', 'permission'), entity: Permission },
   { ref: modelRef('admin', 'logentry'), entity: LogEntry },
   { ref: modelRef('sso', 'groupmappingrule'), entity: GroupMappingRule },
+  { ref: modelRef('sso', 'provisioningtoken'), entity: ProvisioningToken },
   { ref: modelRef('core', 'tweet'), entity: Tweet },
   { ref: modelRef('core', 'language'), entity: Language },
 ];
 
 /** Every entity MikroORM maps: the registered models plus their link tables. */
-export const ENTITIES = [...MODEL_ENTITIES.map((m) => m.entity), UserGroup, Session, LoginThrottle, SsoIdentity, LoginTransaction];
+export const ENTITIES = [
+  ...MODEL_ENTITIES.map((m) => m.entity),
+  UserGroup,
+  Session,
+  LoginThrottle,
+  SsoIdentity,
+  LoginTransaction,
+  ScimUser,
+  ScimGroup,
+  ScimGroupMember,
+];

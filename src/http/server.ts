@@ -19,6 +19,9 @@ import { queryLimits } from '../graphql/limits';
 import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
+import { scimRoutes } from '../scim/scim.routes';
+import { SCIM_PATH } from '../scim/scim-schema';
+import { loginPolicyInForce } from '../sso/settings';
 
 export interface HttpServer {
   readonly url: string;
@@ -28,7 +31,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
@@ -93,6 +96,15 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.redirect(302, '/graphiql');
     });
   }
+  app.use(
+    SCIM_PATH,
+    scimRoutes({
+      fork: () => db.orm.em.fork(),
+      publicUrl: config.PUBLIC_URL,
+      groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
+      logger,
+    }),
+  );
   app.use(
     '/graphql',
     noStore,

@@ -9,7 +9,8 @@ import { clientKey } from './attempt-limits';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
 import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
-import { signInWithClaims, SsoLoginRefused, type SsoRefusalReason } from './sso-login';
+import type { DirectoryGroupsSource } from './directory';
+import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy, type SsoRefusalReason } from './sso-login';
 
 /**
  * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
@@ -36,15 +37,22 @@ export class SsoFailure extends Error {
 export class SsoService {
   readonly relyingParty: RelyingParty;
   private readonly attemptLimiter: RateLimiterAbstract | null;
+  /** The sign-in policy: the settings' groups claim and requirement, and the provisioned directory groups. */
+  private readonly loginPolicy: SsoLoginPolicy;
 
   constructor(
     readonly settings: SsoSettings,
     private readonly logger: Logger,
     private readonly sessionPolicy: SessionPolicy,
-    options: { retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract } = {},
+    options: { retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract; directoryGroups?: DirectoryGroupsSource } = {},
   ) {
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
     this.attemptLimiter = options.attemptLimiter ?? null;
+    this.loginPolicy = {
+      groupsClaim: settings.groupsClaim,
+      requireMappedGroup: settings.requireMappedGroup,
+      directoryGroups: options.directoryGroups,
+    };
   }
 
   start(): void {
@@ -110,7 +118,7 @@ export class SsoService {
       const { result } = await signInWithClaims(
         em,
         { issuer: this.relyingParty.issuer, claims: userClaims(completed.claims), via: 'login' },
-        this.settings,
+        this.loginPolicy,
         this.logger,
         (tx, user) => createSession(tx, user, { authMethod: AuthMethod.OIDC, idToken: completed.idToken, ...meta }, this.sessionPolicy),
       );
@@ -157,7 +165,7 @@ export class SsoService {
       const { outcome } = await signInWithClaims(
         em,
         { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' },
-        this.settings,
+        this.loginPolicy,
         this.logger,
       );
       return outcome.user;
@@ -193,7 +201,13 @@ export async function startSso(
   config: Config,
   logger: Logger,
   sessionPolicy: SessionPolicy,
-  options: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract } = {},
+  options: {
+    devProvider?: () => Promise<ProviderHandle>;
+    retry?: RetryPolicy;
+    attemptLimiter?: RateLimiterAbstract;
+    /** The directory groups provisioning pushed (SCIM), read at each sign-in. */
+    directoryGroups?: DirectoryGroupsSource;
+  } = {},
 ): Promise<{ sso: SsoService | null; stop(): Promise<void> }> {
   let provider: OidcProviderConfig | null = providerFromEnv(config);
   let handle: ProviderHandle | null = null;
@@ -214,6 +228,7 @@ export async function startSso(
   const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, {
     retry: options.retry,
     attemptLimiter: options.attemptLimiter,
+    directoryGroups: options.directoryGroups,
   });
   sso.start();
   return {
