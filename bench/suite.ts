@@ -15,11 +15,11 @@
  * BENCH_CONNECTIONS (10), BENCH_PREVIEW_TIMEOUT (60 s), TEST_DATABASE_ADMIN_URL.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readHiddenFields } from '../test/support/browser';
 import { clientAddress, ClientBrowser } from './support/browser';
 import {
@@ -53,6 +53,7 @@ const WORKLOADS = [
   'me',
   'tweets',
   'sso',
+  'scim',
   'sso-rules',
   'propagation',
   'bearer',
@@ -308,7 +309,7 @@ interface Report {
 export async function main(): Promise<number> {
   const s = settings(process.argv.slice(3));
   const has = (...names: WorkloadName[]) => names.some((n) => s.selected.has(n));
-  const needW1 = has('start', 'w1', 'w1-500', 'me', 'tweets', 'sso', 'propagation');
+  const needW1 = has('start', 'w1', 'w1-500', 'me', 'tweets', 'sso', 'scim', 'propagation');
   const needScale = has('search', 'search-count', 'count', 'page', 'sso-rules', 'bearer', 'preview');
   const needPeers = has('w1', 'w1-500');
   const report: Report = {
@@ -509,6 +510,27 @@ export async function main(): Promise<number> {
         trackRss(gw1),
       );
       printSso(report.workloads.sso[0]);
+    }
+
+    if (has('scim')) {
+      const pool = new Pool({ connectionString: databases.w1!.url, max: 5 });
+      try {
+        const secret = await provisioningTokenFor(pool, String(idp.info.issuer));
+        const target: Target = {
+          label: 'Gatehouse SCIM deactivation',
+          server: gw1!,
+          database: databases.w1!.name,
+          drive: (seconds) => flows(5, seconds, (worker, i) => scimDeactivationFlow(gw1!.url, pool, secret, worker, i)),
+        };
+        report.workloads.scim = await compare(
+          'scim: a signed-in user deactivated through SCIM (PATCH active false) → their first refused request, 5 concurrent',
+          [target],
+          s,
+        );
+        printScim(report.workloads.scim[0]);
+      } finally {
+        await pool.end();
+      }
     }
 
     if (has('propagation')) report.extra.propagation = await propagation(servers.lifecycle!, idp, s);
@@ -836,6 +858,91 @@ function ssoTarget(label: string, server: ServerProcess, database: string, idp: 
       return { ...result, steps: { ...result.steps, idpToken: token } };
     },
   };
+}
+
+/** A provisioning token for `issuer`, written straight into the run's database (as createProvisioningToken stores it); its secret. */
+async function provisioningTokenFor(pool: Pool, issuer: string): Promise<string> {
+  const secret = `gh_scim_${randomBytes(32).toString('base64url')}`;
+  await pool.query(`insert into sso_provisioningtoken (description, issuer, token_hash, created_at) values ('bench', $1, $2, now())`, [
+    issuer,
+    createHash('sha256').update(secret).digest('hex'),
+  ]);
+  return secret;
+}
+
+const RUN_TAG = randomBytes(3).toString('hex');
+let scimSerial = 0;
+
+/**
+ * One SCIM deactivation, timed from the directory's side: a user provisioned through SCIM (POST)
+ * with a live session (written straight into auth_session, as a sign-in would: the set-up, not
+ * measured), whose `me` answers; then the PATCH `{"active": false}` Okta sends, and `me` again
+ * until it is refused. Steps: `patch` (the PATCH's round trip), `propagation` (from sending the
+ * PATCH to the first refused request), `me` (one request of the live session: the baseline),
+ * `requestsToRefusal` (how many requests after the PATCH's answer until one was refused: 1 when
+ * the deactivation took effect before the answer).
+ */
+async function scimDeactivationFlow(url: string, pool: Pool, secret: string, worker: number, i: number): Promise<FlowOutcome> {
+  const scim = async (method: string, path: string, body: unknown) => {
+    const response = await fetch(`${url}/scim/v2${path}`, {
+      method,
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`SCIM ${method} ${path}: ${response.status} ${text.slice(0, 200)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+  const name = `scim-${RUN_TAG}-${worker}-${++scimSerial}`;
+  const created = await scim('POST', '/Users', {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName: name,
+    externalId: name,
+    name: { givenName: 'Bench', familyName: `worker ${worker}, flow ${i}` },
+    active: true,
+  });
+  const session = randomBytes(32).toString('base64url');
+  await pool.query(
+    `insert into auth_session (id, token_hash, user_id, auth_method, created_at, last_seen_at, expires_at, user_agent, ip_address)
+     select $1, $2, user_id, 'oidc', now(), now(), now() + interval '1 hour', 'bench', '127.0.0.1' from scim_user where id = $3`,
+    [randomUUID(), createHash('sha256').update(session).digest('hex'), created.id],
+  );
+  const me = async () => {
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `gatehouse_session=${session}` },
+      body: '{"query":"{ me { user { username } } }"}',
+    });
+    const body = (await response.json()) as { data?: { me: { user: { username: string } } | null } };
+    return body.data?.me?.user.username ?? null;
+  };
+  const meStarted = performance.now();
+  if ((await me()) !== name) throw new Error(`the session of ${name} does not answer before its deactivation`);
+  const meMs = performance.now() - meStarted;
+  const sent = performance.now();
+  await scim('PATCH', `/Users/${String(created.id)}`, {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', value: { active: false } }],
+  });
+  const answered = performance.now();
+  let requests = 0;
+  for (;;) {
+    requests++;
+    if ((await me()) === null) break;
+    if (requests >= 1000) throw new Error(`${name} still answers after 1000 requests`);
+  }
+  return {
+    requests: 3 + requests,
+    steps: { me: meMs, patch: answered - sent, propagation: performance.now() - sent, requestsToRefusal: requests },
+  };
+}
+
+function printScim(summary: Summary): void {
+  const { me, patch, propagation, requestsToRefusal } = summary.steps;
+  say(
+    `  SCIM deactivation → first refused request: p50 ${fmt(propagation)} ms (the PATCH's round trip ${fmt(patch)} ms, then ${fmt(requestsToRefusal, 0)} request(s) until one is refused); ` +
+      `one live request p50 ${fmt(me)} ms: propagation = ${fmt(propagation / me)}× a request (target: refused on the next request)`,
+  );
 }
 
 function printSso(summary: Summary): void {

@@ -10,6 +10,7 @@ import { buildGatehouseSchema } from './graphql/schema';
 import { createLoginThrottle } from './sessions/login-throttle';
 import { startHousekeeping, type HousekeepingSchedule } from './db/housekeeping';
 import { startHttpServer, type HttpServer } from './http/server';
+import { scimDirectoryGroups } from './scim/directory';
 import { createAttemptLimiter } from './sso/attempt-limits';
 import type { RetryPolicy } from './sso/relying-party';
 import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
@@ -65,6 +66,7 @@ export async function startGatehouse(
       ...options.sso,
       devProvider,
       attemptLimiter: createAttemptLimiter(db.orm),
+      directoryGroups: scimDirectoryGroups,
     });
     const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
     if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);

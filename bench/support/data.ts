@@ -94,10 +94,13 @@ export async function ensureTemplate(dataset: Dataset, say: (line: string) => vo
   return withClient(ADMIN_URL, async (admin) => {
     await admin.query('select pg_advisory_lock(hashtext($1))', [`gatehouse:bench-template:${dataset}`]);
     try {
-      const stale = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1 and datname <> $2', [
-        `gatehouse_bench_${dataset}_%`,
-        name,
-      ]);
+      // Templates of other sources are dropped a day after they were seeded: checkouts of other
+      // branches on this machine may be benchmarking with them now.
+      const stale = await admin.query<{ datname: string }>(
+        `select datname from pg_database d where datname like $1 and datname <> $2
+            and coalesce(substring(shobj_description(d.oid, 'pg_database') from '^built ([0-9]+)$')::bigint, 0) < $3`,
+        [`gatehouse_bench_${dataset}_%`, name, Date.now() - 24 * 3600 * 1000],
+      );
       for (const { datname } of stale.rows) await admin.query(`drop database if exists "${datname}" with (force)`);
       if ((await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount) return name;
       const building = `${name}_building`;
@@ -126,6 +129,7 @@ export async function ensureTemplate(dataset: Dataset, say: (line: string) => vo
         await db.query('vacuum analyze');
       });
       await admin.query(`alter database "${building}" rename to "${name}"`);
+      await admin.query(`comment on database "${name}" is 'built ${Date.now()}'`);
       say(`seeded ${dataset} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return name;
     } finally {

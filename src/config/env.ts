@@ -112,6 +112,14 @@ export function parseClientPrivateKey(pem: string): KeyObject | null {
   }
 }
 
+/**
+ * What a browser gets at `GET /graphql`: Apollo Sandbox (loaded from Apollo's servers), a
+ * redirect to the GraphiQL that Gatehouse serves itself at `/graphiql` (works offline), or
+ * nothing. `/graphiql` is served unless `none`.
+ */
+export const GRAPHQL_EXPLORERS = ['sandbox', 'graphiql', 'none'] as const;
+export type GraphqlExplorer = (typeof GRAPHQL_EXPLORERS)[number];
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { error: 'expected development, production or test' }).default('development'),
   HOST: z.string().min(1, 'expected a host name or address to listen on, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
@@ -167,6 +175,7 @@ const schema = z.object({
   SESSION_ENCRYPTION_KEY: encryptionKey.optional(),
   SSO_REFRESH_INTERVAL: seconds.default(900),
   SSO_REFRESH_GRACE: seconds.default(3600),
+  GRAPHQL_EXPLORER: z.enum(GRAPHQL_EXPLORERS, { error: 'expected sandbox, graphiql or none' }).optional(),
 });
 
 /** Express's `trust proxy` values that Gatehouse accepts: false, 1-99 hops, or named ranges, addresses and CIDRs. */
@@ -182,7 +191,7 @@ function isTrustProxySetting(value: string): boolean {
   });
 }
 
-export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
+export type Config = Omit<z.infer<typeof schema>, 'GRAPHQL_EXPLORER'> & { PUBLIC_URL: string; GRAPHQL_EXPLORER: GraphqlExplorer };
 
 /**
  * A configuration value that cannot be used (system check `gatehouse.config.E001`): the
@@ -227,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...config,
     OIDC_CLIENT_PRIVATE_KEY: privateKey,
     PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
+    GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? (config.NODE_ENV === 'production' ? 'none' : 'sandbox'),
   };
 }
 

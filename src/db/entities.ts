@@ -6,6 +6,9 @@ import { Permission } from '../permissions/permission.entity';
 import { modelRef, type ModelRef } from '../permissions/registry';
 import { LoginThrottle } from '../sessions/login-throttle.entity';
 import { Session } from '../sessions/session.entity';
+import { ProvisioningToken } from '../scim/provisioning-token.entity';
+import { ScimGroup, ScimGroupMember } from '../scim/scim-group.entity';
+import { ScimUser } from '../scim/scim-user.entity';
 import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { LoginTransaction } from '../sso/login-transaction.entity';
 import { SeenLogoutToken } from '../sso/logout-token.entity';
@@ -20,6 +23,7 @@ export const MODEL_ENTITIES: ReadonlyArray<{ ref: ModelRef; entity: abstract new
   { ref: modelRef('auth', 'permission'), entity: Permission },
   { ref: modelRef('admin', 'logentry'), entity: LogEntry },
   { ref: modelRef('sso', 'groupmappingrule'), entity: GroupMappingRule },
+  { ref: modelRef('sso', 'provisioningtoken'), entity: ProvisioningToken },
   { ref: modelRef('core', 'tweet'), entity: Tweet },
   { ref: modelRef('core', 'language'), entity: Language },
 ];
@@ -33,4 +37,7 @@ export const ENTITIES = [
   SsoIdentity,
   LoginTransaction,
   SeenLogoutToken,
+  ScimUser,
+  ScimGroup,
+  ScimGroupMember,
 ];

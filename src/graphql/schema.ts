@@ -6,6 +6,7 @@ import { TweetResolver } from '../core/tweet.resolver';
 import { ExplainPermissionResolver } from '../permissions/explain.resolver';
 import { PermissionResolver } from '../permissions/permission.resolver';
 import { SessionResolver } from '../sessions/session.resolver';
+import { ProvisioningTokenResolver } from '../scim/provisioning-token.resolver';
 import { GroupMappingRuleResolver } from '../sso/mapping-rule.resolver';
 import { MeResolver } from '../users/me.resolver';
 import { UserResolver } from '../users/user.resolver';
@@ -19,6 +20,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   PermissionResolver,
   SessionResolver,
   GroupMappingRuleResolver,
+  ProvisioningTokenResolver,
   TweetResolver,
   LanguageResolver,
   LogEntryResolver,

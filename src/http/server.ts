@@ -1,10 +1,7 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServerPlugin } from '@apollo/server';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -19,8 +16,12 @@ import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookie
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
+import { scimRoutes } from '../scim/scim.routes';
+import { SCIM_PATH } from '../scim/scim-schema';
+import { loginPolicyInForce } from '../sso/settings';
 
 export interface HttpServer {
   readonly url: string;
@@ -30,7 +31,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/login`, `/oidc/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
@@ -62,9 +63,10 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       noStoreResponses,
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      development
+      // GRAPHQL_EXPLORER: Sandbox is Apollo's landing page; GraphiQL is served by Gatehouse (below).
+      config.GRAPHQL_EXPLORER === 'sandbox'
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true })
-        : ApolloServerPluginLandingPageProductionDefault({ footer: false }),
+        : ApolloServerPluginLandingPageDisabled(),
     ],
     logger,
   });
@@ -85,6 +87,24 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
+  if (config.GRAPHQL_EXPLORER !== 'none') app.use(graphiqlRoutes({ services, db }));
+  if (config.GRAPHQL_EXPLORER === 'graphiql') {
+    // A browser opening /graphql (what Apollo would answer with its landing page) gets GraphiQL.
+    app.get('/graphql', (req, res, next) => {
+      if (req.accepts(['application/json', 'application/graphql-response+json', 'multipart/mixed', 'text/html']) !== 'text/html')
+        return next();
+      res.redirect(302, '/graphiql');
+    });
+  }
+  app.use(
+    SCIM_PATH,
+    scimRoutes({
+      fork: () => db.orm.em.fork(),
+      publicUrl: config.PUBLIC_URL,
+      groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
+      logger,
+    }),
+  );
   app.use(
     '/graphql',
     noStore,

@@ -19,6 +19,7 @@ export const MODELS = {
   },
   sso: {
     groupmappingrule: { verboseName: 'group mapping rule' },
+    provisioningtoken: { verboseName: 'provisioning token' },
   },
   core: {
     tweet: { verboseName: 'tweet' },

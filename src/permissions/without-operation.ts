@@ -16,6 +16,8 @@ export const PERMISSIONS_WITHOUT_OPERATION: Readonly<Partial<Record<PermissionNa
   'auth.add_permission':
     'permissions are derived from the model registry and created by `gatehouse migrate` (Django’s create_permissions), never by hand',
   'auth.change_permission': 'a permission’s name follows its model in the registry, and `gatehouse migrate` keeps it current',
+  'sso.delete_provisioningtoken':
+    'a provisioning token is revoked (revokeProvisioningToken, sso.change_provisioningtoken), never deleted: the admin log keeps naming the token behind each change it made',
   'auth.delete_permission': 'permissions of models no longer registered are kept for their grants (see sync.ts); no operation deletes one',
 };
 

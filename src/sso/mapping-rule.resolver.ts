@@ -71,18 +71,27 @@ export class GroupMappingRuleResolver {
   }
 
   @Query(() => GroupMappingPreview, {
-    description: 'What the enabled rules would make of these ID-token claims: matches, groups, and whether the sign-in would be let in.',
+    description:
+      'What the enabled rules would make of these ID-token claims and, for a person provisioned through SCIM, their SCIM groups (added to the groups claim, as at their sign-in): matches and where each value came from, groups, and whether the sign-in would be let in.',
   })
   @HasPermission(VIEW)
   async previewGroupMapping(
     @Arg('claims', () => GraphQLJSON) claims: unknown,
     @Ctx() { em, services }: GatehouseContext,
+    @Arg('scimGroups', () => [String], {
+      nullable: true,
+      description: 'The displayNames of the SCIM groups the person is a member of (the directory groups provisioning pushed).',
+    })
+    scimGroups?: string[] | null,
   ): Promise<GroupMappingPreview> {
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw badInput('claims', 'must be a JSON object of claims');
     const settings = loginPolicyInForce(services.config, services.sso?.settings);
-    const { result, groups, decision } = await previewMapping(em, claims as Record<string, unknown>, settings);
+    const { result, groups, decision, sources } = await previewMapping(em, claims as Record<string, unknown>, {
+      ...settings,
+      directoryGroups: scimGroups ?? [],
+    });
     return {
-      matches: result.matches.map((m) => ({ rule: m.rule, claim: m.claim, value: m.value })),
+      matches: result.matches.map((m, i) => ({ rule: m.rule, claim: m.claim, value: m.value, sources: sources[i] })),
       groups,
       loginAllowed: decision.allowed,
       refusal: decision.refusal,

@@ -129,6 +129,12 @@ export class ProposedGroupMappingRuleInput extends CreateGroupMappingRuleInput {
   id?: string | null;
 }
 
+const MappingSourceEnum = { TOKEN: 'token', SCIM: 'scim' } as const;
+registerEnumType(MappingSourceEnum, {
+  name: 'MappingSource',
+  description: 'Where a claim value came from: the token’s claims, or the directory groups pushed through SCIM provisioning.',
+});
+
 @ObjectType({ description: 'A rule that matched, the claim it read and the value that matched.' })
 export class GroupMappingMatch {
   @Field(() => GroupMappingRule)
@@ -139,6 +145,11 @@ export class GroupMappingMatch {
 
   @Field(() => String)
   value!: string;
+
+  @Field(() => [MappingSourceEnum], {
+    description: 'Which sources hold the value: TOKEN (the claims given), SCIM (the `scimGroups` given, as the groups claim), or both.',
+  })
+  sources!: string[];
 }
 
 @ObjectType({ description: 'What the enabled mapping rules make of a set of claims.' })

@@ -11,7 +11,8 @@ import { UserGroup } from '../users/user-group.entity';
 import { SsoIdentity } from './sso-identity.entity';
 import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
 import { decideLogin, type LoginDecision } from './login-decision';
-import { compilePattern, evaluateRules, loadEnabledRules, type MappingResult } from './mapping';
+import { withDirectoryGroups } from './directory';
+import { compilePattern, evaluateRules, loadEnabledRules, readClaim, type MappingResult } from './mapping';
 
 /**
  * Managing the mapping rules (`sso.GroupMappingRule`) and previewing what they do. Knows
@@ -142,22 +143,43 @@ export async function deleteRule(em: EntityManager, actor: User | null, id: stri
   });
 }
 
+/** Where a matched value came from: the token's claims, the directory groups provisioning pushed (SCIM), or both. */
+export type MatchSource = 'token' | 'scim';
+
 export interface MappingPreview {
   result: MappingResult;
   groups: Group[];
   decision: LoginDecision;
+  /** For each of `result.matches`, in order: the sources that hold its value. */
+  sources: MatchSource[][];
 }
 
-/** What the enabled rules make of `claims`: matches, groups and whether the login would pass. */
+/**
+ * What the enabled rules make of `claims`, with `directoryGroups` (a provisioned person's SCIM
+ * groups) added to the groups claim as a sign-in adds them (`withDirectoryGroups`): matches,
+ * where each matched value came from, groups and whether the login would pass.
+ */
 export async function previewMapping(
   em: EntityManager,
   claims: Record<string, unknown>,
-  options: { groupsClaim: string; requireMappedGroup: boolean },
+  options: { groupsClaim: string; requireMappedGroup: boolean; directoryGroups?: readonly string[] },
 ): Promise<MappingPreview> {
   const rules = await loadEnabledRules(em);
-  const result = evaluateRules(rules, claims, options.groupsClaim);
+  const directoryGroups = options.directoryGroups ?? [];
+  const result = evaluateRules(rules, withDirectoryGroups(claims, options.groupsClaim, directoryGroups), options.groupsClaim);
   const byId = new Map(rules.map((r) => [r.group.id, r.group]));
-  return { result, groups: result.groupIds.map((id) => byId.get(id)!), decision: decideLogin(result, options.requireMappedGroup) };
+  const sources = result.matches.map((match): MatchSource[] => {
+    const fromScim = match.claim === options.groupsClaim && directoryGroups.includes(match.value);
+    const inToken = readClaim(claims, match.claim);
+    const fromToken = inToken === match.value || (Array.isArray(inToken) && inToken.includes(match.value));
+    return [...(fromToken ? (['token'] as const) : []), ...(fromScim ? (['scim'] as const) : [])];
+  });
+  return {
+    result,
+    groups: result.groupIds.map((id) => byId.get(id)!),
+    decision: decideLogin(result, options.requireMappedGroup),
+    sources,
+  };
 }
 
 export interface ProposedRule extends RuleFields {

@@ -5,7 +5,7 @@ import { claimSessionRefresh, completeSessionRefresh, deferSessionRefresh, endSe
 import type { TokenCipher } from '../sessions/token-cipher';
 import { ProviderUnavailableError, userClaims, type RelyingParty } from './relying-party';
 import type { SsoSettings } from './settings';
-import { signInWithClaims, SsoLoginRefused } from './sso-login';
+import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy } from './sso-login';
 
 /*
  * Session refresh — mozilla-django-oidc's `SessionRefresh`, done with the refresh token: at most
@@ -43,6 +43,8 @@ export type RefreshOutcome =
 export interface SessionRefreshDeps {
   relyingParty: RelyingParty;
   settings: SsoSettings;
+  /** The sign-in policy a refresh's claims go through, as a sign-in's do (provisioned directory groups included). */
+  loginPolicy: SsoLoginPolicy;
   cipher: TokenCipher | null;
   logger: Logger;
 }
@@ -61,7 +63,7 @@ export interface SessionRefreshDeps {
  *   (logged), retrying at most once a minute; then it ends.
  */
 export async function refreshSession(em: EntityManager, session: Session, deps: SessionRefreshDeps): Promise<RefreshOutcome> {
-  const { relyingParty, settings, cipher, logger } = deps;
+  const { relyingParty, settings, loginPolicy, cipher, logger } = deps;
   const now = Date.now();
   const dueAt = session.refreshDueAt?.getTime() ?? now;
   const graceUntil = dueAt + settings.refreshGrace * 1000;
@@ -127,7 +129,7 @@ export async function refreshSession(em: EntityManager, session: Session, deps: 
     await signInWithClaims(
       em,
       { issuer: relyingParty.issuer, claims: userClaims(refreshed.claims), via: 'refresh' },
-      settings,
+      loginPolicy,
       logger,
       (tx) => completeSessionRefresh(tx, session.id, update),
     );

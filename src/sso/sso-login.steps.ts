@@ -4,6 +4,7 @@ import { escapeLike } from '../db/sql';
 import { endUserSessions } from '../sessions/sessions.service';
 import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
+import { withDirectoryGroups } from './directory';
 import { decideLogin } from './login-decision';
 import { evaluateRules, loadEnabledRules, type GroupsClaimProblem, type RuleMatch } from './mapping';
 import { SsoIdentity } from './sso-identity.entity';
@@ -58,7 +59,8 @@ export function checkSubject(signIn: SignIn): Refusal | void {
 }
 
 /**
- * Groups come only from the enabled mapping rules (`evaluateRules`), every match applying. A
+ * Groups come only from the enabled mapping rules (`evaluateRules`), every match applying, on the
+ * token's claims with the person's provisioned directory groups added to the groups claim. A
  * groups claim that is missing, an empty list or not a list of strings grants nothing (the three
  * are told apart in the log and the audit entry); rules on other claims (e.g. `email` glob
  * `*@example.com`) still apply, because an admin wrote them on purpose. Then the login policy
@@ -66,7 +68,11 @@ export function checkSubject(signIn: SignIn): Refusal | void {
  */
 export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
   const { tx, input, policy, logger } = signIn;
-  const mapping = evaluateRules(await loadEnabledRules(tx), input.claims, policy.groupsClaim);
+  // A provisioned person's directory groups count as values of the groups claim (directory.ts).
+  const claims = policy.directoryGroups
+    ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups(tx, input.issuer, signIn.subject))
+    : input.claims;
+  const mapping = evaluateRules(await loadEnabledRules(tx), claims, policy.groupsClaim);
   signIn.matches = mapping.matches;
   signIn.groupsClaimProblem = mapping.groupsClaimProblem;
   if (mapping.groupsClaimProblem) {
@@ -152,12 +158,28 @@ export function profileNames(claims: Record<string, unknown>): { firstName: stri
 
 /**
  * Memberships granted by rules (`SSO_RULE`) are added and removed to match the rules that match
- * now; memberships an admin made are never touched.
+ * now; memberships an admin made are never touched (`syncRuleMemberships`).
  */
 export async function syncMemberships(signIn: SignIn): Promise<void> {
-  const { tx, matches } = signIn;
-  const user = signIn.user!;
-  const existing = signIn.created ? [] : await tx.find(UserGroup, { user }, { populate: ['group', 'rule'] });
+  const { groupsAdded, groupsRemoved } = await syncRuleMemberships(signIn.tx, signIn.user!, signIn.matches, { created: signIn.created });
+  signIn.groupsAdded = groupsAdded;
+  signIn.groupsRemoved = groupsRemoved;
+}
+
+/**
+ * The one membership sync of the mapping rules, for a sign-in and for a directory push (SCIM)
+ * alike: `user`'s rule-granted memberships (`SSO_RULE`) become exactly those of `matches`; the
+ * memberships an admin made are never touched. Returns the names of the groups the user gained
+ * and lost (a group also held another way is neither). Persists within `tx`, does not flush;
+ * `created`: the user is new, so has no memberships to read.
+ */
+export async function syncRuleMemberships(
+  tx: EntityManager,
+  user: User,
+  matches: readonly RuleMatch[],
+  options: { created?: boolean } = {},
+): Promise<{ groupsAdded: string[]; groupsRemoved: string[] }> {
+  const existing = options.created ? [] : await tx.find(UserGroup, { user }, { populate: ['group', 'rule'] });
   const before = new Map(existing.map((m) => [m.group.id, m.group.name]));
   const wanted = new Map(matches.map((m) => [`${m.rule.group.id}:${m.rule.id}`, m]));
   const kept: UserGroup[] = [];
@@ -179,14 +201,16 @@ export async function syncMemberships(signIn: SignIn): Promise<void> {
     tx.create(UserGroup, { user, group: match.rule.group, source: MembershipSource.SSO_RULE, rule: match.rule });
     after.set(match.rule.group.id, match.rule.group.name);
   }
-  signIn.groupsAdded = [...after]
-    .filter(([id]) => !before.has(id))
-    .map(([, name]) => name)
-    .sort();
-  signIn.groupsRemoved = [...before]
-    .filter(([id]) => !after.has(id))
-    .map(([, name]) => name)
-    .sort();
+  return {
+    groupsAdded: [...after]
+      .filter(([id]) => !before.has(id))
+      .map(([, name]) => name)
+      .sort(),
+    groupsRemoved: [...before]
+      .filter(([id]) => !after.has(id))
+      .map(([, name]) => name)
+      .sort(),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger';
 import type { User } from '../users/user.entity';
+import type { DirectoryGroupsSource } from './directory';
 import type { RuleMatch } from './mapping';
 import { claimsDigest, writeSignInAudit, type SignInAuditEntry } from './sso-login.audit';
 import {
@@ -53,6 +54,8 @@ export interface SsoLoginPolicy {
   requireMappedGroup: boolean;
   /** OIDC_TRUST_EMAIL: an e-mail the provider sends without `email_verified` counts as verified. */
   trustEmail?: boolean;
+  /** The directory groups pushed for the person by provisioning (SCIM), added to the groups claim's; none when absent. */
+  directoryGroups?: DirectoryGroupsSource;
 }
 
 export interface SsoLoginOutcome {
@@ -86,7 +89,8 @@ export const SIGN_IN_STEPS: ReadonlyArray<readonly [name: string, step: SignInSt
  * session), and returns the user. It runs SIGN_IN_STEPS in order, which guarantee:
  *
  * - Groups come only from the enabled mapping rules, all matches applying; a missing, empty or
- *   malformed groups claim grants nothing. With `requireMappedGroup` and no matching rule the
+ *   malformed groups claim grants nothing. The directory groups provisioning pushed for the
+ *   person (`policy.directoryGroups`) count as values of the groups claim. With `requireMappedGroup` and no matching rule the
  *   sign-in is refused ("access not granted") and nothing is written but the audit entry.
  * - The user is found by (issuer, sub); a first sign-in links an existing account only by a
  *   verified e-mail held by exactly one active user not yet linked at this issuer, else creates

@@ -13,8 +13,9 @@ import { clientKey } from './attempt-limits';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
 import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
+import type { DirectoryGroupsSource } from './directory';
 import { refreshNeed, refreshSession, type RefreshNeed, type RefreshOutcome } from './session-refresh';
-import { signInWithClaims, SsoLoginRefused, type SsoRefusalReason } from './sso-login';
+import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy, type SsoRefusalReason } from './sso-login';
 
 /**
  * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
@@ -45,16 +46,29 @@ export class SsoService {
   /** Seals refresh tokens at rest; null: they are not kept, and sessions are not refreshed. */
   private readonly cipher: TokenCipher | null;
   private warnedNoCipher = false;
+  /** The sign-in policy: the settings' groups claim, requirement and e-mail trust, and the provisioned directory groups. */
+  private readonly loginPolicy: SsoLoginPolicy;
 
   constructor(
     readonly settings: SsoSettings,
     private readonly logger: Logger,
     private readonly sessionPolicy: SessionPolicy,
-    options: { retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract; cipher?: TokenCipher | null } = {},
+    options: {
+      retry?: RetryPolicy;
+      attemptLimiter?: RateLimiterAbstract;
+      cipher?: TokenCipher | null;
+      directoryGroups?: DirectoryGroupsSource;
+    } = {},
   ) {
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
     this.attemptLimiter = options.attemptLimiter ?? null;
     this.cipher = options.cipher ?? null;
+    this.loginPolicy = {
+      groupsClaim: settings.groupsClaim,
+      requireMappedGroup: settings.requireMappedGroup,
+      trustEmail: settings.trustEmail,
+      directoryGroups: options.directoryGroups,
+    };
   }
 
   start(): void {
@@ -121,7 +135,7 @@ export class SsoService {
       const { result } = await signInWithClaims(
         em,
         { issuer: this.relyingParty.issuer, claims: userClaims(completed.claims), via: 'login' },
-        this.settings,
+        this.loginPolicy,
         this.logger,
         (tx, user) =>
           createSession(
@@ -161,6 +175,7 @@ export class SsoService {
     return refreshSession(em, session, {
       relyingParty: this.relyingParty,
       settings: this.settings,
+      loginPolicy: this.loginPolicy,
       cipher: this.cipher,
       logger: this.logger,
     });
@@ -218,7 +233,7 @@ export class SsoService {
       const { outcome } = await signInWithClaims(
         em,
         { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' },
-        this.settings,
+        this.loginPolicy,
         this.logger,
       );
       return outcome.user;
@@ -269,7 +284,13 @@ export async function startSso(
   config: Config,
   logger: Logger,
   sessionPolicy: SessionPolicy,
-  options: { devProvider?: () => Promise<ProviderHandle>; retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract } = {},
+  options: {
+    devProvider?: () => Promise<ProviderHandle>;
+    retry?: RetryPolicy;
+    attemptLimiter?: RateLimiterAbstract;
+    /** The directory groups provisioning pushed (SCIM), read at each sign-in. */
+    directoryGroups?: DirectoryGroupsSource;
+  } = {},
 ): Promise<{ sso: SsoService | null; stop(): Promise<void> }> {
   let provider: OidcProviderConfig | null = providerFromEnv(config);
   let handle: ProviderHandle | null = null;
@@ -291,6 +312,7 @@ export async function startSso(
     retry: options.retry,
     attemptLimiter: options.attemptLimiter,
     cipher: sessionCipher(config, logger, handle !== null),
+    directoryGroups: options.directoryGroups,
   });
   sso.start();
   return {

@@ -134,7 +134,7 @@ const write = <T>(attempt: Partial<User>, work: () => Promise<T>): Promise<T> =>
  * order and never deadlock) and returns their ids. Two admins demoting the last two
  * superusers at once are thus serialised: the second sees the first's change and is refused.
  */
-async function lockActiveSuperusers(tx: EntityManager): Promise<number[]> {
+export async function lockActiveSuperusers(tx: EntityManager): Promise<number[]> {
   const rows = await tx.execute<Array<{ id: number }>>('select id from auth_user where is_superuser and is_active order by id for update');
   return rows.map((row) => row.id);
 }

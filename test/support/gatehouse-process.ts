@@ -14,6 +14,8 @@ export interface GatehouseProcess {
   readonly pid: number;
   /** Everything the child wrote to stdout and stderr so far. */
   output(): string;
+  /** What the child wrote to stdout so far. */
+  stdout(): string;
   /** What the child wrote to stderr so far. */
   stderr(): string;
   /** Sends SIGTERM and resolves with how the child exited (SIGKILL after `timeoutMs`). */
@@ -33,8 +35,12 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
   child.stderr!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
     stderr += chunk.toString();
@@ -67,6 +73,7 @@ export async function startGatehouseProcess(env: Record<string, string>, readyTi
     idpUrl: `http://127.0.0.1:${port + 1}`,
     pid: child.pid!,
     output: () => output,
+    stdout: () => stdout,
     stderr: () => stderr,
     async stop(timeoutMs = 10000) {
       if (!hasExited) child.kill('SIGTERM');

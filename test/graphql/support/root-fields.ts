@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { getNamedType, isCompositeType, isNonNullType, type GraphQLField, type GraphQLSchema } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ProvisioningToken } from '../../../src/scim/provisioning-token.entity';
 import { accessCatalog, type Access } from '../../../src/graphql/access';
 import { Language } from '../../../src/core/language.entity';
 import { Tweet } from '../../../src/core/tweet.entity';
@@ -20,6 +21,7 @@ export interface Fixtures {
   userId: string;
   groupId: string;
   ruleId: string;
+  provisioningTokenId: string;
 }
 
 let serial = 0;
@@ -36,7 +38,20 @@ export async function makeFixtures(em: EntityManager): Promise<Fixtures> {
   const group = await makeGroup(em);
   const user = await makeUser(em);
   const rule = await makeRule(em, group);
-  return { tweetId: tweet.id, languageId: language.id, userId: String(user.id), groupId: String(group.id), ruleId: String(rule.id) };
+  const token = em.create(ProvisioningToken, {
+    description: 'fixture',
+    issuer: 'https://idp.example.com/',
+    tokenHash: randomBytes(32).toString('hex'),
+  });
+  await em.flush();
+  return {
+    tweetId: tweet.id,
+    languageId: language.id,
+    userId: String(user.id),
+    groupId: String(group.id),
+    ruleId: String(rule.id),
+    provisioningTokenId: String(token.id),
+  };
 }
 
 export type Sample = (fixtures: Fixtures) => Record<string, unknown>;
@@ -76,6 +91,10 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Mutation.createGroupMappingRule': (f) => ({ input: { pattern: 'MATRIX_GROUP', groupId: f.groupId } }),
   'Mutation.updateGroupMappingRule': (f) => ({ id: f.ruleId, input: { description: 'changed by the matrix' } }),
   'Mutation.deleteGroupMappingRule': (f) => ({ id: f.ruleId }),
+  // SCIM provisioning tokens
+  'Query.provisioningTokens': () => ({ first: 5 }),
+  'Mutation.createProvisioningToken': () => ({ input: { description: 'matrix', issuer: 'https://idp.example.com/' } }),
+  'Mutation.revokeProvisioningToken': (f) => ({ id: f.provisioningTokenId }),
   // users
   'Query.users': () => ({ first: 5 }),
   'Query.user': (f) => ({ id: f.userId }),

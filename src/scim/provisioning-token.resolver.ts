@@ -1,0 +1,63 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { Page } from '../db/keyset';
+import { HasPermission } from '../graphql/access';
+import type { GatehouseContext } from '../graphql/context';
+import { permissionFor } from '../permissions/registry';
+import type { ProvisioningToken } from './provisioning-token.entity';
+import {
+  CreatedProvisioningToken,
+  CreateProvisioningTokenInput,
+  ProvisioningTokenConnection,
+  ProvisioningTokenType,
+} from './provisioning-token.types';
+import { createProvisioningToken, listProvisioningTokens, revokeProvisioningToken, TOKEN_MODEL } from './provisioning-tokens.service';
+import { SCIM_PATH } from './scim-schema';
+
+const toType = (token: ProvisioningToken): ProvisioningTokenType => ({
+  id: token.id,
+  description: token.description,
+  issuer: token.issuer,
+  createdBy: token.createdBy?.username ?? null,
+  createdAt: token.createdAt,
+  lastUsedAt: token.lastUsedAt,
+  revokedAt: token.revokedAt,
+});
+
+@Resolver()
+export class ProvisioningTokenResolver {
+  @Query(() => ProvisioningTokenConnection, { description: 'The SCIM provisioning tokens, revoked ones included, oldest first.' })
+  @HasPermission(permissionFor(TOKEN_MODEL, 'view'))
+  async provisioningTokens(
+    @Ctx() { em }: GatehouseContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Page<ProvisioningTokenType>> {
+    const page = await listProvisioningTokens(em, first, after);
+    return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toType(edge.node) })) };
+  }
+
+  @Mutation(() => CreatedProvisioningToken, {
+    description: 'Creates a SCIM provisioning token bound to an issuer and returns its secret, once.',
+  })
+  @HasPermission(permissionFor(TOKEN_MODEL, 'add'))
+  async createProvisioningToken(
+    @Arg('input', () => CreateProvisioningTokenInput) input: CreateProvisioningTokenInput,
+    @Ctx() { em, user, services }: GatehouseContext,
+  ): Promise<CreatedProvisioningToken> {
+    const { token, secret } = await createProvisioningToken(
+      em,
+      user,
+      { description: input.description, issuer: input.issuer ?? null },
+      services.sso?.relyingParty.issuer ?? null,
+    );
+    return { secret, scimBaseUrl: `${services.config.PUBLIC_URL.replace(/\/+$/, '')}${SCIM_PATH}`, provisioningToken: toType(token) };
+  }
+
+  @Mutation(() => ProvisioningTokenType, {
+    description: 'Revokes a provisioning token at once; the SCIM requests that present it are refused.',
+  })
+  @HasPermission(permissionFor(TOKEN_MODEL, 'change'))
+  async revokeProvisioningToken(@Arg('id', () => ID) id: string, @Ctx() { em, user }: GatehouseContext): Promise<ProvisioningTokenType> {
+    return toType(await revokeProvisioningToken(em, user, id));
+  }
+}
