@@ -85,19 +85,14 @@ export async function backChannelLogout(
   logger: Logger,
   logoutToken: string,
 ): Promise<number> {
-  let claims: LogoutTokenClaims;
-  try {
-    claims = await relyingParty.verifyLogoutToken(logoutToken);
-  } catch (error) {
-    logger.info({ err: error }, 'back-channel logout: logout token refused');
-    throw new LogoutTokenRefused('the logout token failed verification', { cause: error });
-  }
   let request: LogoutRequest;
   try {
-    request = readLogoutToken(claims);
+    request = readLogoutToken(await relyingParty.verifyLogoutToken(logoutToken));
   } catch (error) {
-    logger.info({ detail: (error as Error).message }, 'back-channel logout: logout token refused');
-    throw error;
+    const refused =
+      error instanceof LogoutTokenRefused ? error : new LogoutTokenRefused('the logout token failed verification', { cause: error });
+    logger.info({ reason: refused.description, err: refused.cause }, 'back-channel logout: logout token refused');
+    throw refused;
   }
   const issuer = relyingParty.issuer;
   const ended = await em.transactional(async (tx) => {
@@ -105,7 +100,7 @@ export async function backChannelLogout(
       'insert into "sso_logout_token" ("issuer", "jti", "expires_at") values (?, ?, ?) on conflict do nothing returning "jti"',
       [issuer.slice(0, MAX_CLAIM), request.jti, request.rememberUntil],
     );
-    if (recorded.length === 0) throw new LogoutTokenRefused('the logout token was used before (its jti is replayed)');
+    if (recorded.length === 0) return null;
     let userId: number | undefined;
     if (request.sub !== null) {
       const identity = await tx.findOne(SsoIdentity, { issuer, subject: request.sub });
@@ -114,6 +109,11 @@ export async function backChannelLogout(
     }
     return endProviderSessions(tx, { sid: request.sid ?? undefined, userId });
   });
+  if (ended === null) {
+    // Replayed (§2.6 step 7): whoever resends a token seen before gets nothing, from any instance.
+    logger.warn({ issuer, jti: request.jti, sub: request.sub, sid: request.sid }, 'back-channel logout: logout token replayed');
+    throw new LogoutTokenRefused('the logout token was used before (its jti is replayed)');
+  }
   logger.info({ issuer, sub: request.sub, sid: request.sid, sessionsEnded: ended }, 'back-channel logout: sessions ended');
   return ended;
 }
