@@ -54,7 +54,8 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 }
 
 // Each test starts a service and waits for its stop: on a loaded two-core machine that takes seconds.
-jest.setTimeout(60000);
+// A new embedded database takes PGlite several seconds to create, many more on a loaded machine.
+jest.setTimeout(150_000);
 
 const START = {
   // detached: a process group of its own, as a terminal gives a foreground job.
@@ -117,7 +118,7 @@ async function expectCleanStop(
         (r) => r.status === 200,
         () => false,
       );
-    }, 30000);
+    }, 90_000);
     expect({ reached, output: reached ? '' : stdout + stderr }).toEqual({ reached: true, output: '' });
     if (!at) stop(child, port);
 
