@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Pool } from 'pg';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readHiddenFields } from '../test/support/browser';
 import { clientAddress, ClientBrowser } from './support/browser';
 import {
   ADMIN_URL,
@@ -54,6 +55,7 @@ const WORKLOADS = [
   'sso',
   'scim',
   'sso-rules',
+  'propagation',
   'bearer',
   'search',
   'search-count',
@@ -145,6 +147,8 @@ function gqlRequest(url: string, query: string, headers: Record<string, string> 
 interface Servers {
   idp?: ServerProcess;
   gatehouse: Partial<Record<Dataset, ServerProcess>>;
+  /** Gatehouse on the w1 data with back-channel logout and a 1 s SSO_REFRESH_INTERVAL (propagation). */
+  lifecycle?: ServerProcess;
   pgDefault?: ServerProcess;
   pgManyToMany?: ServerProcess;
   floor?: ServerProcess;
@@ -305,7 +309,7 @@ interface Report {
 export async function main(): Promise<number> {
   const s = settings(process.argv.slice(3));
   const has = (...names: WorkloadName[]) => names.some((n) => s.selected.has(n));
-  const needW1 = has('start', 'w1', 'w1-500', 'me', 'tweets', 'sso', 'scim');
+  const needW1 = has('start', 'w1', 'w1-500', 'me', 'tweets', 'sso', 'scim', 'propagation');
   const needScale = has('search', 'search-count', 'count', 'page', 'sso-rules', 'bearer', 'preview');
   const needPeers = has('w1', 'w1-500');
   const report: Report = {
@@ -341,6 +345,7 @@ export async function main(): Promise<number> {
     if (needW1) ports.w1 = await freePort();
     if (needScale) ports.scale = await freePort();
     const publicUrls = Object.values(ports).map((port) => `http://127.0.0.1:${port}`);
+    const lifecyclePort = has('propagation') ? await freePort() : null;
     servers.idp = await startServer({
       name: 'identity provider',
       args: [path.join(__dirname, 'run.js'), 'servers/idp'],
@@ -350,6 +355,7 @@ export async function main(): Promise<number> {
         BENCH_NODE_ENV: 'development',
         REDIRECT_URIS: publicUrls.map((u) => `${u}/oidc/callback/`).join(','),
         POST_LOGOUT_URIS: publicUrls.map((u) => `${u}/login`).join(','),
+        ...(lifecyclePort ? { LIFECYCLE_URL: `http://127.0.0.1:${lifecyclePort}` } : {}),
       },
       ready: { json: true },
     });
@@ -363,6 +369,19 @@ export async function main(): Promise<number> {
         ports[dataset]!,
         gatehouseEnv(ports[dataset]!, databases[dataset]!, idp, extra),
         profileDir,
+      );
+    }
+    if (lifecyclePort) {
+      servers.lifecycle = await startGatehouse(
+        'gatehouse (lifecycle)',
+        lifecyclePort,
+        gatehouseEnv(lifecyclePort, databases.w1!, idp, {
+          SSO_REQUIRE_MAPPED_GROUP: 'false',
+          OIDC_CLIENT_ID: String(idp.info.lifecycleClientId),
+          OIDC_CLIENT_SECRET: String(idp.info.lifecycleClientSecret),
+          SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+          SSO_REFRESH_INTERVAL: String(PROPAGATION_REFRESH_INTERVAL_S),
+        }),
       );
     }
     if (needPeers) {
@@ -514,6 +533,8 @@ export async function main(): Promise<number> {
       }
     }
 
+    if (has('propagation')) report.extra.propagation = await propagation(servers.lifecycle!, idp, s);
+
     if (gscale) {
       const token = tokens.scale!;
       const auth = { authorization: `Bearer ${token}` };
@@ -618,6 +639,7 @@ export async function main(): Promise<number> {
   } finally {
     for (const server of [
       ...Object.values(servers.gatehouse),
+      servers.lifecycle,
       servers.pgDefault,
       servers.pgManyToMany,
       servers.floor,
@@ -787,6 +809,12 @@ async function tweetFlow(url: string, token: string, worker: number, i: number):
 
 /** One person's sign-in, as a browser does it: Gatehouse → provider login form → callback → session cookie. */
 async function signIn(gatehouse: string, person: number): Promise<FlowOutcome> {
+  const { callbackMs } = await signInBrowser(gatehouse, person);
+  return { requests: 1, steps: { callback: callbackMs } };
+}
+
+/** `signIn`, returning the browser (its cookies: the Gatehouse session, the provider's session) and the callback's time. */
+async function signInBrowser(gatehouse: string, person: number): Promise<{ browser: ClientBrowser; callbackMs: number }> {
   const browser = new ClientBrowser(clientAddress(person));
   const begin = await browser.get(`${gatehouse}/oidc/authenticate/`);
   const authorize = begin.headers.get('location');
@@ -813,7 +841,7 @@ async function signIn(gatehouse: string, person: number): Promise<FlowOutcome> {
   const callbackMs = performance.now() - started;
   if (callback.status !== 303 || !browser.cookie('gatehouse_session'))
     throw new Error(`the callback did not sign in (${callback.status} → ${callback.headers.get('location')})`);
-  return { requests: 1, steps: { callback: callbackMs } };
+  return { browser, callbackMs };
 }
 
 function ssoTarget(label: string, server: ServerProcess, database: string, idp: ServerProcess, people: number): Target {
@@ -924,6 +952,96 @@ function printSso(summary: Summary): void {
     `  ${fmt(summary.rps)} sign-ins/s (target ≥ 100); callback p50 ${fmt(callback)} ms, of which the provider's token endpoint p50 ${fmt(token)} ms: ` +
       `${fmt(callback - token)} ms excluding the IdP (target ≤ 10 ms); ${fmt(summary.cpu)} ms Gatehouse CPU per sign-in`,
   );
+}
+
+// ---------------------------------------------------------------- propagation
+
+/** SSO_REFRESH_INTERVAL of the lifecycle server: the bound of the refresh path's propagation. */
+const PROPAGATION_REFRESH_INTERVAL_S = 1;
+
+/**
+ * How long a change at the provider takes to refuse a Gatehouse request, one person at a time
+ * (people u0, u1, … of the w1 directory signing in to the lifecycle server):
+ * - back-channel: the person confirms "sign out" on the provider's own page; the provider POSTs
+ *   its logout token to Gatehouse before it answers; then `me` until refused. Measured from the
+ *   confirmation's POST to the first refused answer, with the provider's back-channel POST alone.
+ * - refresh refused: the person is disabled at the provider (their refresh is refused with
+ *   invalid_grant from then on); `me` every 20 ms until refused. Measured from the change to the
+ *   first refused answer — at most SSO_REFRESH_INTERVAL (1 s here) plus one request — and the
+ *   refusing request alone (the refresh at the provider included).
+ */
+async function propagation(server: ServerProcess, idp: ServerProcess, s: Settings): Promise<Record<string, unknown>> {
+  const samples = s.quick ? 3 : 10 * s.rounds;
+  const me = async (browser: ClientBrowser) => {
+    const started = performance.now();
+    const response = await browser.request(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { user { username } } }' }),
+    });
+    const body = (await response.json()) as { data?: { me: unknown } };
+    return { signedIn: Boolean(body.data?.me), ms: performance.now() - started };
+  };
+  const backchannel: number[] = [];
+  const refresh: number[] = [];
+  const refusingRequest: number[] = [];
+  let person = 0;
+  say(`\n== propagation: a change at the provider to the first refused Gatehouse request (${samples} people each, one at a time)`);
+  await fetch(`${idp.url}/bench/stats`); // forget earlier timings
+  for (let i = 0; i < samples; i++) {
+    const { browser } = await signInBrowser(server.url, person++);
+    if (!(await me(browser)).signedIn) throw new Error('propagation: the person is not signed in');
+    const page = await browser.get(`${idp.url}/session/end`);
+    const fields = readHiddenFields(await page.text());
+    const changed = performance.now();
+    await browser.request(`${idp.url}/session/end/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...fields, logout: 'yes' }).toString(),
+    });
+    while ((await me(browser)).signedIn) if (performance.now() - changed > 10_000) throw new Error('back-channel logout never refused');
+    backchannel.push(performance.now() - changed);
+  }
+  const { backchannel: posts } = (await (await fetch(`${idp.url}/bench/stats`)).json()) as { backchannel: number[] };
+  for (let i = 0; i < samples; i++) {
+    const subject = person++;
+    const { browser } = await signInBrowser(server.url, subject);
+    if (!(await me(browser)).signedIn) throw new Error('propagation: the person is not signed in');
+    // Spread the change over the refresh interval, as changes come at any time.
+    await new Promise((resolve) => setTimeout(resolve, (i / samples) * PROPAGATION_REFRESH_INTERVAL_S * 1000));
+    await fetch(`${idp.url}/bench/disable?sub=${subjectOf(subject)}`);
+    const changed = performance.now();
+    for (;;) {
+      const answer = await me(browser);
+      if (!answer.signedIn) {
+        refusingRequest.push(answer.ms);
+        break;
+      }
+      if (performance.now() - changed > 10_000 + PROPAGATION_REFRESH_INTERVAL_S * 1000) throw new Error('refused refresh never refused');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    refresh.push(performance.now() - changed);
+  }
+  const stats = (values: number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95), max: Math.max(...values) });
+  const rows: Array<[string, number[]]> = [
+    ['back-channel: sign-out → refused', backchannel],
+    ['  of which the provider’s POST', posts],
+    [`refresh (interval ${PROPAGATION_REFRESH_INTERVAL_S} s): change → refused`, refresh],
+    ['  the refusing request alone', refusingRequest],
+  ];
+  say(`${''.padEnd(44)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}${pad('max ms', 9)}`);
+  for (const [label, values] of rows) {
+    const { p50, p95, max } = stats(values);
+    say(`${label.padEnd(44)}${pad(fmt(p50), 9)}${pad(fmt(p95), 9)}${pad(fmt(max), 9)}`);
+  }
+  return {
+    samples,
+    refreshIntervalS: PROPAGATION_REFRESH_INTERVAL_S,
+    backchannel: stats(backchannel),
+    backchannelPost: stats(posts),
+    refresh: stats(refresh),
+    refusingRequest: stats(refusingRequest),
+  };
 }
 
 // ---------------------------------------------------------------- scale helpers

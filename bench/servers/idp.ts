@@ -6,9 +6,16 @@
  * - `GET /bench/token?sub=u<n>`: a JWT access token for OIDC_API_AUDIENCE, signed with the
  *   provider's key (what a frontend holding a provider token sends as a bearer token);
  * - `GET /bench/stats`: the durations (ms) of the `/token` requests served since the last call,
- *   so the bench can tell Gatehouse's callback time apart from the provider's.
- * Environment: PORT, REDIRECT_URIS (comma-separated), POST_LOGOUT_URIS. Prints {"ready":true,
- * "port":…,"issuer":…,"clientId":…,"clientSecret":…} when it listens.
+ *   so the bench can tell Gatehouse's callback time apart from the provider's, and of the
+ *   back-channel logout POSTs it made to Gatehouse;
+ * - `GET /bench/disable?sub=u<n>`: the person is gone from the directory from now on (a refresh
+ *   of their grant is refused with invalid_grant, as when an account is disabled).
+ * With LIFECYCLE_URL (a Gatehouse's public URL), a second client is registered for it as
+ * `npm start`'s development IdP registers Gatehouse: back-channel logout to
+ * `$LIFECYCLE_URL/oidc/backchannel-logout/` (sid required) and refresh tokens.
+ * Environment: PORT, REDIRECT_URIS (comma-separated), POST_LOGOUT_URIS, LIFECYCLE_URL. Prints
+ * {"ready":true,"port":…,"issuer":…,"clientId":…,"clientSecret":…,"lifecycleClientId":…,
+ * "lifecycleClientSecret":…} when it listens.
  */
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
@@ -56,6 +63,11 @@ export async function main(): Promise<number> {
   const clientId = 'gatehouse-bench';
   const clientSecret = randomBytes(32).toString('base64url');
   const tokenTimes: number[] = [];
+  const backchannelTimes: number[] = [];
+  const disabled = new Set<string>();
+  const lifecycleUrl = process.env.LIFECYCLE_URL;
+  const lifecycleClientId = 'gatehouse-bench-lifecycle';
+  const lifecycleClientSecret = randomBytes(32).toString('base64url');
   let provider: OidcProvider | undefined;
   // The provider's request handler, once it exists (the server listens first, to learn its port).
   const ready: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
@@ -90,7 +102,13 @@ export async function main(): Promise<number> {
     }
     if (url.pathname === '/bench/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ token: tokenTimes.splice(0) }));
+      res.end(JSON.stringify({ token: tokenTimes.splice(0), backchannel: backchannelTimes.splice(0) }));
+      return;
+    }
+    if (url.pathname === '/bench/disable') {
+      disabled.add(url.searchParams.get('sub') ?? '');
+      res.writeHead(204);
+      res.end();
       return;
     }
     if (url.pathname === '/bench/token') {
@@ -151,18 +169,43 @@ export async function main(): Promise<number> {
           token_endpoint_auth_method: 'client_secret_basic',
           id_token_signed_response_alg: 'RS256',
         },
+        ...(lifecycleUrl
+          ? [
+              {
+                client_id: lifecycleClientId,
+                client_secret: lifecycleClientSecret,
+                redirect_uris: [`${lifecycleUrl}/oidc/callback/`],
+                post_logout_redirect_uris: [`${lifecycleUrl}/login`],
+                response_types: ['code'],
+                grant_types: ['authorization_code', 'refresh_token'],
+                token_endpoint_auth_method: 'client_secret_basic',
+                id_token_signed_response_alg: 'RS256',
+                backchannel_logout_uri: `${lifecycleUrl}/oidc/backchannel-logout/`,
+                backchannel_logout_session_required: true,
+              },
+            ]
+          : []),
       ],
+      issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+        client.grantTypeAllowed('refresh_token'),
+      // Gatehouse is on loopback, which oidc-provider's SSRF guard refuses; time each back-channel POST.
+      fetch: async (target: string | URL, init: RequestInit & { dispatcher?: unknown }) => {
+        const started = performance.now();
+        const response = await fetch(target, { ...init, dispatcher: undefined } as RequestInit);
+        if (String(target).endsWith('/oidc/backchannel-logout/')) backchannelTimes.push(performance.now() - started);
+        return response;
+      },
       jwks: { keys: [jwk] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       pkce: { required: () => true },
       ttl: { AccessToken: 3600, AuthorizationCode: 60, Grant: 3600, IdToken: 3600, Interaction: 600, Session: 3600 },
       conformIdTokenClaims: false,
       claims: { openid: ['sub', GROUPS_CLAIM], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
-      features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+      features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true }, backchannelLogout: { enabled: true } },
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
       findAccount: (_ctx: unknown, sub: string) => {
         const n = person(sub);
-        return n === null ? undefined : { accountId: sub, claims: () => claimsFor(n) };
+        return n === null || disabled.has(sub) ? undefined : { accountId: sub, claims: () => claimsFor(n) };
       },
       loadExistingGrant: async (ctx: OidcContext) => {
         const grantId = ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
@@ -178,7 +221,9 @@ export async function main(): Promise<number> {
     console.warn = warn;
   }
   ready.handle = provider.callback();
-  process.stdout.write(JSON.stringify({ ready: true, port, issuer, clientId, clientSecret }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ ready: true, port, issuer, clientId, clientSecret, lifecycleClientId, lifecycleClientSecret }) + '\n',
+  );
   await new Promise<void>((resolve) => process.once('SIGTERM', () => server.close(() => resolve())));
   return 0;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { existsSync } from 'node:fs';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { CheckId } from '../checks';
@@ -73,6 +74,44 @@ export const SIGNING_ALGORITHMS = [
   'Ed25519',
 ] as const;
 
+/** How Gatehouse authenticates to the provider's token endpoint (OIDC Core §9). */
+export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export type TokenAuthMethod = (typeof TOKEN_AUTH_METHODS)[number];
+
+/**
+ * 32 bytes (AES-256), written as 64 hex digits or as base64/base64url (43 or 44 characters), as
+ * `openssl rand -base64 32` prints them.
+ */
+export function decodeEncryptionKey(value: string): Buffer | null {
+  const text = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return null;
+  const key = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return key.length === 32 ? key : null;
+}
+
+const encryptionKey = z
+  .string()
+  .refine(
+    (value) => decodeEncryptionKey(value) !== null,
+    'expected 32 random bytes as base64 or 64 hex digits, e.g. from `openssl rand -base64 32`',
+  );
+
+const PRIVATE_KEY_EXPECTED = 'expected a PEM private key (RSA of 2048 bits or more, EC P-256/P-384/P-521 or Ed25519)';
+
+/** The client's private key for private_key_jwt, when it is one Gatehouse can sign with; else null. */
+export function parseClientPrivateKey(pem: string): KeyObject | null {
+  try {
+    const key = createPrivateKey(pem.includes('\\n') ? pem.replace(/\\n/g, '\n') : pem);
+    if (key.asymmetricKeyType === 'rsa') return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 ? key : null;
+    if (key.asymmetricKeyType === 'ec')
+      return ['prime256v1', 'secp384r1', 'secp521r1'].includes(key.asymmetricKeyDetails?.namedCurve ?? '') ? key : null;
+    return key.asymmetricKeyType === 'ed25519' ? key : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * What a browser gets at `GET /graphql`: Apollo Sandbox (loaded from Apollo's servers), a
  * redirect to the GraphiQL that Gatehouse serves itself at `/graphiql` (works offline), or
@@ -122,6 +161,20 @@ const schema = z.object({
     .optional(),
   OIDC_HTTP_TIMEOUT: wholeNumber(1, 120, 'expected a whole number of seconds from 1 to 120').default(10),
   SSO_REQUIRE_MAPPED_GROUP: flag('expected true or false').default(true),
+  OIDC_TOKEN_AUTH_METHOD: z.enum(TOKEN_AUTH_METHODS, { error: `expected one of ${TOKEN_AUTH_METHODS.join(', ')}` }).optional(),
+  OIDC_CLIENT_PRIVATE_KEY: z
+    .string()
+    .refine((value) => parseClientPrivateKey(value) !== null, PRIVATE_KEY_EXPECTED)
+    .optional(),
+  OIDC_CLIENT_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  OIDC_CLIENT_KEY_ID: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, 'expected a key ID of up to 128 printable characters without spaces')
+    .optional(),
+  OIDC_TRUST_EMAIL: flag('expected true or false').default(false),
+  SESSION_ENCRYPTION_KEY: encryptionKey.optional(),
+  SSO_REFRESH_INTERVAL: seconds.default(900),
+  SSO_REFRESH_GRACE: seconds.default(3600),
   GRAPHQL_EXPLORER: z.enum(GRAPHQL_EXPLORERS, { error: 'expected sandbox, graphiql or none' }).optional(),
 });
 
@@ -175,23 +228,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (input.NODE_ENV === 'production' && input.DATABASE_URL === undefined) {
     problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   }
-  if (input.OIDC_ISSUER !== undefined) {
-    for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const) {
-      if (input[name] === undefined) problems.push(`${name}: required when OIDC_ISSUER is set`);
-    }
-  }
+  const privateKey = readPrivateKey(input, problems);
+  problems.push(...clientAuthenticationProblems(input, privateKey !== undefined));
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const config = parsed.data;
   return {
     ...config,
+    OIDC_CLIENT_PRIVATE_KEY: privateKey,
     PUBLIC_URL: (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, ''),
     GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? (config.NODE_ENV === 'production' ? 'none' : 'sandbox'),
   };
 }
 
+/** The PEM of OIDC_CLIENT_PRIVATE_KEY, or of the file OIDC_CLIENT_PRIVATE_KEY_FILE names (never both). */
+function readPrivateKey(input: Record<string, string>, problems: string[]): string | undefined {
+  const file = input.OIDC_CLIENT_PRIVATE_KEY_FILE;
+  if (file === undefined) return input.OIDC_CLIENT_PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (input.OIDC_CLIENT_PRIVATE_KEY !== undefined) {
+    problems.push('OIDC_CLIENT_PRIVATE_KEY_FILE: set either OIDC_CLIENT_PRIVATE_KEY or OIDC_CLIENT_PRIVATE_KEY_FILE, not both');
+    return undefined;
+  }
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`OIDC_CLIENT_PRIVATE_KEY_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  if (parseClientPrivateKey(pem) === null) {
+    problems.push(`OIDC_CLIENT_PRIVATE_KEY_FILE: ${file}: ${PRIVATE_KEY_EXPECTED}`);
+    return undefined;
+  }
+  return pem;
+}
+
+/**
+ * What the token endpoint's client authentication needs: a secret for client_secret_basic and
+ * client_secret_post, a private key for private_key_jwt, nothing for a public client (none). With
+ * OIDC_TOKEN_AUTH_METHOD unset, a secret or a key must be there to choose from.
+ */
+function clientAuthenticationProblems(input: Record<string, string>, hasKey: boolean): string[] {
+  const problems: string[] = [];
+  const method = input.OIDC_TOKEN_AUTH_METHOD;
+  const hasSecret = input.OIDC_CLIENT_SECRET !== undefined;
+  if (input.OIDC_ISSUER !== undefined) {
+    if (input.OIDC_CLIENT_ID === undefined) problems.push('OIDC_CLIENT_ID: required when OIDC_ISSUER is set');
+    if (!hasSecret && (method === undefined ? !hasKey : method.startsWith('client_secret_')))
+      problems.push(
+        'OIDC_CLIENT_SECRET: required when OIDC_ISSUER is set (unless OIDC_TOKEN_AUTH_METHOD is private_key_jwt, with a key, or none)',
+      );
+  }
+  if (
+    method === 'private_key_jwt' &&
+    !hasKey &&
+    input.OIDC_CLIENT_PRIVATE_KEY_FILE === undefined &&
+    input.OIDC_CLIENT_PRIVATE_KEY === undefined
+  )
+    problems.push('OIDC_CLIENT_PRIVATE_KEY: required when OIDC_TOKEN_AUTH_METHOD is private_key_jwt (or OIDC_CLIENT_PRIVATE_KEY_FILE)');
+  return problems;
+}
+
 /** `DATABASE_URL` without its password, even when it does not parse as a URL; never the client secret. */
 function redact(name: string, value: string): string {
-  if (name === 'OIDC_CLIENT_SECRET') return '***';
+  if (['OIDC_CLIENT_SECRET', 'OIDC_CLIENT_PRIVATE_KEY', 'SESSION_ENCRYPTION_KEY'].includes(name)) return '***';
   if (name !== 'DATABASE_URL') return value;
   try {
     const url = new URL(value);

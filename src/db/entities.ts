@@ -11,6 +11,7 @@ import { ScimGroup, ScimGroupMember } from '../scim/scim-group.entity';
 import { ScimUser } from '../scim/scim-user.entity';
 import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { LoginTransaction } from '../sso/login-transaction.entity';
+import { SeenLogoutToken } from '../sso/logout-token.entity';
 import { SsoIdentity } from '../sso/sso-identity.entity';
 import { UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
@@ -35,6 +36,7 @@ export const ENTITIES = [
   LoginThrottle,
   SsoIdentity,
   LoginTransaction,
+  SeenLogoutToken,
   ScimUser,
   ScimGroup,
   ScimGroupMember,

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger';
 import { LoginThrottle } from '../sessions/login-throttle.entity';
 import { purgeExpiredSessions, type SessionPolicy } from '../sessions/sessions.service';
+import { purgeExpiredLogoutTokens } from '../sso/backchannel-logout';
 import { purgeExpiredLoginTransactions } from '../sso/login-transactions';
 
 /**
@@ -16,12 +17,13 @@ export interface PurgeResult {
   sessions: number;
   loginTransactions: number;
   throttleCounters: number;
+  logoutTokens: number;
 }
 
 /**
  * Deletes the rows that only wait to expire — sessions past their idle or absolute timeout,
  * single sign-on login transactions past their 10 minutes, throttle counters past their
- * window — and returns how many of each. Live rows are untouched; every reader already ignores
+ * window, back-channel logout token IDs past the tokens' age — and returns how many of each. Live rows are untouched; every reader already ignores
  * expired ones, so this only keeps the tables small.
  */
 export async function purgeExpiredRows(em: EntityManager, policy: SessionPolicy): Promise<PurgeResult> {
@@ -29,6 +31,7 @@ export async function purgeExpiredRows(em: EntityManager, policy: SessionPolicy)
     sessions: await purgeExpiredSessions(em, policy),
     loginTransactions: await purgeExpiredLoginTransactions(em),
     throttleCounters: await purgeExpiredThrottleCounters(em),
+    logoutTokens: await purgeExpiredLogoutTokens(em),
   };
 }
 
@@ -62,8 +65,7 @@ export function startHousekeeping(deps: {
   const run = async () => {
     try {
       const purged = await purgeExpiredRows(fork(), policy);
-      if (purged.sessions || purged.loginTransactions || purged.throttleCounters)
-        logger.info({ purged }, 'housekeeping: purged expired rows');
+      if (Object.values(purged).some((count) => count > 0)) logger.info({ purged }, 'housekeeping: purged expired rows');
     } catch (error) {
       logger.warn({ err: error }, 'housekeeping: purging expired rows failed; retrying at the next run');
     }

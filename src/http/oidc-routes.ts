@@ -3,6 +3,7 @@ import type { Database } from '../db/database';
 import type { GatehouseServices } from '../graphql/context';
 import { clearCookie, clearSessionCookie, readCookie, readSessionToken, setCookie, setSessionCookie } from './cookies';
 import { endSession, resolveSession } from '../sessions/sessions.service';
+import { LogoutTokenRefused } from '../sso/backchannel-logout';
 import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
 import { SsoFailure, type SsoErrorCode } from '../sso/sso.service';
 import { isSameOriginPost, rawQuery } from './request-guards';
@@ -24,6 +25,9 @@ const MAX_COOKIE_STATES = 20;
  * - `GET /oidc/callback/` → session cookie and 303 to `next`; any failure → 303 to
  *   `/login?error=<code>` with a generic message (detail in the log).
  * - `POST /oidc/logout/` → ends the session, then 303 to the provider's logout (or `/login`).
+ * - `POST /oidc/backchannel-logout/` ← the provider's `logout_token` (Back-Channel Logout 1.0):
+ *   200 once the sessions it names have ended; 400 with a JSON `error` for a token refused.
+ * - `GET /oidc/jwks.json` → Gatehouse's public key for private_key_jwt (empty without one).
  *
  * Each attempt's `state` is also kept in a short-lived HttpOnly cookie, and the callback
  * accepts only a state this browser started: a callback URL carrying an attacker's own code
@@ -114,6 +118,29 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
     }
     clearSessionCookie(res, config);
     res.redirect(303, destination ?? '/login');
+  });
+
+  // Server to server: no cookie, no Origin; the signed logout token is the authentication.
+  router.post('/oidc/backchannel-logout/', noStore, express.urlencoded({ extended: false, limit: '64kb' }), async (req, res) => {
+    const refuse = (description: string) => res.status(400).json({ error: 'invalid_request', error_description: description });
+    if (!services.sso) return refuse('single sign-on is off');
+    const body: unknown = req.body;
+    const logoutToken = body && typeof body === 'object' ? (body as Record<string, unknown>).logout_token : undefined;
+    if (typeof logoutToken !== 'string' || logoutToken === '') return refuse('logout_token is missing (send it form-encoded)');
+    try {
+      await services.sso.backChannelLogout(db.orm.em.fork(), logoutToken);
+      res.status(200).end();
+    } catch (error) {
+      if (error instanceof LogoutTokenRefused) return refuse(error.description);
+      // §2.8: a logout that failed is answered 400 too; nothing was recorded, so the provider may retry.
+      logger.error({ err: error }, 'back-channel logout failed');
+      res.status(400).json({ error: 'logout_failed', error_description: 'the logout could not be completed; try again' });
+    }
+  });
+
+  router.get('/oidc/jwks.json', async (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300');
+    res.json(services.sso ? await services.sso.clientJwks() : { keys: [] });
   });
 
   return router;

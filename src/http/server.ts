@@ -111,11 +111,22 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     express.json({ limit: '1mb', verify: refuseInvalidUtf8 }),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
-        const em = db.orm.em.fork();
+        let em = db.orm.em.fork();
         const token = readSessionToken(req, config);
         // A JWT (three dot-separated parts) can only be a provider-issued access token; session tokens have no dots.
         const jwt = token !== null && token.split('.').length === 3 && services.sso?.bearerTokensEnabled ? token : null;
-        const resolved = token && !jwt ? await resolveSessionWithPermissions(em, token, services.sessionPolicy) : null;
+        let resolved = token && !jwt ? await resolveSessionWithPermissions(em, token, services.sessionPolicy) : null;
+        // A single sign-on session due for refresh asks the provider first (no statement when it is not due).
+        const need = resolved && services.sso ? services.sso.refreshNeed(resolved.session) : 'none';
+        if (resolved && need !== 'none') {
+          const outcome = need === 'refresh' ? await services.sso!.refreshSession(db.orm.em.fork(), resolved.session) : 'refused';
+          if (outcome === 'refused') resolved = null;
+          else if (outcome === 'refreshed') {
+            // Its groups may have changed: read the session, user and permissions again.
+            em = db.orm.em.fork();
+            resolved = await resolveSessionWithPermissions(em, token!, services.sessionPolicy);
+          }
+        }
         const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,

@@ -17,6 +17,10 @@ export interface SessionMetadata {
   userAgent?: string;
   ipAddress?: string;
   idToken?: string | null;
+  /** The provider's session ID (`sid`), for back-channel logout. */
+  providerSid?: string | null;
+  /** The provider's refresh token, already sealed (`TokenCipher`), and when to use it first. */
+  refresh?: { sealedToken: string; dueAt: Date } | null;
 }
 
 /**
@@ -54,6 +58,9 @@ export async function createSession(
     userAgent: (meta.userAgent ?? '').slice(0, 512),
     ipAddress: (meta.ipAddress ?? '').slice(0, 64),
     idToken: meta.idToken ?? null,
+    providerSid: meta.providerSid?.slice(0, 255) ?? null,
+    refreshToken: meta.refresh?.sealedToken ?? null,
+    refreshDueAt: meta.refresh?.dueAt ?? null,
   });
   await em.flush();
   return { token, session };
@@ -184,9 +191,71 @@ export async function endSession(em: EntityManager, sessionId: string, userId?: 
   return (await em.nativeDelete(Session, where)) > 0;
 }
 
-/** Ends every session of `userId` (deactivation, password change), optionally but one. */
+/**
+ * Ends every session of `userId` (deactivation, password change, a sign-in the directory no
+ * longer allows), optionally but one; returns how many ended. Within `em`'s transaction, if any.
+ */
 export async function endUserSessions(em: EntityManager, userId: number, exceptSessionId?: string): Promise<number> {
   return em.nativeDelete(Session, exceptSessionId ? { user: userId, id: { $ne: exceptSessionId } } : { user: userId });
+}
+
+/**
+ * Ends the single sign-on sessions a provider's logout names: those recording its session ID
+ * `sid`, and/or those of `userId` (the person its `sub` identifies). At least one must be given.
+ */
+export async function endProviderSessions(em: EntityManager, match: { sid?: string; userId?: number }): Promise<number> {
+  if (match.sid === undefined && match.userId === undefined) throw new Error('endProviderSessions needs a sid or a user');
+  return em.nativeDelete(Session, {
+    authMethod: AuthMethod.OIDC,
+    ...(match.sid !== undefined ? { providerSid: match.sid } : {}),
+    ...(match.userId !== undefined ? { user: match.userId } : {}),
+  });
+}
+
+/** What a session's refresh needs, read as the refresh is claimed. */
+export interface RefreshClaim {
+  sealedToken: string;
+  idToken: string | null;
+}
+
+/**
+ * Claims the refresh of a session that is due, for `leaseMs`: one UPDATE … WHERE, so that of any
+ * number of requests and instances exactly one gets it while it is due and not claimed (or its
+ * lease has run out). Returns the sealed refresh token and the latest ID token, or null when the
+ * session is not due, is being refreshed elsewhere, or is gone.
+ */
+export async function claimSessionRefresh(em: EntityManager, sessionId: string, now: Date, leaseMs: number): Promise<RefreshClaim | null> {
+  const rows: Array<{ refresh_token: string | null; id_token: string | null }> = await em.execute(
+    `update "auth_session" set "refreshing_until" = ?
+      where "id" = ? and "refresh_due_at" <= ? and ("refreshing_until" is null or "refreshing_until" <= ?)
+      returning "refresh_token", "id_token"`,
+    [new Date(now.getTime() + leaseMs), sessionId, now, now],
+  );
+  const row = rows[0];
+  return row?.refresh_token ? { sealedToken: row.refresh_token, idToken: row.id_token } : null;
+}
+
+/** Records a successful refresh: the new tokens (those the provider did not rotate stay), the next due time, the claim released. */
+export async function completeSessionRefresh(
+  em: EntityManager,
+  sessionId: string,
+  update: { sealedToken?: string; idToken?: string; dueAt: Date },
+): Promise<void> {
+  await em.nativeUpdate(
+    Session,
+    { id: sessionId },
+    {
+      refreshDueAt: update.dueAt,
+      refreshingUntil: null,
+      ...(update.sealedToken !== undefined ? { refreshToken: update.sealedToken } : {}),
+      ...(update.idToken !== undefined ? { idToken: update.idToken } : {}),
+    },
+  );
+}
+
+/** Holds further refreshes of a session off until `until` (the provider could not be reached); it stays due. */
+export async function deferSessionRefresh(em: EntityManager, sessionId: string, until: Date): Promise<void> {
+  await em.nativeUpdate(Session, { id: sessionId }, { refreshingUntil: until });
 }
 
 /** Deletes sessions past their absolute or idle timeout. */

@@ -1,7 +1,8 @@
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import * as client from 'openid-client';
-import { LOOPBACK_HOSTS } from '../config/env';
+import { LOOPBACK_HOSTS, type TokenAuthMethod } from '../config/env';
 import type { Logger } from '../config/logger';
+import { loadClientSigningKey, type ClientSigningKey } from './client-key';
 import { callbackUrl, postLogoutUrl, type SsoSettings } from './settings';
 
 /**
@@ -13,6 +14,26 @@ export class ProviderUnavailableError extends Error {
   constructor(cause?: unknown) {
     super('the identity provider is unavailable', { cause });
     this.name = 'ProviderUnavailableError';
+  }
+}
+
+/**
+ * The provider refused a session's refresh: the grant is gone (`invalid_grant`: revoked, expired,
+ * the user disabled, consent withdrawn), or what it returned fails a check (a new ID token about
+ * someone else, OIDC Core §12.2). The session ends.
+ */
+export class RefreshRefusedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RefreshRefusedError';
+  }
+}
+
+/** None of the provider's token endpoint authentication methods is one Gatehouse is configured for. */
+export class ClientAuthenticationUnsupported extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClientAuthenticationUnsupported';
   }
 }
 
@@ -28,9 +49,26 @@ export interface CompletedLogin {
   /** The ID token's claims, merged with userinfo's when configured (same `sub`). */
   claims: Record<string, unknown>;
   subject: string;
-  /** The raw ID token, kept with the session only for `id_token_hint` at logout. */
+  /** The raw ID token, kept with the session for `id_token_hint` at logout and to compare refreshed ones with. */
   idToken: string;
+  /** The provider's session ID (`sid`), which its back-channel logout names; null when it sends none. */
+  sid: string | null;
+  /** The refresh token, when the provider issued one. */
+  refreshToken: string | null;
 }
+
+/** What a refresh at the provider returned, every check passed. */
+export interface RefreshedTokens {
+  /** The claims of the new ID token (or userinfo), protocol claims included; null when it returned neither. */
+  claims: Record<string, unknown> | null;
+  /** The new ID token, when one came. */
+  idToken: string | null;
+  /** The new refresh token, when the provider rotated it. */
+  refreshToken: string | null;
+}
+
+/** A verified back-channel logout token's claims (its meaning is checked by backchannel-logout.ts). */
+export type LogoutTokenClaims = JWTPayload & Record<string, unknown>;
 
 export interface RetryPolicy {
   /** Delay before the first retry of a failed discovery; doubles up to `maxMs`. */
@@ -39,6 +77,14 @@ export interface RetryPolicy {
 }
 
 const DEFAULT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 60_000 };
+
+/** Logout tokens older than this (by `iat`) are refused: the provider sends them at once. */
+export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
+/** Clock difference tolerated between Gatehouse and the provider when checking `iat` and `exp`. */
+export const CLOCK_TOLERANCE_SECONDS = 60;
+
+/** What a provider that does not say supports (RFC 8414 §2: `token_endpoint_auth_methods_supported`). */
+const AUTH_METHODS_DEFAULT = ['client_secret_basic'];
 
 // Claims about the token itself, not the user: never merged from userinfo, never used for mapping.
 const PROTOCOL_CLAIMS = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'auth_time', 'nonce', 'at_hash', 'c_hash', 's_hash', 'sid', 'jti'];
@@ -54,6 +100,10 @@ const PROTOCOL_CLAIMS = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'auth_time', 
  *   signature against the provider's JWKS (openid-client skips that by default).
  * - Every HTTP call to the provider has `OIDC_HTTP_TIMEOUT`.
  * - The redirect URI is built from PUBLIC_URL only, never from request headers.
+ * - The token endpoint authentication is OIDC_TOKEN_AUTH_METHOD, or the first of the provider's
+ *   `token_endpoint_auth_methods_supported` that Gatehouse has what it needs for (a secret for
+ *   client_secret_basic/post, a private key for private_key_jwt, neither for none), through
+ *   openid-client's own ClientSecretBasic/ClientSecretPost/PrivateKeyJwt/None.
  */
 export class RelyingParty {
   private configuration: client.Configuration | null = null;
@@ -63,6 +113,9 @@ export class RelyingParty {
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private jwks: ReturnType<typeof createRemoteJWKSet> | null = null;
+  private signingKey: Promise<ClientSigningKey> | null = null;
+  /** The token endpoint authentication method in use, once discovered. */
+  tokenAuthMethod: TokenAuthMethod | null = null;
 
   constructor(
     readonly settings: SsoSettings,
@@ -96,37 +149,24 @@ export class RelyingParty {
 
   private discover(): Promise<client.Configuration> {
     if (this.discovering) return this.discovering;
-    const { issuer, clientId, clientSecret, signingAlgorithm, httpTimeout } = this.settings;
-    const execute: Array<(config: client.Configuration) => void> = [client.enableNonRepudiationChecks];
-    // Plain HTTP only for a provider on this machine (development IdP, tests); env.ts refuses it elsewhere.
-    if (isLoopbackHttp(issuer)) execute.unshift(client.allowInsecureRequests);
-    this.discovering = client
-      .discovery(
-        new URL(issuer),
-        clientId,
-        {
-          client_secret: clientSecret,
-          id_token_signed_response_alg: signingAlgorithm,
-          redirect_uris: [callbackUrl(this.settings)],
-          response_types: ['code'],
-        },
-        client.ClientSecretBasic(clientSecret),
-        { execute, timeout: httpTimeout },
-      )
+    const { issuer } = this.settings;
+    this.discovering = this.buildConfiguration()
       .then(
         (configuration) => {
           this.configuration = configuration;
           this.failures = 0;
           const jwksUri = configuration.serverMetadata().jwks_uri;
-          this.jwks = jwksUri ? createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: httpTimeout * 1000 }) : null;
-          this.logger.info({ issuer }, 'single sign-on: identity provider discovered');
+          this.jwks = jwksUri ? createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: this.settings.httpTimeout * 1000 }) : null;
+          this.logger.info({ issuer, tokenAuthMethod: this.tokenAuthMethod }, 'single sign-on: identity provider discovered');
           return configuration;
         },
         (error: unknown) => {
           this.failures += 1;
           const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** (this.failures - 1));
           this.nextAttemptAt = Date.now() + delay;
-          this.logger.warn({ err: error, issuer, retryInMs: delay }, 'single sign-on: identity provider unreachable; retrying later');
+          if (error instanceof ClientAuthenticationUnsupported)
+            this.logger.error({ issuer, retryInMs: delay }, `single sign-on cannot start: ${error.message}`);
+          else this.logger.warn({ err: error, issuer, retryInMs: delay }, 'single sign-on: identity provider unreachable; retrying later');
           this.scheduleRetry(delay);
           throw new ProviderUnavailableError(error);
         },
@@ -135,6 +175,70 @@ export class RelyingParty {
         this.discovering = null;
       });
     return this.discovering;
+  }
+
+  /**
+   * Discovery, then the client's configuration with the authentication method chosen from what
+   * the provider advertises: every check on (`enableNonRepudiationChecks`), every call bounded by
+   * OIDC_HTTP_TIMEOUT, plain HTTP only for a loopback provider.
+   */
+  private async buildConfiguration(): Promise<client.Configuration> {
+    const { issuer, clientId, clientSecret, signingAlgorithm, httpTimeout } = this.settings;
+    // Plain HTTP only for a provider on this machine (development IdP, tests); env.ts refuses it elsewhere.
+    const insecure = isLoopbackHttp(issuer);
+    const discovered = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
+      execute: insecure ? [client.allowInsecureRequests] : [],
+      timeout: httpTimeout,
+    });
+    const server = discovered.serverMetadata();
+    const method = chooseTokenAuthMethod(this.settings, server.token_endpoint_auth_methods_supported);
+    const configuration = new client.Configuration(
+      server,
+      clientId,
+      {
+        ...(clientSecret !== null && method.startsWith('client_secret_') ? { client_secret: clientSecret } : {}),
+        id_token_signed_response_alg: signingAlgorithm,
+        redirect_uris: [callbackUrl(this.settings)],
+        response_types: ['code'],
+        token_endpoint_auth_method: method,
+      },
+      await this.clientAuthentication(method),
+    );
+    if (insecure) client.allowInsecureRequests(configuration);
+    client.enableNonRepudiationChecks(configuration);
+    configuration.timeout = httpTimeout;
+    this.tokenAuthMethod = method;
+    return configuration;
+  }
+
+  /** openid-client's implementation of `method`. */
+  private async clientAuthentication(method: TokenAuthMethod): Promise<client.ClientAuth> {
+    switch (method) {
+      case 'client_secret_basic':
+        // RFC 6749 §2.3.1: id and secret form-urlencoded before base64 (a `-` travels as %2D).
+        return client.ClientSecretBasic(this.settings.clientSecret!);
+      case 'client_secret_post':
+        return client.ClientSecretPost(this.settings.clientSecret!);
+      case 'private_key_jwt': {
+        const key = await this.clientSigningKey();
+        return client.PrivateKeyJwt({ key: key!.privateKey, kid: key!.kid });
+      }
+      case 'none':
+        return client.None();
+    }
+  }
+
+  /** Gatehouse's private_key_jwt key (OIDC_CLIENT_PRIVATE_KEY), or null when none is configured. */
+  clientSigningKey(): Promise<ClientSigningKey | null> {
+    if (!this.settings.clientPrivateKey) return Promise.resolve(null);
+    this.signingKey ??= loadClientSigningKey(this.settings.clientPrivateKey, this.settings.clientKeyId);
+    return this.signingKey;
+  }
+
+  /** Gatehouse's public JWK Set for `/oidc/jwks.json`: the private_key_jwt key's public half, if any. */
+  async clientJwks(): Promise<{ keys: JWK[] }> {
+    const key = await this.clientSigningKey();
+    return { keys: key ? [key.publicJwk] : [] };
   }
 
   private scheduleRetry(delay: number): void {
@@ -191,7 +295,66 @@ export class RelyingParty {
       const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub).catch(unreachableAsUnavailable);
       for (const [key, value] of Object.entries(userinfo)) if (!PROTOCOL_CLAIMS.includes(key) && key !== 'sub') claims[key] = value;
     }
-    return { claims, subject: idClaims.sub, idToken: tokens.id_token };
+    return {
+      claims,
+      subject: idClaims.sub,
+      idToken: tokens.id_token,
+      sid: typeof idClaims.sid === 'string' && idClaims.sid ? idClaims.sid : null,
+      refreshToken: tokens.refresh_token ?? null,
+    };
+  }
+
+  /**
+   * Refreshes a session at the provider with its refresh token (OIDC Core §12). A new ID token is
+   * checked as at sign-in (signature, issuer, audience, expiry) and, as §12.2 requires and
+   * openid-client does not, must have the same `iss`, `sub`, `aud` and `azp` as `previousIdToken`
+   * (the one Gatehouse verified before). With no new ID token, or with OIDC_USE_USERINFO, the
+   * userinfo endpoint is asked, its `sub` checked against the original.
+   *
+   * @throws RefreshRefusedError when the provider refuses (`invalid_grant`) or a check fails: the session ends.
+   * @throws ProviderUnavailableError when the provider cannot be reached or fails (5xx, timeout, a
+   *   refused client): the session goes on within its grace period.
+   */
+  async refresh(refreshToken: string, previousIdToken: string): Promise<RefreshedTokens> {
+    const config = await this.config();
+    const previous = decodeJwt(previousIdToken);
+    const tokens = await client.refreshTokenGrant(config, refreshToken).catch(classifyRefreshFailure);
+    let claims: Record<string, unknown> | null = null;
+    const idClaims = tokens.claims();
+    if (tokens.id_token && idClaims) {
+      const changed = (['iss', 'sub', 'aud', 'azp'] as const).filter((name) => !sameClaim(previous[name], idClaims[name]));
+      if (changed.length) throw new RefreshRefusedError(`the refreshed ID token differs from the original in ${changed.join(', ')}`);
+      claims = { ...idClaims };
+    }
+    const userinfoEndpoint = config.serverMetadata().userinfo_endpoint;
+    if ((claims === null || this.settings.useUserinfo) && userinfoEndpoint && typeof previous.sub === 'string') {
+      const userinfo = await client.fetchUserInfo(config, tokens.access_token, previous.sub).catch(classifyRefreshFailure);
+      claims ??= { sub: previous.sub };
+      for (const [key, value] of Object.entries(userinfo)) if (!PROTOCOL_CLAIMS.includes(key) && key !== 'sub') claims[key] = value;
+    }
+    return { claims, idToken: tokens.id_token ?? null, refreshToken: tokens.refresh_token ?? null };
+  }
+
+  /**
+   * Verifies a back-channel logout token's JWS (Back-Channel Logout 1.0 §2.6 steps 1-4): signed
+   * with the pinned algorithm by a key of the provider's JWKS, issued by the discovered issuer
+   * for this client, `iat` present and at most LOGOUT_TOKEN_MAX_AGE_SECONDS old (and not in the
+   * future), `exp` not passed when present, a `jti`. What the claims mean is the caller's check.
+   *
+   * @throws on any failure, including an unreachable provider.
+   */
+  async verifyLogoutToken(jwt: string): Promise<LogoutTokenClaims> {
+    const config = await this.config();
+    if (!this.jwks) throw new Error('the provider publishes no jwks_uri');
+    const { payload } = await jwtVerify(jwt, this.jwks, {
+      issuer: config.serverMetadata().issuer,
+      audience: this.settings.clientId,
+      algorithms: [this.settings.signingAlgorithm],
+      maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      requiredClaims: ['iat', 'jti'],
+    });
+    return payload as LogoutTokenClaims;
   }
 
   /**
@@ -249,13 +412,70 @@ export class RelyingParty {
  * ProviderUnavailableError, and anything else — a failed check — as it is.
  */
 function unreachableAsUnavailable(error: unknown): never {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (cause.name === 'TimeoutError' || code === 'OAUTH_TIMEOUT' || (cause instanceof TypeError && cause.message === 'fetch failed')) {
-      throw new ProviderUnavailableError(error);
-    }
-  }
+  if (isUnreachable(error)) throw new ProviderUnavailableError(error);
   throw error;
+}
+
+/**
+ * A timeout or a network failure, however deeply openid-client wrapped it. Read by name, not
+ * `instanceof`: fetch's errors may come from another realm than this module's classes.
+ */
+function isUnreachable(error: unknown): boolean {
+  let cause = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; cause && typeof cause === 'object' && depth < 5; cause = cause.cause as typeof cause, depth++) {
+    if (cause.name === 'TimeoutError' || cause.code === 'OAUTH_TIMEOUT' || (cause.name === 'TypeError' && cause.message === 'fetch failed'))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Sorts a failed refresh: `invalid_grant` (and a failed check of what came back) refuses the
+ * refresh; a provider that cannot be reached, answers 5xx or refuses Gatehouse's own client
+ * (`invalid_client`: a configuration problem, not the person's) is unavailable.
+ */
+function classifyRefreshFailure(error: unknown): never {
+  if (error instanceof client.ResponseBodyError) {
+    if (error.error === 'invalid_grant')
+      throw new RefreshRefusedError(`the provider refused the refresh: ${error.error}`, { cause: error });
+    throw new ProviderUnavailableError(error);
+  }
+  const response = (error as { cause?: unknown } | null)?.cause;
+  if (error instanceof client.ClientError && response instanceof Response && response.status >= 500)
+    throw new ProviderUnavailableError(error);
+  if (isUnreachable(error)) throw new ProviderUnavailableError(error);
+  throw new RefreshRefusedError('the refresh response failed a check', { cause: error });
+}
+
+/** Two values of a claim are the same: equal strings, or the same audiences in any order. */
+function sameClaim(a: unknown, b: unknown): boolean {
+  const list = (value: unknown) => (Array.isArray(value) ? [...value].map(String).sort() : value === undefined ? [] : [String(value)]);
+  return JSON.stringify(list(a)) === JSON.stringify(list(b));
+}
+
+/**
+ * The token endpoint authentication to use: OIDC_TOKEN_AUTH_METHOD when set, else the first
+ * method the provider advertises (RFC 8414's default: client_secret_basic) that Gatehouse has
+ * what it needs for.
+ *
+ * @throws ClientAuthenticationUnsupported when there is none.
+ */
+export function chooseTokenAuthMethod(
+  settings: Pick<SsoSettings, 'tokenAuthMethod' | 'clientSecret' | 'clientPrivateKey'>,
+  supported: readonly string[] | undefined,
+): TokenAuthMethod {
+  if (settings.tokenAuthMethod) return settings.tokenAuthMethod;
+  const usable: TokenAuthMethod[] = [];
+  if (settings.clientSecret !== null) usable.push('client_secret_basic', 'client_secret_post');
+  if (settings.clientPrivateKey !== null) usable.push('private_key_jwt');
+  if (usable.length === 0) usable.push('none');
+  const offered = supported?.length ? supported : AUTH_METHODS_DEFAULT;
+  const chosen = offered.find((method): method is TokenAuthMethod => (usable as string[]).includes(method));
+  if (!chosen)
+    throw new ClientAuthenticationUnsupported(
+      `the provider's token endpoint accepts ${offered.join(', ')}, and Gatehouse is configured for ${usable.join(', ')} (set OIDC_TOKEN_AUTH_METHOD, OIDC_CLIENT_SECRET or OIDC_CLIENT_PRIVATE_KEY)`,
+    );
+  return chosen;
 }
 
 function isLoopbackHttp(issuer: string): boolean {

@@ -1,4 +1,4 @@
-import type { Config } from '../config/env';
+import type { Config, TokenAuthMethod } from '../config/env';
 
 /**
  * Where the relying party signs users in: the provider's issuer and Gatehouse's client
@@ -8,7 +8,8 @@ import type { Config } from '../config/env';
 export interface OidcProviderConfig {
   readonly issuer: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Null for a client that authenticates with a private key, or a public client. */
+  readonly clientSecret: string | null;
   /** The claim holding the groups, when the provider dictates it (the development IdP); else OIDC_GROUPS_CLAIM. */
   readonly groupsClaim?: string;
 }
@@ -27,12 +28,23 @@ export interface SsoSettings extends Omit<OidcProviderConfig, 'groupsClaim'> {
   readonly requireMappedGroup: boolean;
   /** Seconds before any call to the provider is abandoned. */
   readonly httpTimeout: number;
+  /** OIDC_TOKEN_AUTH_METHOD; null: the first of the provider's methods that Gatehouse is configured for. */
+  readonly tokenAuthMethod: TokenAuthMethod | null;
+  /** PEM of the private key for private_key_jwt, and its `kid` (null: the key's thumbprint). */
+  readonly clientPrivateKey: string | null;
+  readonly clientKeyId: string | null;
+  /** OIDC_TRUST_EMAIL: an e-mail without `email_verified` counts as verified. */
+  readonly trustEmail: boolean;
+  /** Seconds between refreshes of a session at the provider (SSO_REFRESH_INTERVAL). */
+  readonly refreshInterval: number;
+  /** Seconds a session due for refresh goes on while the provider cannot be reached (SSO_REFRESH_GRACE). */
+  readonly refreshGrace: number;
 }
 
 /** The provider configured through the environment, or null when `OIDC_ISSUER` is unset. */
 export function providerFromEnv(config: Config): OidcProviderConfig | null {
-  if (!config.OIDC_ISSUER || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET) return null;
-  return { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET };
+  if (!config.OIDC_ISSUER || !config.OIDC_CLIENT_ID) return null;
+  return { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET ?? null };
 }
 
 /** Combines a provider (from the environment or the development IdP) with the rest of the configuration. */
@@ -49,11 +61,21 @@ export function ssoSettings(config: Config, provider: OidcProviderConfig): SsoSe
     apiAudience: config.OIDC_API_AUDIENCE ?? null,
     requireMappedGroup: config.SSO_REQUIRE_MAPPED_GROUP,
     httpTimeout: config.OIDC_HTTP_TIMEOUT,
+    tokenAuthMethod: config.OIDC_TOKEN_AUTH_METHOD ?? null,
+    clientPrivateKey: config.OIDC_CLIENT_PRIVATE_KEY ?? null,
+    clientKeyId: config.OIDC_CLIENT_KEY_ID ?? null,
+    trustEmail: config.OIDC_TRUST_EMAIL,
+    refreshInterval: config.SSO_REFRESH_INTERVAL,
+    refreshGrace: config.SSO_REFRESH_GRACE,
   };
 }
 
 /** The callback URL to register at the provider. */
 export const callbackUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/oidc/callback/`;
+/** The back-channel logout URL to register at the provider. */
+export const backchannelLogoutUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/oidc/backchannel-logout/`;
+/** Where Gatehouse publishes its client key (private_key_jwt). */
+export const clientJwksUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/oidc/jwks.json`;
 /** Where the provider sends the browser after logout. */
 export const postLogoutUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string => `${settings.publicUrl}/login`;
 

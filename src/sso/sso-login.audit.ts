@@ -19,6 +19,8 @@ export interface SignInAuditEntry {
   groupsAdded: string[];
   groupsRemoved: string[];
   created: boolean;
+  /** Sessions a refusal ended (`revokeAccess`); absent when it revoked nothing. */
+  sessionsEnded?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export function writeSignInAudit(em: EntityManager, entry: SignInAuditEntry): vo
           groupsAdded: entry.groupsAdded,
           groupsRemoved: entry.groupsRemoved,
           claimsDigest: entry.digest,
+          ...(entry.sessionsEnded !== undefined ? { sessionsEnded: entry.sessionsEnded } : {}),
         },
       },
     ],

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger';
 import { escapeLike } from '../db/sql';
+import { endUserSessions } from '../sessions/sessions.service';
 import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 import { withDirectoryGroups } from './directory';
@@ -99,7 +100,7 @@ export async function findOrCreateIdentity(signIn: SignIn): Promise<Refusal | vo
   const existing = await tx.findOne(SsoIdentity, { issuer, subject }, { populate: ['user'] });
   let user = existing?.user ?? null;
   if (!user) {
-    user = await findUserToLink(tx, issuer, claims);
+    user = await findUserToLink(tx, issuer, claims, signIn.policy);
     if (user) {
       signIn.linked = true;
     } else {
@@ -108,7 +109,7 @@ export async function findOrCreateIdentity(signIn: SignIn): Promise<Refusal | vo
         return refuse('account_conflict', `a user named ${subject} exists and is not linked to this identity`);
       user = tx.create(User, {
         username: subject,
-        email: verifiedEmail(claims) ?? '',
+        email: verifiedEmail(claims, signIn.policy) ?? '',
         isStaff: true,
         isSuperuser: false,
         isActive: true,
@@ -130,12 +131,29 @@ export function refuseDisabled(signIn: SignIn): Refusal | void {
 export function refreshProfile(signIn: SignIn): void {
   const user = signIn.user!;
   const { claims } = signIn.input;
-  const firstName = stringClaim(claims.given_name, MAX_NAME);
-  const lastName = stringClaim(claims.family_name, MAX_NAME);
+  const { firstName, lastName } = profileNames(claims);
   if (firstName !== null) user.firstName = firstName;
   if (lastName !== null) user.lastName = lastName;
-  const email = verifiedEmail(claims);
+  const email = verifiedEmail(claims, signIn.policy);
   if (email !== null && !signIn.created) user.email = email;
+}
+
+/**
+ * First and last name: `given_name` and `family_name` (OIDC Core §5.1) when the provider sends
+ * either; otherwise `name` split once at its first space ("Ada King Lovelace" → "Ada", "King
+ * Lovelace"), for providers that send only a display name (LemonLDAP::NG). Null: leave as is.
+ *
+ * @example profileNames({ name: 'Ada King Lovelace' }) // { firstName: 'Ada', lastName: 'King Lovelace' }
+ */
+export function profileNames(claims: Record<string, unknown>): { firstName: string | null; lastName: string | null } {
+  const given = stringClaim(claims.given_name, MAX_NAME);
+  const family = stringClaim(claims.family_name, MAX_NAME);
+  if (given !== null || family !== null) return { firstName: given, lastName: family };
+  const name = stringClaim(claims.name, Number.MAX_SAFE_INTEGER);
+  if (!name) return { firstName: null, lastName: null };
+  const space = name.search(/\s/);
+  if (space < 0) return { firstName: name.slice(0, MAX_NAME), lastName: '' };
+  return { firstName: name.slice(0, space).slice(0, MAX_NAME), lastName: name.slice(space).trim().slice(0, MAX_NAME) };
 }
 
 /**
@@ -195,13 +213,49 @@ export async function syncRuleMemberships(
   };
 }
 
-/** A code-flow sign-in stores the claims it presented (previews judge rule changes on them) and when it happened. */
+/**
+ * A code-flow sign-in stores the claims it presented (previews judge rule changes on them) and
+ * when it happened; a session refresh stores its newer claims only.
+ */
 export function recordSignIn(signIn: SignIn): void {
-  if (signIn.input.via !== 'login') return;
-  const now = new Date();
+  const { via } = signIn.input;
+  if (via === 'bearer') return;
   signIn.identity!.lastClaims = signIn.input.claims;
+  if (via !== 'login') return;
+  const now = new Date();
   signIn.identity!.lastLoginAt = now;
   signIn.user!.lastLogin = now;
+}
+
+/** What `revokeAccess` took back. */
+export interface Revocation {
+  /** Whether anything was removed or ended. */
+  changed: boolean;
+  sessionsEnded: number;
+}
+
+/**
+ * Takes back what earlier sign-ins gave a person the directory no longer lets in (nothing maps
+ * any more, the account is disabled): their rule-granted memberships are removed
+ * (`groupsRemoved` records them for the audit entry) and every session of theirs ends, in the
+ * sign-in's transaction. Memberships an admin made stay. A person never seen before has nothing
+ * to take back; nobody is created or linked to find them.
+ */
+export async function revokeAccess(signIn: SignIn): Promise<Revocation> {
+  const { tx, subject } = signIn;
+  const user =
+    signIn.user ?? (await tx.findOne(SsoIdentity, { issuer: signIn.input.issuer, subject }, { populate: ['user'] }))?.user ?? null;
+  if (!user || user.id === undefined) return { changed: false, sessionsEnded: 0 };
+  signIn.user = user;
+  const granted = await tx.find(UserGroup, { user, source: MembershipSource.SSO_RULE }, { populate: ['group'] });
+  const kept = new Set(
+    (await tx.find(UserGroup, { user, source: { $ne: MembershipSource.SSO_RULE } }, { populate: ['group'] })).map((m) => m.group.id),
+  );
+  for (const membership of granted) tx.remove(membership);
+  signIn.groupsRemoved = [...new Set(granted.filter((m) => !kept.has(m.group.id)).map((m) => m.group.name))].sort();
+  await tx.flush();
+  const sessionsEnded = await endUserSessions(tx, user.id);
+  return { changed: granted.length > 0 || sessionsEnded > 0, sessionsEnded };
 }
 
 /**
@@ -210,8 +264,13 @@ export function recordSignIn(signIn: SignIn): void {
  * only if that user has no identity at this issuer yet (else a second subject could take over
  * the account). Several matches link nobody: picking one would be a guess.
  */
-async function findUserToLink(em: EntityManager, issuer: string, claims: Record<string, unknown>): Promise<User | null> {
-  const email = verifiedEmail(claims);
+async function findUserToLink(
+  em: EntityManager,
+  issuer: string,
+  claims: Record<string, unknown>,
+  policy: SsoLoginPolicy,
+): Promise<User | null> {
+  const email = verifiedEmail(claims, policy);
   if (!email) return null;
   const candidates = await em.find(User, { email: { $ilike: escapeLike(email) }, isActive: true }, { limit: 2 });
   if (candidates.length !== 1) return null;
@@ -220,8 +279,14 @@ async function findUserToLink(em: EntityManager, issuer: string, claims: Record<
   return candidate;
 }
 
-function verifiedEmail(claims: Record<string, unknown>): string | null {
-  if (claims.email_verified !== true) return null;
+/**
+ * The e-mail when the provider vouches for it: `email_verified === true`, or, with
+ * OIDC_TRUST_EMAIL, no `email_verified` at all (for providers that never send it); an explicit
+ * `false` is never trusted.
+ */
+function verifiedEmail(claims: Record<string, unknown>, policy: Pick<SsoLoginPolicy, 'trustEmail'>): string | null {
+  const verified = claims.email_verified === true || (policy.trustEmail === true && claims.email_verified === undefined);
+  if (!verified) return null;
   const email = stringClaim(claims.email, MAX_EMAIL);
   return email && email.includes('@') ? email : null;
 }

@@ -11,6 +11,7 @@ import {
   recordSignIn,
   refreshProfile,
   refuseDisabled,
+  revokeAccess,
   syncMemberships,
   type SignIn,
   type SignInStep,
@@ -41,13 +42,18 @@ export interface SsoLoginInput {
   issuer: string;
   /** Verified claims (ID token, plus userinfo when configured), protocol claims removed. */
   claims: Record<string, unknown>;
-  /** `login`: the code flow (stores the claims, always audits). `bearer`: a provider access token on an API request. */
-  via: 'login' | 'bearer';
+  /**
+   * `login`: the code flow (stores the claims, always audits). `bearer`: a provider access token
+   * on an API request. `refresh`: a session's periodic refresh at the provider (stores the claims).
+   */
+  via: 'login' | 'bearer' | 'refresh';
 }
 
 export interface SsoLoginPolicy {
   groupsClaim: string;
   requireMappedGroup: boolean;
+  /** OIDC_TRUST_EMAIL: an e-mail the provider sends without `email_verified` counts as verified. */
+  trustEmail?: boolean;
   /** The directory groups pushed for the person by provisioning (SCIM), added to the groups claim's; none when absent. */
   directoryGroups?: DirectoryGroupsSource;
 }
@@ -60,6 +66,12 @@ export interface SsoLoginOutcome {
   groupsAdded: string[];
   groupsRemoved: string[];
 }
+
+/**
+ * The refusals that say the directory no longer lets this person in — nothing maps any more, or
+ * the account is disabled — and so take back what an earlier sign-in gave (`revokeAccess`).
+ */
+const REVOKING_REFUSALS: ReadonlySet<SsoRefusalReason> = new Set(['access_not_granted', 'account_disabled']);
 
 /** The steps of a sign-in, in order (see sso-login.steps.ts); the first refusal ends it. */
 export const SIGN_IN_STEPS: ReadonlyArray<readonly [name: string, step: SignInStep]> = [
@@ -84,12 +96,16 @@ export const SIGN_IN_STEPS: ReadonlyArray<readonly [name: string, step: SignInSt
  *   verified e-mail held by exactly one active user not yet linked at this issuer, else creates
  *   one (refused with `account_conflict` when the username is taken).
  * - An inactive user is refused.
+ * - A refusal because nothing maps any more or the account is disabled revokes: the person's
+ *   rule-granted memberships are removed and every session of theirs ends, in the transaction
+ *   that writes the audit entry (`revokeAccess`).
  * - Names are refreshed at every sign-in; rule-granted memberships follow the rules that match
  *   now; memberships an admin made are never touched; `isSuperuser` and `isStaff` never change.
  * - Every code-flow attempt, allowed or refused, writes an audit entry (app `sso`, model
  *   `login`) with the reason, the rules matched, the groups added and removed and a SHA-256
- *   digest of the claims (never a token). A bearer request writes one only when it changed
- *   something (created, linked, groups), so API traffic does not flood the log.
+ *   digest of the claims (never a token). A bearer request or a session refresh writes one only
+ *   when it changed something (created, linked, groups, a revocation), so API traffic does not
+ *   flood the log.
  *
  * @throws SsoLoginRefused after committing the refusal's audit entry.
  */
@@ -121,7 +137,7 @@ export async function signInWithClaims<T = void>(
       groupsAdded: [],
       groupsRemoved: [],
     };
-    const audit = (outcome: SignInAuditEntry['outcome'], reason: string) =>
+    const audit = (outcome: SignInAuditEntry['outcome'], reason: string, sessionsEnded?: number) =>
       writeSignInAudit(tx, {
         outcome,
         reason,
@@ -135,13 +151,15 @@ export async function signInWithClaims<T = void>(
         groupsAdded: signIn.groupsAdded,
         groupsRemoved: signIn.groupsRemoved,
         created: outcome === 'allowed' && signIn.created,
+        sessionsEnded,
       });
 
     for (const [, step] of SIGN_IN_STEPS) {
       const refusal = await step(signIn);
       if (refusal) {
-        // Only the code flow audits refusals: a refused bearer token is not an event.
-        if (via === 'login') audit('refused', refusal.reason);
+        const revoked = REVOKING_REFUSALS.has(refusal.reason) ? await revokeAccess(signIn) : null;
+        // The code flow audits every refusal; a refused bearer token or refresh only when it revoked something.
+        if (via === 'login' || revoked?.changed) audit('refused', refusal.reason, revoked?.changed ? revoked.sessionsEnded : undefined);
         return { refused: new SsoLoginRefused(refusal.reason, refusal.message) };
       }
     }

@@ -1,15 +1,20 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { JWK } from 'jose';
+import { randomBytes } from 'node:crypto';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Config } from '../config/env';
+import { decodeEncryptionKey, type Config } from '../config/env';
 import type { Logger } from '../config/logger';
 import { AuthMethod, Session } from '../sessions/session.entity';
 import { createSession, type SessionPolicy } from '../sessions/sessions.service';
+import { TokenCipher } from '../sessions/token-cipher';
+import { backChannelLogout } from './backchannel-logout';
 import type { User } from '../users/user.entity';
 import { clientKey } from './attempt-limits';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
 import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
 import type { DirectoryGroupsSource } from './directory';
+import { refreshNeed, refreshSession, type RefreshNeed, type RefreshOutcome } from './session-refresh';
 import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy, type SsoRefusalReason } from './sso-login';
 
 /**
@@ -32,25 +37,36 @@ export class SsoFailure extends Error {
 
 /**
  * Single sign-on as the HTTP routes and the GraphQL context use it: start a sign-in, complete
- * it into a session, build the provider logout URL, authenticate a provider access token.
+ * it into a session, refresh a session at the provider, act on a back-channel logout, build the
+ * provider logout URL, authenticate a provider access token.
  */
 export class SsoService {
   readonly relyingParty: RelyingParty;
   private readonly attemptLimiter: RateLimiterAbstract | null;
-  /** The sign-in policy: the settings' groups claim and requirement, and the provisioned directory groups. */
+  /** Seals refresh tokens at rest; null: they are not kept, and sessions are not refreshed. */
+  private readonly cipher: TokenCipher | null;
+  private warnedNoCipher = false;
+  /** The sign-in policy: the settings' groups claim, requirement and e-mail trust, and the provisioned directory groups. */
   private readonly loginPolicy: SsoLoginPolicy;
 
   constructor(
     readonly settings: SsoSettings,
     private readonly logger: Logger,
     private readonly sessionPolicy: SessionPolicy,
-    options: { retry?: RetryPolicy; attemptLimiter?: RateLimiterAbstract; directoryGroups?: DirectoryGroupsSource } = {},
+    options: {
+      retry?: RetryPolicy;
+      attemptLimiter?: RateLimiterAbstract;
+      cipher?: TokenCipher | null;
+      directoryGroups?: DirectoryGroupsSource;
+    } = {},
   ) {
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
     this.attemptLimiter = options.attemptLimiter ?? null;
+    this.cipher = options.cipher ?? null;
     this.loginPolicy = {
       groupsClaim: settings.groupsClaim,
       requireMappedGroup: settings.requireMappedGroup,
+      trustEmail: settings.trustEmail,
       directoryGroups: options.directoryGroups,
     };
   }
@@ -115,17 +131,69 @@ export class SsoService {
       if (!attempt) throw new Error('unknown, used or expired login transaction (state)');
       if (query.has('error')) throw new Error(`the provider answered ${query.get('error')}: ${query.get('error_description') ?? ''}`);
       const completed = await this.relyingParty.completeLogin(callbackQuery, attempt);
+      const refresh = await this.sealRefreshToken(completed.refreshToken);
       const { result } = await signInWithClaims(
         em,
         { issuer: this.relyingParty.issuer, claims: userClaims(completed.claims), via: 'login' },
         this.loginPolicy,
         this.logger,
-        (tx, user) => createSession(tx, user, { authMethod: AuthMethod.OIDC, idToken: completed.idToken, ...meta }, this.sessionPolicy),
+        (tx, user) =>
+          createSession(
+            tx,
+            user,
+            { authMethod: AuthMethod.OIDC, idToken: completed.idToken, providerSid: completed.sid, refresh, ...meta },
+            this.sessionPolicy,
+          ),
       );
       return { ...result, next: attempt.next };
     } catch (error) {
       throw translate(error, this.logger, 'single sign-on failed');
     }
+  }
+
+  /** The refresh token sealed for the session, first due after SSO_REFRESH_INTERVAL; null when there is none or no key to seal it. */
+  private async sealRefreshToken(refreshToken: string | null): Promise<{ sealedToken: string; dueAt: Date } | null> {
+    if (!refreshToken) return null;
+    if (!this.cipher) {
+      if (!this.warnedNoCipher)
+        this.logger.warn(
+          'single sign-on: the provider issues refresh tokens but SESSION_ENCRYPTION_KEY is unset; they are discarded and sessions are not refreshed',
+        );
+      this.warnedNoCipher = true;
+      return null;
+    }
+    return { sealedToken: await this.cipher.seal(refreshToken), dueAt: new Date(Date.now() + this.settings.refreshInterval * 1000) };
+  }
+
+  /** What this request must do about its session's refresh (no statement; see `refreshNeed`). */
+  refreshNeed(session: Pick<Session, 'refreshDueAt' | 'refreshingUntil'>): RefreshNeed {
+    return refreshNeed(session, Date.now(), this.settings.refreshGrace);
+  }
+
+  /** Refreshes a due session at the provider (see `refreshSession` in session-refresh.ts). */
+  refreshSession(em: EntityManager, session: Session): Promise<RefreshOutcome> {
+    return refreshSession(em, session, {
+      relyingParty: this.relyingParty,
+      settings: this.settings,
+      loginPolicy: this.loginPolicy,
+      cipher: this.cipher,
+      logger: this.logger,
+    });
+  }
+
+  /**
+   * Acts on a provider's back-channel logout token (see backchannel-logout.ts); returns how many
+   * sessions ended.
+   *
+   * @throws LogoutTokenRefused for a token that fails a check or was used before.
+   */
+  backChannelLogout(em: EntityManager, logoutToken: string): Promise<number> {
+    return backChannelLogout(em, this.relyingParty, this.logger, logoutToken);
+  }
+
+  /** Gatehouse's public JWK Set (the private_key_jwt key), for `/oidc/jwks.json`. */
+  clientJwks(): Promise<{ keys: JWK[] }> {
+    return this.relyingParty.clientJwks();
   }
 
   private async countAttempt(client: string): Promise<void> {
@@ -174,6 +242,21 @@ export class SsoService {
       return null;
     }
   }
+}
+
+/**
+ * The cipher for refresh tokens: SESSION_ENCRYPTION_KEY's; with the development IdP and no key,
+ * a key of this run only (the development IdP forgets its tokens at restart anyway); otherwise
+ * none, and sessions are not refreshed (a warning says so).
+ */
+function sessionCipher(config: Config, logger: Logger, developmentProvider: boolean): TokenCipher | null {
+  const key = config.SESSION_ENCRYPTION_KEY ? decodeEncryptionKey(config.SESSION_ENCRYPTION_KEY) : null;
+  if (key) return new TokenCipher(key);
+  if (developmentProvider) return new TokenCipher(randomBytes(32));
+  logger.warn(
+    'single sign-on: SESSION_ENCRYPTION_KEY is unset, so refresh tokens are not kept and sessions are not refreshed at the provider (back-channel logout still works)',
+  );
+  return null;
 }
 
 function translate(error: unknown, logger: Logger, message: string): SsoFailure {
@@ -228,6 +311,7 @@ export async function startSso(
   const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, {
     retry: options.retry,
     attemptLimiter: options.attemptLimiter,
+    cipher: sessionCipher(config, logger, handle !== null),
     directoryGroups: options.directoryGroups,
   });
   sso.start();

@@ -3,6 +3,7 @@ import { AuthMethod, Session } from '../../src/sessions/session.entity';
 import { purgeExpiredRows, startHousekeeping } from '../../src/db/housekeeping';
 import { hashToken, type SessionPolicy } from '../../src/sessions/sessions.service';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
+import { SeenLogoutToken } from '../../src/sso/logout-token.entity';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { makeUser } from '../support/factories';
 import { captureLogs } from '../support/logs';
@@ -49,11 +50,16 @@ async function insertCounter(em: Em, key: string, expiresIn: number | null): Pro
   await em.insert(LoginThrottle, { key, points: 3, expire: expiresIn === null ? null : String(Date.now() + expiresIn) });
 }
 
+async function insertLogoutToken(em: Em, jti: string, expiresIn: number): Promise<void> {
+  await em.insert(SeenLogoutToken, { issuer: 'https://idp.example.com', jti, expiresAt: new Date(Date.now() + expiresIn) });
+}
+
 async function remaining(em: Em) {
   return {
     sessions: (await em.find(Session, {}, { orderBy: { userAgent: 'asc' } })).map((s) => s.userAgent),
     transactions: (await em.find(LoginTransaction, {}, { orderBy: { state: 'asc' } })).map((t) => t.state),
     counters: (await em.find(LoginThrottle, {}, { orderBy: { key: 'asc' } })).map((c) => c.key),
+    logoutTokens: (await em.find(SeenLogoutToken, {}, { orderBy: { jti: 'asc' } })).map((t) => t.jti),
   };
 }
 
@@ -65,7 +71,7 @@ describe('purgeExpiredRows', () => {
   afterAll(() => db?.drop());
   const em = () => db.orm.em.fork();
 
-  it('deletes expired sessions, login transactions and throttle counters, and keeps the live ones', async () => {
+  it('deletes expired sessions, login transactions, throttle counters and logout token IDs, and keeps the live ones', async () => {
     await insertSession(em(), 'live', { createdAgo: MINUTE, lastSeenAgo: MINUTE, expiresIn: 60 * MINUTE });
     await insertSession(em(), 'past-absolute', { createdAgo: 8 * 24 * 60 * MINUTE, lastSeenAgo: MINUTE, expiresIn: -MINUTE });
     await insertSession(em(), 'past-idle', { createdAgo: 3 * 60 * MINUTE, lastSeenAgo: 61 * MINUTE, expiresIn: 60 * MINUTE });
@@ -75,15 +81,18 @@ describe('purgeExpiredRows', () => {
     await insertCounter(em(), 'login:old', -1000);
     await insertCounter(em(), 'sso_attempt:127.0.0.1', -1000);
     await insertCounter(em(), 'sso_attempt:no-expiry', null);
+    await insertLogoutToken(em(), 'jti-live', MINUTE);
+    await insertLogoutToken(em(), 'jti-old', -1000);
 
-    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 2, loginTransactions: 1, throttleCounters: 2 });
+    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 2, loginTransactions: 1, throttleCounters: 2, logoutTokens: 1 });
     expect(await remaining(em())).toEqual({
       sessions: ['live'],
       transactions: ['live-transaction-0000000'],
       counters: ['login:live', 'sso_attempt:no-expiry'],
+      logoutTokens: ['jti-live'],
     });
     // A second run finds nothing more.
-    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 0, loginTransactions: 0, throttleCounters: 0 });
+    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 0, loginTransactions: 0, throttleCounters: 0, logoutTokens: 0 });
   });
 });
 
@@ -104,6 +113,8 @@ describe('startHousekeeping', () => {
       // It keeps running: a row that expires later is purged by a later run.
       await insertCounter(em(), 'login:later', -1000);
       await waitFor(async () => (await em().count(LoginThrottle, {})) === 0);
+      // The run that deleted the counter logs once its last purge (logout token IDs) is done.
+      await waitFor(() => records.filter((r) => r.msg === 'housekeeping: purged expired rows').length >= 2);
       expect(records.filter((r) => r.msg === 'housekeeping: purged expired rows').length).toBeGreaterThanOrEqual(2);
     } finally {
       await housekeeping.stop();

@@ -14,6 +14,7 @@ import { MyAccountDocument } from '../generated/graphql';
 import { Browser, decodeHtml, readForm, readHiddenFields } from '../support/browser';
 import { graphqlClient } from '../support/graphql-client';
 import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
+import { signOutAtProvider } from '../sso/support/provider-logout';
 
 const SUPPORT_PERMISSIONS = [
   'core.add_language',
@@ -182,6 +183,17 @@ describe('npm start with no configuration: sign-in through the development ident
       expect(browser.cookies('localhost').gatehouse_session).toBeUndefined();
       expect(await me(browser)).toBeNull();
       expect(await usersNamed('vera.rubin', 'vera.rubin@gatehouse.dev')).toBe(0);
+    });
+  });
+
+  describe('signing out at the development IdP', () => {
+    it('ends the Gatehouse session at once: the IdP posts its back-channel logout token to Gatehouse', async () => {
+      const browser = new Browser();
+      await submitAndReturnToGatehouse(browser, await openIdpLoginForm(browser), 'vera.rubin', 'galaxies');
+      expect((await me(browser))?.user.username).toBe('vera.rubin');
+      await signOutAtProvider(browser, service.idpUrl);
+      expect(await me(browser)).toBeNull();
+      expect(service.output()).not.toMatch(/backchannel|SSRF/i);
     });
   });
 

@@ -1,4 +1,8 @@
-import { ConfigError, loadConfig } from '../../src/config/env';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, decodeEncryptionKey, loadConfig } from '../../src/config/env';
 import { providerFromEnv, ssoSettings } from '../../src/sso/settings';
 
 const CLIENT = { OIDC_CLIENT_ID: 'gatehouse', OIDC_CLIENT_SECRET: 's3cret-value' };
@@ -85,6 +89,97 @@ describe('loadConfig: single sign-on variables', () => {
       clientId: 'gatehouse',
       publicUrl: 'https://gatehouse.example.com',
       apiAudience: 'https://api',
+    });
+  });
+});
+
+describe('loadConfig: the identity lifecycle variables', () => {
+  const ISSUER = { OIDC_ISSUER: 'https://idp.example.com', OIDC_CLIENT_ID: 'gatehouse' };
+  const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+  it('defaults: refresh every 900 s with a grace of 3600 s, e-mails trusted only when verified, the method chosen from the provider', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ SSO_REFRESH_INTERVAL: 900, SSO_REFRESH_GRACE: 3600, OIDC_TRUST_EMAIL: false });
+    expect(config.OIDC_TOKEN_AUTH_METHOD).toBeUndefined();
+    expect(config.SESSION_ENCRYPTION_KEY).toBeUndefined();
+    expect(
+      ssoSettings(loadConfig({ ...ISSUER, OIDC_CLIENT_SECRET: 's' }), providerFromEnv(loadConfig({ ...ISSUER, OIDC_CLIENT_SECRET: 's' }))!),
+    ).toMatchObject({
+      tokenAuthMethod: null,
+      trustEmail: false,
+      refreshInterval: 900,
+      refreshGrace: 3600,
+    });
+  });
+
+  it.each(['client_secret_basic', 'client_secret_post'])('%s requires the client secret', (method) => {
+    expect(refusal({ ...ISSUER, OIDC_TOKEN_AUTH_METHOD: method })).toMatch(/OIDC_CLIENT_SECRET: required when OIDC_ISSUER is set/);
+  });
+
+  it('accepts a public client (none) without a secret, and private_key_jwt with a key instead of one', () => {
+    expect(loadConfig({ ...ISSUER, OIDC_TOKEN_AUTH_METHOD: 'none' }).OIDC_TOKEN_AUTH_METHOD).toBe('none');
+    const key = pem();
+    expect(loadConfig({ ...ISSUER, OIDC_TOKEN_AUTH_METHOD: 'private_key_jwt', OIDC_CLIENT_PRIVATE_KEY: key }).OIDC_CLIENT_PRIVATE_KEY).toBe(
+      key,
+    );
+    // A key alone (method unset) is enough too; written on one line with \n, it is read back with newlines.
+    expect(loadConfig({ ...ISSUER, OIDC_CLIENT_PRIVATE_KEY: key.replace(/\n/g, '\\n') }).OIDC_CLIENT_PRIVATE_KEY).toBe(key);
+  });
+
+  it('refuses private_key_jwt without a key, an unknown method, and a key that is not a usable private key — never repeating it', () => {
+    expect(refusal({ ...ISSUER, OIDC_CLIENT_SECRET: 's', OIDC_TOKEN_AUTH_METHOD: 'private_key_jwt' })).toMatch(
+      /OIDC_CLIENT_PRIVATE_KEY: required when OIDC_TOKEN_AUTH_METHOD is private_key_jwt/,
+    );
+    expect(refusal({ OIDC_TOKEN_AUTH_METHOD: 'client_secret_jwt' })).toMatch(
+      /OIDC_TOKEN_AUTH_METHOD: expected one of client_secret_basic, client_secret_post, private_key_jwt, none/,
+    );
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    for (const bad of ['-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----', small]) {
+      const message = refusal({ OIDC_CLIENT_PRIVATE_KEY: bad });
+      expect(message).toMatch(
+        /OIDC_CLIENT_PRIVATE_KEY: expected a PEM private key \(RSA of 2048 bits or more, EC P-256\/P-384\/P-521 or Ed25519\) \(got "\*\*\*"\)/,
+      );
+      expect(message).not.toContain('not a key');
+    }
+  });
+
+  it('reads the key from OIDC_CLIENT_PRIVATE_KEY_FILE, and says which file it cannot read or use', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-config-'));
+    const good = path.join(dir, 'key.pem');
+    const bad = path.join(dir, 'bad.pem');
+    const key = pem();
+    writeFileSync(good, key);
+    writeFileSync(bad, 'nope');
+    expect(loadConfig({ ...ISSUER, OIDC_CLIENT_PRIVATE_KEY_FILE: good }).OIDC_CLIENT_PRIVATE_KEY).toBe(key);
+    expect(refusal({ OIDC_CLIENT_PRIVATE_KEY_FILE: path.join(dir, 'missing.pem') })).toMatch(
+      /OIDC_CLIENT_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)/,
+    );
+    expect(refusal({ OIDC_CLIENT_PRIVATE_KEY_FILE: bad })).toMatch(/OIDC_CLIENT_PRIVATE_KEY_FILE: .*bad\.pem: expected a PEM private key/);
+    expect(refusal({ OIDC_CLIENT_PRIVATE_KEY_FILE: good, OIDC_CLIENT_PRIVATE_KEY: key })).toMatch(
+      /set either OIDC_CLIENT_PRIVATE_KEY or OIDC_CLIENT_PRIVATE_KEY_FILE, not both/,
+    );
+  });
+
+  it('takes SESSION_ENCRYPTION_KEY as 32 bytes in base64, base64url or hex, and refuses anything else without repeating it', () => {
+    const bytes = randomBytes(32);
+    for (const encoded of [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')])
+      expect(decodeEncryptionKey(loadConfig({ SESSION_ENCRYPTION_KEY: encoded }).SESSION_ENCRYPTION_KEY!)).toEqual(bytes);
+    for (const bad of ['short-secret', randomBytes(16).toString('base64'), randomBytes(48).toString('base64')]) {
+      const message = refusal({ SESSION_ENCRYPTION_KEY: bad });
+      expect(message).toContain(
+        'SESSION_ENCRYPTION_KEY: expected 32 random bytes as base64 or 64 hex digits, e.g. from `openssl rand -base64 32` (got "***")',
+      );
+      expect(message).not.toContain(bad);
+    }
+  });
+
+  it('refuses a refresh interval or grace that is not a positive number of seconds, and a trust flag that is not one', () => {
+    expect(refusal({ SSO_REFRESH_INTERVAL: '0' })).toMatch(/SSO_REFRESH_INTERVAL: expected a positive whole number of seconds/);
+    expect(refusal({ SSO_REFRESH_GRACE: '15m' })).toMatch(/SSO_REFRESH_GRACE: expected a positive whole number of seconds/);
+    expect(refusal({ OIDC_TRUST_EMAIL: 'sometimes' })).toMatch(/OIDC_TRUST_EMAIL: expected true or false/);
+    expect(loadConfig({ OIDC_TRUST_EMAIL: 'yes', SSO_REFRESH_INTERVAL: '60' })).toMatchObject({
+      OIDC_TRUST_EMAIL: true,
+      SSO_REFRESH_INTERVAL: 60,
     });
   });
 });

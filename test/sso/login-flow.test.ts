@@ -189,12 +189,33 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
       },
     ]);
 
-    // Removed from every mapped directory group: refused, and her admin groups are untouched.
+    // Removed from every mapped directory group: refused, which revokes — the rule-granted
+    // membership goes and her sessions end, in the transaction of the audit entry — while the
+    // groups an admin assigned are untouched.
     bed.idp.directory.set('ann', { given_name: 'Annie', family_name: 'Sagan', groups: [] });
+    expect(await em().count(Session, { user: ann.id })).toBe(2);
     const refused = await bed.signIn('ann');
     expect(refused.response.headers.get('location')).toBe('/login?error=access_not_granted');
     const left = await em().find(UserGroup, { user: ann.id }, { populate: ['group'] });
-    expect(left.map((m) => m.group.name).sort()).toEqual(['developer', 'hand-picked', 'support']);
+    expect(left.map((m) => m.group.name).sort()).toEqual(['developer', 'hand-picked']);
+    expect(await em().count(Session, { user: ann.id })).toBe(0);
+    expect(await bed.me(sessionToken)).toBeNull();
+    const [revocation] = await em().find(
+      LogEntry,
+      { appLabel: 'sso', model: 'login', objectId: String(ann.id) },
+      { orderBy: { id: 'desc' }, limit: 1 },
+    );
+    expect(revocation.user).toBeNull();
+    expect(revocation.changeMessage).toEqual([
+      {
+        sso_login: expect.objectContaining({
+          outcome: 'refused',
+          reason: 'access_not_granted',
+          groupsRemoved: ['support'],
+          sessionsEnded: 2,
+        }),
+      },
+    ]);
   });
 
   it('never grants isSuperuser or changes isStaff of an existing account from claims', async () => {
@@ -203,15 +224,21 @@ describe('single sign-on: GET /oidc/authenticate/ → provider → GET /oidc/cal
     expect((await bed.me(sessionToken))?.user).toMatchObject({ isSuperuser: false, isStaff: true });
   });
 
-  it('refuses a disabled user, writing only the audit entry', async () => {
+  it('refuses a disabled user, starting no session and revoking what single sign-on gave', async () => {
     bed.idp.directory.set('dora', { groups: ['B2E_APP_MANAGEMENT_VIEWER'] });
     await bed.signIn('dora');
-    await em().nativeUpdate(User, { username: 'dora' }, { isActive: false });
+    const dora = await em().findOneOrFail(User, { username: 'dora' });
+    await em().nativeUpdate(User, { id: dora.id }, { isActive: false });
     const sessionsBefore = await em().count(Session, {});
+    const before = await bed.server.db.snapshot();
     const { response, sessionToken } = await bed.signIn('dora');
     expect(response.headers.get('location')).toBe('/login?error=account_disabled');
     expect(sessionToken).toBeNull();
-    expect(await em().count(Session, {})).toBe(sessionsBefore);
+    // Her one session ended and her rule membership went, with the audit entry; nothing else was written.
+    expect(await em().count(Session, {})).toBe(sessionsBefore - 1);
+    expect(await em().count(Session, { user: dora.id })).toBe(0);
+    expect(await em().count(UserGroup, { user: dora.id })).toBe(0);
+    expect(writtenSince(before, await bed.server.db.snapshot())).toEqual({ admin_logentry: 1, auth_session: -1, auth_user_groups: -1 });
   });
 
   it('refuses, rather than attaches, when a local user already has the sub as username', async () => {

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { LogEntry } from '../../src/audit/log-entry.entity';
 import { Session } from '../../src/sessions/session.entity';
+import { UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { LogoutDocument, LogoutUrlDocument, MeDocument as ME, MySessionsDocument } from '../generated/graphql';
@@ -91,6 +93,25 @@ describe('provider-issued JWT access tokens as Authorization: Bearer (OIDC_API_A
     const unmapped = await bed.idp.sign(claims({ groups: ['NOTHING'] }));
     const denied = await bed.server.graphql(MySessionsDocument, {}, unmapped);
     expect(denied.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('a token whose groups no longer map revokes: the rule memberships go and the person’s sessions end, with an audit entry', async () => {
+    await bed.server.graphql(ME, {}, await bed.idp.sign(claims({ sub: 'spa-revoked' })));
+    const user = await em().findOneOrFail(User, { username: 'spa-revoked' });
+    const session = await bed.server.signIn(user);
+    expect(await em().count(UserGroup, { user: user.id })).toBe(1);
+    const denied = await bed.server.graphql(ME, {}, await bed.idp.sign(claims({ sub: 'spa-revoked', groups: ['NOTHING'] })));
+    expect(denied.data).toEqual({ me: null });
+    expect(await em().count(UserGroup, { user: user.id })).toBe(0);
+    expect((await bed.server.graphql(ME, {}, session)).data).toEqual({ me: null });
+    const [entry] = await em().find(
+      LogEntry,
+      { appLabel: 'sso', model: 'login', objectId: String(user.id) },
+      { orderBy: { id: 'desc' }, limit: 1 },
+    );
+    expect(entry.changeMessage).toEqual([
+      { sso_login: expect.objectContaining({ outcome: 'refused', reason: 'access_not_granted', via: 'bearer', sessionsEnded: 1 }) },
+    ]);
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { startGatehouse, type Gatehouse } from '../../src/app';
 import { loadConfig } from '../../src/config/env';
 import { createLogger } from '../../src/config/logger';
 import type { HousekeepingSchedule } from '../../src/db/housekeeping';
+import type { ProviderHandle } from '../../src/sso/sso.service';
 import type { PermissionName } from '../../src/permissions/registry';
 import type { User } from '../../src/users/user.entity';
 import { hashPassword } from '../../src/users/passwords';
@@ -52,6 +53,8 @@ export interface TestServerOptions {
   housekeeping?: HousekeepingSchedule;
   /** Run on this database (another instance of a service sharing it) instead of a new one. */
   db?: TestDatabase;
+  /** Single sign-on through a provider Gatehouse starts itself (the development IdP), as `npm start` does without OIDC_ISSUER. */
+  sso?: { devProvider?: () => Promise<ProviderHandle> };
 }
 
 /**
@@ -77,6 +80,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       onQuery: (sql) => queries.push(sql),
       enforce: options.enforce,
       housekeeping: options.housekeeping,
+      sso: options.sso,
     });
   } catch (error) {
     if (!options.db) await db.drop();

@@ -1,5 +1,6 @@
 import escapeHtml from 'escape-html';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -33,8 +34,73 @@ export interface DevIdentityProvider {
   readonly clientSecret: string;
   /** The claim holding the groups (`OIDC_GROUPS_CLAIM` would be this). */
   readonly groupsClaim: string;
+  /** The directory as last read (the file is read again when it changes). */
   readonly users: readonly DirectoryUser[];
   stop(): Promise<void>;
+}
+
+/**
+ * The directory file, read again whenever it changes, so that an edit (a group removed, a user
+ * deleted) reaches Gatehouse at the next session refresh without restarting anything. A file
+ * that no longer parses leaves the last good directory in force, with a warning.
+ */
+class LiveDirectory {
+  private users: DirectoryUser[];
+  private byUsername: Map<string, DirectoryUser>;
+  private modified: number;
+
+  constructor(
+    private readonly file: string,
+    private readonly logger: DevIdentityProviderOptions['logger'],
+  ) {
+    this.users = loadDirectory(file);
+    this.byUsername = new Map(this.users.map((u) => [u.username, u]));
+    this.modified = this.mtime();
+  }
+
+  private mtime(): number {
+    try {
+      return statSync(this.file).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }
+
+  private current(): void {
+    const modified = this.mtime();
+    if (modified === this.modified) return;
+    this.modified = modified;
+    try {
+      this.users = loadDirectory(this.file);
+      this.byUsername = new Map(this.users.map((u) => [u.username, u]));
+      this.logger.info(
+        { directory: this.file, users: this.users.map((u) => u.username) },
+        'development identity provider: directory reloaded',
+      );
+    } catch (error) {
+      this.logger.warn(
+        { directory: this.file, err: String(error) },
+        'development identity provider: directory not reloaded (keeping the last good one)',
+      );
+    }
+  }
+
+  all(): readonly DirectoryUser[] {
+    this.current();
+    return this.users;
+  }
+
+  find(username: string): DirectoryUser | undefined {
+    this.current();
+    return this.byUsername.get(username);
+  }
+}
+
+/** Lets oidc-provider reach Gatehouse on loopback (its back-channel logout POST), which its SSRF guard refuses by design. */
+function loopbackFetch(url: string | URL, options: RequestInit & { dispatcher?: unknown }): Promise<Response> {
+  const { hostname } = new URL(url);
+  const loopback = hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+  return fetch(url, loopback ? { ...options, dispatcher: undefined } : options);
 }
 
 /** The development IdP was asked to start where it must not. */
@@ -144,9 +210,11 @@ function send(res: ServerResponse, status: number, html: string): void {
  * first, then builds the issuer from the real port. Gatehouse is registered as its only client
  * (confidential, code flow with PKCE S256, ID tokens signed RS256), with a client id and secret
  * and signing keys generated at each start; redirect URI `${publicUrl}/oidc/callback/`,
- * post-logout URI `${publicUrl}/login`. Users sign in with the username and password of the
- * directory file; their groups go into the ID token as `DEV_GROUPS_CLAIM` (scope `openid`).
- * Consent is implied for this first-party client.
+ * post-logout URI `${publicUrl}/login`, back-channel logout URI
+ * `${publicUrl}/oidc/backchannel-logout/` (with `sid`), and a refresh token with every code.
+ * Users sign in with the username and password of the directory file, read again whenever it
+ * changes; their groups go into the ID token as `DEV_GROUPS_CLAIM` (scope `openid`). Consent is
+ * implied for this first-party client.
  *
  * @throws DevIdentityProviderRefused when NODE_ENV is production.
  * @example
@@ -160,8 +228,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     );
   }
   const directoryFile = options.directoryFile ?? DEFAULT_DIRECTORY_FILE;
-  const users = loadDirectory(directoryFile);
-  const byUsername = new Map(users.map((u) => [u.username, u]));
+  const directory = new LiveDirectory(directoryFile, options.logger);
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
 
   let provider: OidcProvider | undefined;
@@ -171,16 +238,16 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     const details = await provider!.interactionDetails(req, res);
     if (details.uid !== uid || details.prompt.name !== 'login')
       return send(res, 400, page('Sign-in', '<p>This sign-in cannot continue here; start again from Gatehouse.</p>'));
-    if (req.method === 'GET') return send(res, 200, loginPage(uid, users));
+    if (req.method === 'GET') return send(res, 200, loginPage(uid, directory.all()));
     if (req.method !== 'POST') return send(res, 405, page('Sign-in', '<p>Method not allowed.</p>'));
     const form = await readForm(req);
     const username = form.get('username') ?? '';
-    const user = byUsername.get(username);
+    const user = directory.find(username);
     // Compare a password even for an unknown user, so both take the same time.
     const ok =
       passwordMatches(user ?? ({ password: randomBytes(16).toString('hex') } as DirectoryUser), form.get('password') ?? '') &&
       user !== undefined;
-    if (!ok) return send(res, 401, loginPage(uid, users, 'Unknown username or wrong password.', username));
+    if (!ok) return send(res, 401, loginPage(uid, directory.all(), 'Unknown username or wrong password.', username));
     await provider!.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
   }
 
@@ -220,11 +287,19 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
           redirect_uris: [`${publicUrl}/oidc/callback/`],
           post_logout_redirect_uris: [`${publicUrl}/login`],
           response_types: ['code'],
-          grant_types: ['authorization_code'],
+          grant_types: ['authorization_code', 'refresh_token'],
           token_endpoint_auth_method: 'client_secret_basic',
           id_token_signed_response_alg: 'RS256',
+          // A sign-out here ends the Gatehouse sessions it started, each by its sid.
+          backchannel_logout_uri: `${publicUrl}/oidc/backchannel-logout/`,
+          backchannel_logout_session_required: true,
         },
       ],
+      // Refresh tokens for Gatehouse whatever the scopes, as Keycloak issues them by default; they
+      // end with the provider session (no offline_access), so a sign-out here revokes them too.
+      issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+        client.grantTypeAllowed('refresh_token'),
+      fetch: loopbackFetch,
       jwks: { keys: [jwk] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       pkce: { required: () => true },
@@ -250,6 +325,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       },
       features: {
         devInteractions: { enabled: false },
+        backchannelLogout: { enabled: true },
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: (ctx: OidcContext, form: string) => {
@@ -262,8 +338,9 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
         },
       },
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+      // Read at every sign-in and refresh: a user deleted from the directory is refused (invalid_grant).
       findAccount: (_ctx: unknown, sub: string) => {
-        const user = byUsername.get(sub);
+        const user = directory.find(sub);
         return user ? { accountId: sub, claims: () => accountClaims(user) } : undefined;
       },
       // Gatehouse is first-party: consent is implied.
@@ -280,7 +357,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     handle = provider.callback();
 
     options.logger.warn(
-      { issuer, directory: directoryFile, users: users.map((u) => u.username) },
+      { issuer, directory: directoryFile, users: directory.all().map((u) => u.username) },
       'the development identity provider is on: anyone who can reach it may sign in as a directory user; never use it in production (set OIDC_ISSUER instead)',
     );
     return {
@@ -288,7 +365,9 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       clientId,
       clientSecret,
       groupsClaim: DEV_GROUPS_CLAIM,
-      users,
+      get users() {
+        return directory.all();
+      },
       async stop() {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

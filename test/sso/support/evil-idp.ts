@@ -18,6 +18,10 @@ export interface EvilIdp {
   nextLogin: string | null;
   /** Builds the ID token the token endpoint returns; `nonce` is the one the authorization request carried. */
   mint: (nonce: string) => Promise<string>;
+  /** Whether the code grant's response carries a refresh token (`evil-refresh-token`). */
+  refreshTokens: boolean;
+  /** What the token endpoint answers a refresh_token grant (default: a new ID token for the same person, no nonce). */
+  onRefresh: () => Promise<{ status: number; body: Record<string, unknown> }>;
   /** A correctly signed ID token for `claims` (+ iss, aud, iat, exp, nonce unless overridden). */
   idToken(nonce: string, claims?: JWTPayload, options?: { key?: CryptoKey; alg?: string }): Promise<string>;
   stop(): Promise<void>;
@@ -61,12 +65,24 @@ export async function startEvilIdp(): Promise<EvilIdp> {
       return res.end();
     }
     if (url.pathname === '/token' && req.method === 'POST') {
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        evil
-          .mint(lastNonce)
-          .then((idToken) => json(200, { access_token: 'evil-access-token', token_type: 'Bearer', expires_in: 300, id_token: idToken }))
-          .catch((error: unknown) => json(500, { error: String(error) }));
+        const grantType = new URLSearchParams(Buffer.concat(chunks).toString()).get('grant_type');
+        const answer =
+          grantType === 'refresh_token'
+            ? evil.onRefresh()
+            : evil.mint(lastNonce).then((idToken) => ({
+                status: 200,
+                body: {
+                  access_token: 'evil-access-token',
+                  token_type: 'Bearer',
+                  expires_in: 300,
+                  id_token: idToken,
+                  ...(evil.refreshTokens ? { refresh_token: 'evil-refresh-token' } : {}),
+                },
+              }));
+        answer.then(({ status, body }) => json(status, body)).catch((error: unknown) => json(500, { error: String(error) }));
       });
       return;
     }
@@ -83,6 +99,16 @@ export async function startEvilIdp(): Promise<EvilIdp> {
     key: privateKey,
     nextLogin: null,
     mint: (nonce) => evil.idToken(nonce),
+    refreshTokens: false,
+    onRefresh: async () => ({
+      status: 200,
+      body: {
+        access_token: 'evil-access-token-2',
+        token_type: 'Bearer',
+        expires_in: 300,
+        id_token: await evil.idToken('', { nonce: undefined }),
+      },
+    }),
     async idToken(nonce, claims = {}, options = {}) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({

@@ -22,6 +22,10 @@ export interface OpenIdProvider {
 export interface ClientRegistration {
   redirectUri: string;
   postLogoutRedirectUri: string;
+  /** Where Gatehouse takes back-channel logout tokens (a provider registers it when its test wants it). */
+  backchannelLogoutUri: string;
+  /** Where Gatehouse publishes its private_key_jwt key. */
+  jwksUri: string;
   groupsClaim?: string;
 }
 
@@ -75,9 +79,11 @@ export async function startSsoTestBed<P extends OpenIdProvider = TestIdp>(option
   const idp = await provider({
     redirectUri: `${publicUrl}/oidc/callback/`,
     postLogoutRedirectUri: `${publicUrl}/login`,
+    backchannelLogoutUri: `${publicUrl}/oidc/backchannel-logout/`,
+    jwksUri: `${publicUrl}/oidc/jwks.json`,
     groupsClaim: options.groupsClaim,
   });
-  const env = {
+  const env: Record<string, string> = {
     PUBLIC_URL: publicUrl,
     OIDC_ISSUER: idp.issuer,
     OIDC_CLIENT_ID: idp.clientId,

@@ -54,8 +54,16 @@ export interface TestIdp {
   readonly unresponsive: Set<string>;
   /** The account the next authorization request signs in. */
   nextLogin: string | null;
-  /** Signs `claims` as the provider does (its own RS256 key and `kid`), for bearer-token tests. */
-  sign(claims: JWTPayload, options?: { alg?: string; kid?: string }): Promise<string>;
+  /** Signs `claims` as the provider does (its own RS256 key and `kid`), for bearer-token and logout-token tests. */
+  sign(claims: JWTPayload, options?: { alg?: string; kid?: string; typ?: string }): Promise<string>;
+  /** The grant type of every token request the provider answered (`authorization_code`, `refresh_token`), and each refused one prefixed `refused:`. */
+  readonly grants: string[];
+  /** The `Authorization` header of every token request (undefined when it had none). */
+  readonly tokenAuthorizations: Array<string | undefined>;
+  /** Milliseconds the token endpoint waits before it handles a request (a slow provider). */
+  tokenDelayMs: number;
+  /** Back-channel logout deliveries, as the provider saw them (its `backchannel.success` / `backchannel.error` events). */
+  readonly backchannelDeliveries: Array<{ ok: boolean; sub: string; sid: string; at: number; error?: string }>;
   readonly publicJwk: JWK;
   /** Closes the provider's port, as a provider that is down: connections are refused until `bringUp()`. */
   takeDown(): Promise<void>;
@@ -64,13 +72,23 @@ export interface TestIdp {
   stop(): Promise<void>;
 }
 
-export async function startTestIdp(options: {
+export interface TestIdpOptions {
   redirectUri: string;
   postLogoutRedirectUri: string;
   groupsClaim?: string;
   port?: number;
   apiAudience?: string;
-}): Promise<TestIdp> {
+  /** Gatehouse's back-channel logout URL: with it, the provider's `backchannelLogout` feature is on and the client registered for it (sid required). */
+  backchannelLogoutUri?: string;
+  /** Issue a refresh token with every code (for the client, whatever the scope), as Keycloak does by default. */
+  refreshTokens?: boolean;
+  /** The client registration over the default (client_secret_basic, RS256): its id, secret, token_endpoint_auth_method, jwks_uri… */
+  client?: Record<string, unknown>;
+  /** The provider's token endpoint authentication methods (`token_endpoint_auth_methods_supported`, in its order). */
+  clientAuthMethods?: string[];
+}
+
+export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
   const groupsClaim = options.groupsClaim ?? 'groups';
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
@@ -78,13 +96,22 @@ export async function startTestIdp(options: {
   const directory = new Map<string, DirectoryEntry>();
   const userinfoClaims = new Map<string, DirectoryEntry>();
   const unresponsive = new Set<string>();
-  const clientId = 'gatehouse-test';
-  const clientSecret = 'test-client-secret-that-is-long-enough-0123456789';
+  const clientId = typeof options.client?.client_id === 'string' ? options.client.client_id : 'gatehouse-test';
+  const clientSecret =
+    typeof options.client?.client_secret === 'string' ? options.client.client_secret : 'test-client-secret-that-is-long-enough-0123456789';
+  const backchannelDeliveries: TestIdp['backchannelDeliveries'] = [];
 
   let provider: Provider | null = null;
   // Bind first, then build the issuer from the real port.
   const server = http.createServer((req, res) => {
-    if (unresponsive.has(new URL(req.url ?? '/', 'http://127.0.0.1').pathname)) return; // left open until stop()
+    const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    if (unresponsive.has(pathname)) return; // left open until stop()
+    if (pathname === '/token') idp.tokenAuthorizations.push(req.headers.authorization);
+    if (pathname === '/token' && idp.tokenDelayMs > 0 && provider) {
+      const handle = provider.callback();
+      setTimeout(() => handle(req, res), idp.tokenDelayMs);
+      return;
+    }
     if (!provider) {
       res.statusCode = 503;
       res.end();
@@ -117,9 +144,13 @@ export async function startTestIdp(options: {
     unresponsive,
     nextLogin: null,
     publicJwk,
+    backchannelDeliveries,
+    grants: [],
+    tokenAuthorizations: [],
+    tokenDelayMs: 0,
     async sign(claims, signOptions = {}) {
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: signOptions.alg ?? 'RS256', kid: signOptions.kid ?? 'test-key-1', typ: 'at+jwt' })
+        .setProtectedHeader({ alg: signOptions.alg ?? 'RS256', kid: signOptions.kid ?? 'test-key-1', typ: signOptions.typ ?? 'at+jwt' })
         .sign(privateKey);
     },
     async takeDown() {
@@ -159,12 +190,26 @@ export async function startTestIdp(options: {
         redirect_uris: [options.redirectUri],
         post_logout_redirect_uris: [options.postLogoutRedirectUri],
         response_types: ['code'],
-        grant_types: ['authorization_code'],
+        grant_types: options.refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
         id_token_signed_response_alg: 'RS256',
+        ...(options.backchannelLogoutUri
+          ? { backchannel_logout_uri: options.backchannelLogoutUri, backchannel_logout_session_required: true }
+          : {}),
+        ...options.client,
       },
     ],
+    ...(options.clientAuthMethods ? { clientAuthMethods: options.clientAuthMethods } : {}),
+    ...(options.refreshTokens
+      ? {
+          issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+            client.grantTypeAllowed('refresh_token'),
+        }
+      : {}),
     jwks: { keys: [privateJwk] },
+    // oidc-provider's SSRF guard refuses loopback; Gatehouse (back-channel logout, its JWKS) is on loopback here.
+    fetch: (url: string | URL, init: RequestInit & { dispatcher?: unknown }) =>
+      fetch(url, { ...init, dispatcher: undefined } as RequestInit),
     async findAccount(_ctx: unknown, id: string, token?: { kind?: string }) {
       const entry = directory.get(id);
       if (!entry) return undefined;
@@ -178,7 +223,12 @@ export async function startTestIdp(options: {
     // Scope claims in the ID token too (by default they go only to userinfo).
     conformIdTokenClaims: false,
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true }, userinfo: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: { enabled: true },
+      userinfo: { enabled: true },
+      backchannelLogout: { enabled: options.backchannelLogoutUri !== undefined },
+    },
     cookies: { keys: ['test-idp-cookie-key'] },
     pkce: { required: () => true },
     ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
@@ -195,5 +245,14 @@ export async function startTestIdp(options: {
   }
   // Quiet: errors surface in the tests' assertions.
   provider.on('server_error', () => undefined);
+  type GrantContext = { oidc: { params?: { grant_type?: unknown } } };
+  provider.on('grant.success', (ctx) => idp.grants.push(String((ctx as GrantContext).oidc.params?.grant_type)));
+  provider.on('grant.error', (ctx) => idp.grants.push(`refused:${String((ctx as GrantContext).oidc.params?.grant_type)}`));
+  provider.on('backchannel.success', (_ctx, _client, sub, sid) =>
+    backchannelDeliveries.push({ ok: true, sub: String(sub), sid: String(sid), at: Date.now() }),
+  );
+  provider.on('backchannel.error', (_ctx, error, _client, sub, sid) =>
+    backchannelDeliveries.push({ ok: false, sub: String(sub), sid: String(sid), at: Date.now(), error: String(error) }),
+  );
   return idp;
 }
