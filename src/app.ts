@@ -1,6 +1,6 @@
 import { formatCheck, warningsIn } from './checks';
 import type { Config } from './config/env';
-import { insecureDefaults } from './config/insecure-defaults';
+import { insecureDefaults, relaxedChecks } from './config/insecure-defaults';
 import type { Logger } from './config/logger';
 import { openDatabase, type Database } from './db/database';
 import { migrate } from './db/migrate';
@@ -11,7 +11,6 @@ import { createLoginThrottle } from './sessions/login-throttle';
 import { startHousekeeping, type HousekeepingSchedule } from './db/housekeeping';
 import { startHttpServer, type HttpServer } from './http/server';
 import { scimDirectoryGroups } from './scim/directory';
-import { createAttemptLimiter } from './sso/attempt-limits';
 import type { RetryPolicy } from './sso/relying-party';
 import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
 import { seedForDevelopmentProvider } from './sso/dev-idp/dev-seed';
@@ -62,12 +61,7 @@ export async function startGatehouse(
               port: config.PORT === 0 ? 0 : config.PORT + 1,
             })
         : undefined);
-    const sso = await startSso(config, logger, sessionPolicy, {
-      ...options.sso,
-      devProvider,
-      attemptLimiter: createAttemptLimiter(db.orm),
-      directoryGroups: scimDirectoryGroups,
-    });
+    const sso = await startSso(config, logger, sessionPolicy, { ...options.sso, devProvider, directoryGroups: scimDirectoryGroups });
     const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
     if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);
     stopSso = sso.stop;
@@ -88,6 +82,8 @@ export async function startGatehouse(
   const insecure = insecureDefaults(config);
   if (insecure.length)
     logger.warn({ insecureDefaults: insecure }, `development defaults on (${insecure.length}); do not run like this in production`);
+  const relaxed = relaxedChecks(config);
+  if (relaxed.length) logger.warn({ relaxedChecks: relaxed }, `single sign-on checks relaxed (${relaxed.length}); see SECURITY.md`);
   logger.info(
     { url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) },
     'Gatehouse is ready',

@@ -14,7 +14,8 @@ registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entr
 
 /**
  * `admin.LogEntry`: the history of every change made through Gatehouse. `user` is null only
- * for events without a local account (e.g. a refused single sign-on attempt).
+ * for events without a local account (e.g. a refused single sign-on attempt), or once the
+ * actor's account is deleted.
  */
 @ObjectType('LogEntry', { description: 'One change in the admin log (admin.LogEntry).' })
 @Entity({ tableName: 'admin_logentry' })
@@ -29,7 +30,7 @@ export class LogEntry {
   @Property({ type: 'datetime' })
   actionTime: Date & Opt = new Date();
 
-  @Field(() => User, { nullable: true, description: 'Who made the change; null for events without a local account.' })
+  // Not a @Field: LogEntryResolver serves it, guarded by auth.view_user, beside the unguarded userId and username.
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
   user: Rel<User> | null = null;
 

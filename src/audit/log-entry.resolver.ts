@@ -1,10 +1,11 @@
-import { Arg, Ctx, Field, ID, InputType, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Query, Resolver, Root } from 'type-graphql';
 import { HasPermission } from '../graphql/access';
 import { findPage, type Page } from '../db/keyset';
 import { Connection } from '../graphql/connection';
 import type { GatehouseContext } from '../graphql/context';
 import { permissionFor, modelRef } from '../permissions/registry';
 import { LOG_ENTRY_ORDERING, logEntryWhere, type LogEntryFilter } from './audit.service';
+import { User } from '../users/user.entity';
 import { ActionFlag, LogEntry } from './log-entry.entity';
 
 const LOG_ENTRY = modelRef('admin', 'logentry');
@@ -43,5 +44,26 @@ export class LogEntryResolver {
   ): Promise<Page<LogEntry>> {
     // The actors come in one batched statement with the page, never one per row.
     return findPage(em, LogEntry, logEntryWhere(filter ?? {}), LOG_ENTRY_ORDERING, { first, after }, { populate: ['user'] });
+  }
+
+  // The actor, as Django admin's history shows it: its id and username to anyone who may read the
+  // log; the account itself (e-mail, flags, groups) only with auth.view_user, as everywhere else.
+  @FieldResolver(() => User, {
+    nullable: true,
+    description: 'Who made the change; null for events without a local account. Needs auth.view_user; `userId` and `username` do not.',
+  })
+  @HasPermission(permissionFor(modelRef('auth', 'user'), 'view'))
+  user(@Root() entry: LogEntry): User | null {
+    return entry.user ?? null;
+  }
+
+  @FieldResolver(() => ID, { nullable: true, description: 'The id of who made the change (as Django admin’s history shows it).' })
+  userId(@Root() entry: LogEntry): number | null {
+    return entry.user?.id ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The username of who made the change (as Django admin’s history shows it).' })
+  username(@Root() entry: LogEntry): string | null {
+    return entry.user?.username ?? null;
   }
 }

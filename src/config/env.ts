@@ -160,6 +160,8 @@ const schema = z.object({
     .min(1, 'expected the API identifier (audience) of access tokens, e.g. https://gatehouse.example.com/api')
     .optional(),
   OIDC_HTTP_TIMEOUT: wholeNumber(1, 120, 'expected a whole number of seconds from 1 to 120').default(10),
+  OIDC_GROUPS_CLAIM_ALLOW_STRING: flag('expected true or false').default(false),
+  OIDC_CLOCK_TOLERANCE: wholeNumber(0, 300, 'expected a whole number of seconds from 0 to 300').default(30),
   SSO_REQUIRE_MAPPED_GROUP: flag('expected true or false').default(true),
   OIDC_TOKEN_AUTH_METHOD: z.enum(TOKEN_AUTH_METHODS, { error: `expected one of ${TOKEN_AUTH_METHODS.join(', ')}` }).optional(),
   OIDC_CLIENT_PRIVATE_KEY: z
@@ -175,6 +177,7 @@ const schema = z.object({
   SESSION_ENCRYPTION_KEY: encryptionKey.optional(),
   SSO_REFRESH_INTERVAL: seconds.default(900),
   SSO_REFRESH_GRACE: seconds.default(3600),
+  SSO_LINK_BY_EMAIL: flag('expected true or false').default(false),
   GRAPHQL_EXPLORER: z.enum(GRAPHQL_EXPLORERS, { error: 'expected sandbox, graphiql or none' }).optional(),
 });
 

@@ -17,3 +17,18 @@ export function insecureDefaults(config: Config): string[] {
     found.push('the built-in development identity provider signs in anyone who can reach it (set OIDC_ISSUER)');
   return found;
 }
+
+/**
+ * The settings in force that relax a check of single sign-on, each as one phrase: legitimate in
+ * production where the provider warrants them, and logged at every start so nobody forgets them.
+ */
+export function relaxedChecks(config: Config): string[] {
+  const found: string[] = [];
+  if (config.SSO_LINK_BY_EMAIL)
+    found.push(
+      "SSO_LINK_BY_EMAIL is on: a first single sign-on may link to an existing account on the provider's word that the e-mail is verified",
+    );
+  if (config.OIDC_GROUPS_CLAIM_ALLOW_STRING)
+    found.push('OIDC_GROUPS_CLAIM_ALLOW_STRING is on: a groups claim that is a single string counts as a list of one');
+  return found;
+}

@@ -174,14 +174,14 @@ function guarded(
   };
 }
 
-/** The access each root operation requires, read from the schema's own directives. */
-export function accessCatalog(schema: GraphQLSchema): Array<{ coordinate: string; access: Access }> {
-  const catalog: Array<{ coordinate: string; access: Access }> = [];
+/** The access each root operation requires, read from the schema's own directives, with the operation's description. */
+export function accessCatalog(schema: GraphQLSchema): Array<{ coordinate: string; access: Access; description: string | null }> {
+  const catalog: Array<{ coordinate: string; access: Access; description: string | null }> = [];
   for (const type of [schema.getQueryType(), schema.getMutationType()]) {
     if (!type) continue;
     for (const field of Object.values(type.getFields())) {
       const access = accessOf(schema, field, `${type.name}.${field.name}`, []);
-      if (access) catalog.push({ coordinate: `${type.name}.${field.name}`, access });
+      if (access) catalog.push({ coordinate: `${type.name}.${field.name}`, access, description: field.description ?? null });
     }
   }
   return catalog;

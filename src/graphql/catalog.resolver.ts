@@ -28,6 +28,13 @@ export class OperationAccess {
 
   @Field(() => String, { nullable: true, description: 'The permission required (app_label.codename) when kind is PERMISSION.' })
   permission!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The operation’s own description, which states the rules beyond the permission: e.g. the operations that grant permissions say that a non-superuser may grant only what it holds.',
+  })
+  description!: string | null;
 }
 
 @Resolver()
@@ -37,10 +44,11 @@ export class CatalogResolver {
   })
   @Authenticated()
   permissionCatalog(@Info() info: GraphQLResolveInfo): OperationAccess[] {
-    return accessCatalog(info.schema).map(({ coordinate, access }) => ({
+    return accessCatalog(info.schema).map(({ coordinate, access, description }) => ({
       coordinate,
       kind: access.kind as AccessKind,
       permission: access.kind === 'permission' ? access.permission : null,
+      description,
     }));
   }
 }

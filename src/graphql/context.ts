@@ -26,6 +26,8 @@ export interface GatehouseServices {
 export interface RequestPort {
   readonly ipAddress: string;
   readonly userAgent: string;
+  /** The session token the request carries (cookie or bearer), valid or not; null when none. A sign-in ends that session. */
+  readonly sessionToken: string | null;
   /** Hands a new session token to a browser (cookie). */
   setSessionToken(token: string): void;
   clearSessionToken(): void;

@@ -6,6 +6,7 @@ import { TweetResolver } from '../core/tweet.resolver';
 import { ExplainPermissionResolver } from '../permissions/explain.resolver';
 import { PermissionResolver } from '../permissions/permission.resolver';
 import { SessionResolver } from '../sessions/session.resolver';
+import { SsoIdentityResolver } from '../sso/identity.resolver';
 import { ProvisioningTokenResolver } from '../scim/provisioning-token.resolver';
 import { GroupMappingRuleResolver } from '../sso/mapping-rule.resolver';
 import { MeResolver } from '../users/me.resolver';
@@ -20,6 +21,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   PermissionResolver,
   SessionResolver,
   GroupMappingRuleResolver,
+  SsoIdentityResolver,
   ProvisioningTokenResolver,
   TweetResolver,
   LanguageResolver,

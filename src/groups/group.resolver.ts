@@ -4,6 +4,7 @@ import { pageSize, type Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
 import { Permission } from '../permissions/permission.entity';
+import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { modelRef, permissionFor } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { UserConnection } from '../users/user.types';
@@ -62,7 +63,7 @@ export class GroupResolver {
     return afterWrite(ctx, String(await deleteGroup(ctx.em, ctx.user!, existingId(id, 'group'))));
   }
 
-  @Mutation(() => Group, { description: 'Sets the group’s permissions, by full name (core.view_tweet).' })
+  @Mutation(() => Group, { description: `Sets the group’s permissions, by full name (core.view_tweet). ${GRANT_RULE_SUMMARY}` })
   @HasPermission(permissionFor(GROUP, 'change'))
   async setGroupPermissions(
     @Ctx() ctx: GatehouseContext,

@@ -4,6 +4,7 @@ import { changedFields, logChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { badInput, conflict, notFound } from '../errors';
 import { writing, type ConstraintErrors } from '../db/database-errors';
+import { assertMayGrant } from '../permissions/grant-rule';
 import { permissionsNamed, replaceGrants } from '../permissions/grants';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
@@ -102,13 +103,19 @@ export async function deleteGroup(em: EntityManager, actor: User, id: number): P
 
 /**
  * Sets the group's permissions to exactly `names` (`app_label.codename`). Unknown names are
- * BAD_USER_INPUT naming `permissions` and each unknown name; nothing is written then. Every
+ * BAD_USER_INPUT naming `permissions` and each unknown name; a permission added that the actor
+ * does not hold is FORBIDDEN (the granting rule, grant-rule.ts); nothing is written then. Every
  * member's next request sees the change (permissions are computed per request).
  */
 export async function setGroupPermissions(em: EntityManager, actor: User, id: number, names: readonly string[]): Promise<Group> {
   return em.transactional(async (tx) => {
     const wanted = await permissionsNamed(tx, names);
     const group = await lockGroup(tx, id, { populate: ['permissions'] });
+    const current = group.permissions.getItems();
+    await assertMayGrant(tx, actor, {
+      permissions: wanted.filter((p) => !current.includes(p)).map((p) => p.fullName),
+      field: 'permissions',
+    });
     const message = replaceGrants(group.permissions, wanted, 'permissions');
     if (!message) return group;
     logChange(tx, { actor, model: GROUP, objectId: group.id, objectRepr: group.name, action: ActionFlag.CHANGE, message });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from '../db/database';
 import { GatehouseError } from '../errors';
 import type { GatehouseServices } from '../graphql/context';
-import { setSessionCookie } from './cookies';
+import { readSessionToken, setSessionCookie } from './cookies';
 import { loginWithPassword } from '../sessions/password-login';
 import { isSameOriginPost } from './request-guards';
 import { safeNext } from './safe-next';
@@ -17,7 +17,6 @@ const MESSAGES: Record<string, string> = {
   invalid_claims: 'Sign-in failed. Please try again.',
   idp_unavailable: 'The identity provider is unavailable. Try again later, or sign in with a password.',
   sso_failed: 'Sign-in failed. Please try again.',
-  too_many_attempts: 'Too many single sign-on attempts from your network. Wait a few minutes, then try again, or sign in with a password.',
 };
 
 const STYLE = `body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
@@ -97,12 +96,13 @@ export function loginPageRoutes(deps: { services: GatehouseServices; db: Databas
       return;
     }
     const username = typeof body.username === 'string' ? body.username.slice(0, 150) : '';
-    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+    // Not truncated: a password over the limit is refused, never checked by its first 1,024 characters.
+    const password = typeof body.password === 'string' ? body.password : '';
     try {
       const { token } = await loginWithPassword(
         db.orm.em.fork(),
         { username, password },
-        { userAgent: req.get('user-agent') ?? '', ipAddress: req.ip ?? '' },
+        { userAgent: req.get('user-agent') ?? '', ipAddress: req.ip ?? '', replacing: readSessionToken(req, config) },
         { policy: services.sessionPolicy, throttle: services.loginThrottle },
       );
       setSessionCookie(res, config, token);

@@ -19,8 +19,8 @@ const MAX_COOKIE_STATES = 20;
  *
  * - `GET /oidc/authenticate/?next=<path>` → 302 to the provider (code flow, PKCE S256, state, nonce);
  *   `&reauthenticate=1` asks the provider to prompt for an account even if it has a session.
- *   Each hit stores a login transaction, so it is bounded: per client address (SSO_ATTEMPTS_PER_CLIENT
- *   per window, then 303 to `/login?error=too_many_attempts`) and per browser (the attempts that
+ *   Each hit stores a login transaction, so it is bounded, never refused: per client address
+ *   (MAX_PENDING_PER_CLIENT, the oldest deleted first) and per browser (the attempts that
  *   fall out of the state cookie are deleted).
  * - `GET /oidc/callback/` → session cookie and 303 to `next`; any failure → 303 to
  *   `/login?error=<code>` with a generic message (detail in the log).
@@ -95,6 +95,7 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
       const { token, next } = await services.sso.completeLogin(db.orm.em.fork(), rawQuery(req), {
         userAgent: req.get('user-agent') ?? '',
         ipAddress: req.ip ?? '',
+        replacing: readSessionToken(req, config),
       });
       setSessionCookie(res, config, token);
       res.redirect(303, safeNext(next));

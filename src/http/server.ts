@@ -19,6 +19,7 @@ import { queryLimits } from '../graphql/limits';
 import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
+import { warnOfUntrustedProxy } from './proxy-warning';
 import { scimRoutes } from '../scim/scim.routes';
 import { SCIM_PATH } from '../scim/scim-schema';
 import { loginPolicyInForce } from '../sso/settings';
@@ -41,6 +42,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   // X-Forwarded-For only through the proxies TRUST_PROXY names; redirect URIs never come from
   // forwarded headers at all (they derive from PUBLIC_URL).
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
+  app.use(warnOfUntrustedProxy(config, logger));
   const httpServer = http.createServer(app);
 
   const development = config.NODE_ENV !== 'production';
@@ -137,6 +139,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
           request: {
             ipAddress: req.ip ?? '',
             userAgent: req.get('user-agent') ?? '',
+            sessionToken: jwt ? null : token,
             setSessionToken: (value) => setSessionCookie(res, config, value),
             clearSessionToken: () => clearSessionCookie(res, config),
           },

@@ -11,6 +11,7 @@ import { User } from '../users/user.entity';
 // Registers the MembershipSource enum with the schema (the users module owns its GraphQL name).
 import '../users/user.types';
 import { explainPermission } from './explain';
+import { GRANT_RULE_SUMMARY } from './grant-rule';
 import { PermissionReason } from './has-perm';
 import { isPermissionName, modelRef, permissionFor } from './registry';
 
@@ -66,6 +67,11 @@ export class PermissionExplanationInfo {
 
   @Field(() => [GroupGrantInfo], { description: 'The user’s groups that carry it, whatever decided.' })
   groups!: GroupGrantInfo[];
+
+  @Field(() => Boolean, {
+    description: `Whether the user may grant the permission to another user or group: exactly when granted. ${GRANT_RULE_SUMMARY}`,
+  })
+  grantable!: boolean;
 }
 
 @Resolver()
@@ -82,8 +88,6 @@ export class ExplainPermissionResolver {
     @Arg('permission', () => String) permission: string,
   ): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
-    return explainPermission(em, existingId(userId, 'user'), permission, {
-      groupsClaim: loginPolicyInForce(services.config, services.sso?.settings).groupsClaim,
-    });
+    return explainPermission(em, existingId(userId, 'user'), permission, loginPolicyInForce(services.config, services.sso?.settings));
   }
 }

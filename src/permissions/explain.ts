@@ -5,6 +5,7 @@ import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { SsoIdentity } from '../sso/sso-identity.entity';
 import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
+import { mayGrant } from './grant-rule';
 import { decidePermission, type PermissionReason } from './has-perm';
 import type { PermissionName } from './registry';
 
@@ -33,6 +34,8 @@ export interface PermissionExplanation {
   directGrant: boolean;
   /** Every group of the user that carries the permission (whatever decided), by name. */
   groups: GroupGrant[];
+  /** Whether the user may grant the permission to another user or group (the granting rule, grant-rule.ts). */
+  grantable: boolean;
 }
 
 /**
@@ -51,7 +54,7 @@ export async function explainPermission(
   em: EntityManager,
   userId: number,
   permission: PermissionName,
-  options: { groupsClaim: string },
+  options: { groupsClaim: string; groupsClaimAllowString?: boolean },
 ): Promise<PermissionExplanation> {
   const user = await em.findOne(User, userId);
   if (!user) throw notFound('user', userId);
@@ -67,7 +70,10 @@ export async function explainPermission(
     ? await em.findOne(SsoIdentity, { user: userId }, { orderBy: { lastLoginAt: 'desc' } })
     : null;
   const claimValueOf = (rule: GroupMappingRule) =>
-    identity ? (evaluateRules([rule], identity.lastClaims, options.groupsClaim).matches[0]?.value ?? null) : null;
+    identity
+      ? (evaluateRules([rule], identity.lastClaims, options.groupsClaim, { allowString: options.groupsClaimAllowString }).matches[0]
+          ?.value ?? null)
+      : null;
   const groups: GroupGrant[] = [];
   for (const membership of memberships) {
     let grant = groups.find((g) => g.groupId === membership.group.id);
@@ -76,5 +82,6 @@ export async function explainPermission(
     grant.memberships.push({ source: membership.source, ruleId: rule?.id ?? null, rule, claimValue: rule ? claimValueOf(rule) : null });
   }
   const { granted, reason } = decidePermission(user, permission, { direct, throughGroups: groups.length > 0 });
-  return { user, permission, granted, reason, directGrant: direct, groups };
+  const grantable = mayGrant(user, new Set(granted ? [permission] : []), permission);
+  return { user, permission, granted, reason, directGrant: direct, groups, grantable };
 }

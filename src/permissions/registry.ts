@@ -19,6 +19,7 @@ export const MODELS = {
   },
   sso: {
     groupmappingrule: { verboseName: 'group mapping rule' },
+    identity: { verboseName: 'sso identity' },
     provisioningtoken: { verboseName: 'provisioning token' },
   },
   core: {

@@ -19,6 +19,8 @@ export const PERMISSIONS_WITHOUT_OPERATION: Readonly<Partial<Record<PermissionNa
   'sso.delete_provisioningtoken':
     'a provisioning token is revoked (revokeProvisioningToken, sso.change_provisioningtoken), never deleted: the admin log keeps naming the token behind each change it made',
   'auth.delete_permission': 'permissions of models no longer registered are kept for their grants (see sync.ts); no operation deletes one',
+  'sso.change_identity':
+    'an identity is the (issuer, subject) pair the provider names a person by: it is linked (sso.add_identity) or unlinked (sso.delete_identity), never edited',
 };
 
 /**

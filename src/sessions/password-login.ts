@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { GatehouseError } from '../errors';
-import { verifyPassword } from '../users/passwords';
+import { hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../users/passwords';
 import { User } from '../users/user.entity';
 import { AuthMethod, type Session } from './session.entity';
 import { createSession, type SessionPolicy } from './sessions.service';
 
-/** Failed password sign-ins allowed per account within `LOGIN_THROTTLE_WINDOW` seconds. */
+/** Password checks allowed per account within `LOGIN_THROTTLE_WINDOW` seconds. */
 export const LOGIN_THROTTLE_POINTS = 5;
 export const LOGIN_THROTTLE_WINDOW = 15 * 60;
 
@@ -18,39 +18,68 @@ export interface PasswordLoginInput {
   password: string;
 }
 
+/** The key an account's password checks are counted under: its username, case-folded. */
+const throttleKey = (username: string) => username.trim().toLowerCase().slice(0, 200);
+
+/**
+ * Checks `password` against `stored` for the account `username`, counted by `throttle`: the
+ * attempt is counted FIRST, in one atomic statement (rate-limiter-flexible's `consume`, an
+ * upsert in PostgreSQL shared by every instance), and only an attempt within the limit is
+ * verified. So N attempts at once, on any number of instances, make at most
+ * LOGIN_THROTTLE_POINTS argon2 verifications per window — never "read the count, verify, then
+ * count", which a burst slips through. A success gives its own point back (a success does not
+ * wipe the failures before it: a guesser racing the account's owner gains nothing from it).
+ *
+ * A password over MAX_PASSWORD_LENGTH is refused before any hashing, counted like any failure.
+ *
+ * @returns 'ok', 'wrong', or the throttle's answer when over the limit (nothing was verified).
+ */
+export async function checkPasswordThrottled(
+  throttle: RateLimiterAbstract,
+  username: string,
+  stored: string | null,
+  password: string,
+): Promise<'ok' | 'wrong' | RateLimiterRes> {
+  const key = throttleKey(username);
+  try {
+    await throttle.consume(key);
+  } catch (rejection) {
+    // A RateLimiterRes is the limit; anything else is the store failing, and fails closed.
+    if (rejection instanceof RateLimiterRes) return rejection;
+    throw rejection;
+  }
+  if (password.length > MAX_PASSWORD_LENGTH || !(await verifyPassword(stored, password))) return 'wrong';
+  await throttle.reward(key, 1);
+  return 'ok';
+}
+
 /**
  * Signs a user in with a local password and starts a session.
  *
  * An unknown user, a wrong password, an inactive user and a user without a usable password
  * (single sign-on users) all get the same UNAUTHENTICATED message after one argon2
- * verification each, so neither the message nor the timing tells them apart. After
- * LOGIN_THROTTLE_POINTS failures for one username (known or not) within the window, further
- * attempts are refused without checking the password until the window passes.
+ * verification each, so neither the message nor the timing tells them apart. At most
+ * LOGIN_THROTTLE_POINTS attempts per username (known or not) are verified within the window
+ * (`checkPasswordThrottled`); the others are refused without checking the password. A
+ * successful sign-in upgrades a hash made with weaker argon2 parameters than Gatehouse's
+ * (`needsRehash`) and ends the session the client held (`meta.replacing`).
  */
 export async function loginWithPassword(
   em: EntityManager,
   input: PasswordLoginInput,
-  meta: { userAgent: string; ipAddress: string },
+  meta: { userAgent: string; ipAddress: string; replacing?: string | null },
   deps: { policy: SessionPolicy; throttle: RateLimiterAbstract },
 ): Promise<{ token: string; session: Session }> {
-  const throttleKey = input.username.trim().toLowerCase().slice(0, 200);
-  const state = await deps.throttle.get(throttleKey);
-  if (state && state.consumedPoints >= LOGIN_THROTTLE_POINTS) throw throttled(state);
-
   const user = await em.findOne(User, { username: input.username }, { populate: ['password'] });
-  const verified = await verifyPassword(user?.password ?? null, input.password);
-  if (!user || !verified || !user.isActive) {
-    try {
-      await deps.throttle.consume(throttleKey);
-    } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error;
-    }
-    throw new GatehouseError('UNAUTHENTICATED', INVALID);
-  }
-  await deps.throttle.delete(throttleKey);
+  const stored = user?.password ?? null;
+  const checked = await checkPasswordThrottled(deps.throttle, input.username, stored, input.password);
+  if (checked instanceof RateLimiterRes) throw throttled(checked);
+  if (!user || checked !== 'ok' || !user.isActive) throw new GatehouseError('UNAUTHENTICATED', INVALID);
+  const rehashed = stored !== null && needsRehash(stored) ? await hashPassword(input.password) : null;
   return em.transactional(async (tx) => {
     const signedIn = tx.merge(user);
     signedIn.lastLogin = new Date();
+    if (rehashed) signedIn.password = rehashed;
     return createSession(tx, signedIn, { authMethod: AuthMethod.PASSWORD, ...meta }, deps.policy);
   });
 }

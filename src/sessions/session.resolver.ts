@@ -62,14 +62,19 @@ const toInfo = (session: Session, currentId: string | undefined): SessionInfo =>
 
 @Resolver()
 export class SessionResolver {
-  @Mutation(() => LoginResult, { description: 'Signs in with a local username and password and starts a new session.' })
+  @Mutation(() => LoginResult, {
+    description:
+      'Signs in with a local username and password and starts a new session, ending the one the request carried. At most 5 attempts per account are checked per 15 minutes; every refusal has the same message.',
+  })
   @Public()
   async login(
     @Arg('username', () => String) username: string,
     @Arg('password', () => String) password: string,
     @Ctx() ctx: GatehouseContext,
   ): Promise<LoginResult> {
-    const { token, session } = await loginWithPassword(ctx.em, { username, password }, ctx.request, {
+    const { ipAddress, userAgent, sessionToken } = ctx.request;
+    const meta = { ipAddress, userAgent, replacing: sessionToken };
+    const { token, session } = await loginWithPassword(ctx.em, { username, password }, meta, {
       policy: ctx.services.sessionPolicy,
       throttle: ctx.services.loginThrottle,
     });

@@ -21,6 +21,12 @@ export interface SessionMetadata {
   providerSid?: string | null;
   /** The provider's refresh token, already sealed (`TokenCipher`), and when to use it first. */
   refresh?: { sealedToken: string; dueAt: Date } | null;
+  /**
+   * The session token the client held until now, if any (its cookie or bearer token): signing
+   * in ends that session, whoever it belonged to, so signing in as someone else in the same
+   * browser never leaves the previous account signed in.
+   */
+  replacing?: string | null;
 }
 
 /**
@@ -38,7 +44,8 @@ export function hashToken(token: string): string {
 
 /**
  * Starts a session for `user` and returns its token: 256 random bits, base64url. The token
- * is shown once; the database keeps only its digest. Flushes within `em`'s transaction, if any.
+ * is shown once; the database keeps only its digest. The session the client held
+ * (`meta.replacing`) ends in the same transaction. Flushes within `em`'s transaction, if any.
  */
 export async function createSession(
   em: EntityManager,
@@ -46,6 +53,7 @@ export async function createSession(
   meta: SessionMetadata,
   policy: SessionPolicy,
 ): Promise<{ token: string; session: Session }> {
+  if (meta.replacing) await em.nativeDelete(Session, { tokenHash: hashToken(meta.replacing) });
   const token = randomBytes(32).toString('base64url');
   const now = new Date();
   const session = em.create(Session, {

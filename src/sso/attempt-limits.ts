@@ -1,29 +1,18 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { createThrottle } from '../sessions/login-throttle';
 
 /**
- * Single sign-on attempts one client may start within `SSO_ATTEMPT_WINDOW` seconds. Each
- * attempt stores a login transaction until it is used or expires, so this bounds what an
- * anonymous client can make Gatehouse write; a person signing in needs one or two.
+ * Login transactions one client address may have stored at once. Each GET of
+ * `/oidc/authenticate/` stores one until it is used or expires (10 minutes); beyond this many for
+ * one address the oldest are deleted as new ones arrive, so an anonymous client can make
+ * Gatehouse store at most this many rows, and is never refused: refusing the address would
+ * refuse single sign-on to everyone behind it (an office's NAT, or every client when a proxy is
+ * not named in TRUST_PROXY). A flood can only age out the attempts of its own address, and would
+ * need to start this many within the half-minute a person takes at the provider.
  */
-export const SSO_ATTEMPTS_PER_CLIENT = 30;
-export const SSO_ATTEMPT_WINDOW = 5 * 60;
+export const MAX_PENDING_PER_CLIENT = 100;
 
 /**
- * Counts single sign-on attempts per client address in PostgreSQL, beside the failed password
- * sign-ins (`createThrottle`, its own key prefix), so every instance sees the same counts.
- */
-export function createAttemptLimiter(
-  orm: MikroORM,
-  limits: { points: number; duration: number } = { points: SSO_ATTEMPTS_PER_CLIENT, duration: SSO_ATTEMPT_WINDOW },
-): RateLimiterAbstract {
-  return createThrottle(orm, { keyPrefix: 'sso_attempt', ...limits });
-}
-
-/**
- * The key a client's attempts are counted under: its IPv4 address (also when it arrives
+ * The key a client's attempts are bounded under: its IPv4 address (also when it arrives
  * IPv4-mapped, `::ffff:192.0.2.1`), or the /64 prefix of its IPv6 address — one host usually
  * holds a whole /64, so counting single IPv6 addresses would not limit it at all.
  *

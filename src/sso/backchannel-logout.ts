@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger';
 import { endProviderSessions } from '../sessions/sessions.service';
-import { CLOCK_TOLERANCE_SECONDS, LOGOUT_TOKEN_MAX_AGE_SECONDS, type LogoutTokenClaims, type RelyingParty } from './relying-party';
+import { LOGOUT_TOKEN_MAX_AGE_SECONDS, type LogoutTokenClaims, type RelyingParty } from './relying-party';
 import { SeenLogoutToken } from './logout-token.entity';
 import { SsoIdentity } from './sso-identity.entity';
 
@@ -45,11 +45,12 @@ const optionalString = (value: unknown, name: string): string | null => {
 /**
  * The meaning of a verified logout token (§2.6 steps 4-7): `events` holding the back-channel
  * logout member (an object), a `sid` or a `sub` or both, no `nonce` (so an ID token can never
- * pass for one), and a `jti` to refuse replays with.
+ * pass for one), and a `jti` to refuse replays with. The `jti` is remembered for as long as the
+ * token could be accepted: its age limit or its expiry, whichever is later, plus the clock tolerance.
  *
  * @throws LogoutTokenRefused naming what is wrong.
  */
-export function readLogoutToken(claims: LogoutTokenClaims): LogoutRequest {
+export function readLogoutToken(claims: LogoutTokenClaims, clockToleranceSeconds: number): LogoutRequest {
   const events = claims.events;
   const event =
     events && typeof events === 'object' && !Array.isArray(events)
@@ -65,7 +66,7 @@ export function readLogoutToken(claims: LogoutTokenClaims): LogoutRequest {
   if (jti === null) throw new LogoutTokenRefused('the logout token has no jti');
   const byAge = ((claims.iat ?? 0) + LOGOUT_TOKEN_MAX_AGE_SECONDS) * 1000;
   const byExpiry = typeof claims.exp === 'number' ? claims.exp * 1000 : 0;
-  return { jti, sid, sub, rememberUntil: new Date(Math.max(byAge, byExpiry) + CLOCK_TOLERANCE_SECONDS * 1000) };
+  return { jti, sid, sub, rememberUntil: new Date(Math.max(byAge, byExpiry) + clockToleranceSeconds * 1000) };
 }
 
 /**
@@ -87,7 +88,7 @@ export async function backChannelLogout(
 ): Promise<number> {
   let request: LogoutRequest;
   try {
-    request = readLogoutToken(await relyingParty.verifyLogoutToken(logoutToken));
+    request = readLogoutToken(await relyingParty.verifyLogoutToken(logoutToken), relyingParty.settings.clockTolerance);
   } catch (error) {
     const refused =
       error instanceof LogoutTokenRefused ? error : new LogoutTokenRefused('the logout token failed verification', { cause: error });

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { groupsClaimProblem, readClaim } from './mapping';
+import { groupsClaimProblem, readClaim, type GroupsClaimOptions } from './mapping';
 
 /*
  * Directory groups that reach Gatehouse other than in a token: an identity provider pushing
@@ -18,8 +18,9 @@ export type DirectoryGroupsSource = (em: EntityManager, issuer: string, subject:
 /**
  * `claims` with `groups` added to the value of the groups claim (a union, in order, without
  * duplicates), written under the claim's exact name, which `readClaim` reads before any nested
- * path. No groups: the claims unchanged. A groups claim that is not a list of strings is left
- * as it is, so that it still grants nothing (fail closed) and is still reported.
+ * path. No groups: the claims unchanged. A groups claim that is not a list of strings, or a
+ * single string where `options` wants a list, is left as it is, so that it still grants nothing
+ * (fail closed) and is still reported.
  *
  * @example withDirectoryGroups({ sub: 'a', groups: ['X'] }, 'groups', ['Y']) // { sub: 'a', groups: ['X', 'Y'] }
  */
@@ -27,10 +28,12 @@ export function withDirectoryGroups(
   claims: Record<string, unknown>,
   groupsClaim: string,
   groups: readonly string[],
+  options: GroupsClaimOptions = {},
 ): Record<string, unknown> {
   if (!groups.length) return claims;
   const current = readClaim(claims, groupsClaim);
-  if (groupsClaimProblem(current) === 'not_a_string_list') return claims;
+  const problem = groupsClaimProblem(current, options);
+  if (problem === 'not_a_string_list' || problem === 'not_a_list') return claims;
   const fromToken = typeof current === 'string' ? [current] : Array.isArray(current) ? (current as string[]) : [];
   return { ...claims, [groupsClaim]: [...new Set([...fromToken, ...groups])] };
 }

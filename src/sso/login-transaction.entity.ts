@@ -1,4 +1,4 @@
-import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * One single sign-on attempt between `/oidc/authenticate/` and `/oidc/callback/`, keyed by its
@@ -6,6 +6,7 @@ import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
  * used (usable once) and ignored after `expiresAt`.
  */
 @Entity({ tableName: 'sso_login_transaction' })
+@Index({ name: 'sso_login_transaction_client_key_created_at_index', properties: ['clientKey', 'createdAt'] })
 export class LoginTransaction {
   @PrimaryKey({ type: 'string', length: 128 })
   state!: string;
@@ -15,6 +16,10 @@ export class LoginTransaction {
 
   @Property({ type: 'string', length: 128 })
   codeVerifier!: string;
+
+  /** The client address that started it (`clientKey`): at most MAX_PENDING_PER_CLIENT are kept per key. */
+  @Property({ type: 'string', length: 64, default: 'unknown' })
+  clientKey: string & Opt = 'unknown';
 
   /** Same-origin path to return to after sign-in. */
   @Property({ type: 'text' })

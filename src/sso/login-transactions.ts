@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import * as client from 'openid-client';
+import { clientKey, MAX_PENDING_PER_CLIENT } from './attempt-limits';
 import { LoginTransaction } from './login-transaction.entity';
 
 /** How long a sign-in attempt may take between `/oidc/authenticate/` and `/oidc/callback/`. */
@@ -17,10 +18,12 @@ export const MAX_PENDING_PER_BROWSER = 5;
 
 /**
  * Starts one sign-in attempt: fresh random state, nonce and PKCE verifier, stored in the
- * database (so several tabs and several instances work) for 10 minutes. Expired attempts are
- * deleted by the housekeeping (`purgeExpiredLoginTransactions`), not on this path.
+ * database (so several tabs and several instances work) for 10 minutes. The attempts of the
+ * client address `clientAddress` beyond its newest MAX_PENDING_PER_CLIENT are deleted in the same
+ * breath (across instances: the bound is read from the table). Expired attempts are deleted by
+ * the housekeeping (`purgeExpiredLoginTransactions`), not on this path.
  */
-export async function beginLoginTransaction(em: EntityManager, next: string): Promise<LoginAttempt> {
+export async function beginLoginTransaction(em: EntityManager, next: string, clientAddress = ''): Promise<LoginAttempt> {
   const attempt: LoginAttempt = {
     state: client.randomState(),
     nonce: client.randomNonce(),
@@ -28,7 +31,19 @@ export async function beginLoginTransaction(em: EntityManager, next: string): Pr
     next,
   };
   const now = Date.now();
-  await em.insert(LoginTransaction, { ...attempt, createdAt: new Date(now), expiresAt: new Date(now + LOGIN_TRANSACTION_TTL_MS) });
+  const key = clientKey(clientAddress);
+  await em.insert(LoginTransaction, {
+    ...attempt,
+    clientKey: key,
+    createdAt: new Date(now),
+    expiresAt: new Date(now + LOGIN_TRANSACTION_TTL_MS),
+  });
+  await em.execute(
+    `delete from sso_login_transaction
+      where client_key = ?
+        and state not in (select state from sso_login_transaction where client_key = ? order by created_at desc, state limit ?)`,
+    [key, key, MAX_PENDING_PER_CLIENT],
+  );
   return attempt;
 }
 

@@ -5,6 +5,7 @@ import type { Page } from '../db/keyset';
 import { badInput } from '../errors';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { permissionFor } from '../permissions/registry';
 import type { GroupMappingRule as GroupMappingRuleEntity } from './group-mapping-rule.entity';
 import {
@@ -36,7 +37,9 @@ export class GroupMappingRuleResolver {
     return listRules(em, first, after);
   }
 
-  @Mutation(() => GroupMappingRule)
+  @Mutation(() => GroupMappingRule, {
+    description: `Creates a rule: whoever matches it is put in its group at sign-in. ${GRANT_RULE_SUMMARY}`,
+  })
   @HasPermission(ADD)
   createGroupMappingRule(
     @Arg('input', () => CreateGroupMappingRuleInput) input: CreateGroupMappingRuleInput,
@@ -45,7 +48,9 @@ export class GroupMappingRuleResolver {
     return createRule(em, user, { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) });
   }
 
-  @Mutation(() => GroupMappingRule)
+  @Mutation(() => GroupMappingRule, {
+    description: `Changes the given fields of a rule; its users’ groups follow at their next sign-in. ${GRANT_RULE_SUMMARY}`,
+  })
   @HasPermission(CHANGE)
   updateGroupMappingRule(
     @Arg('id', () => ID) id: string,
@@ -110,10 +115,12 @@ export class GroupMappingRuleResolver {
     @Arg('input', () => ProposedGroupMappingRuleInput) input: ProposedGroupMappingRuleInput,
     @Ctx() { em, services }: GatehouseContext,
   ): Promise<GroupMappingImpact[]> {
+    const policy = loginPolicyInForce(services.config, services.sso?.settings);
     const impacts = await previewRuleChange(
       em,
       { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) },
-      loginPolicyInForce(services.config, services.sso?.settings).groupsClaim,
+      policy.groupsClaim,
+      { allowString: policy.groupsClaimAllowString },
     );
     return impacts.map(({ user, gained, lost }) => ({ userId: user.id, username: user.username, gained, lost }));
   }

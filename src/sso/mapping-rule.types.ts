@@ -18,7 +18,12 @@ registerEnumType(MatchType, {
   },
 });
 
-const GroupsClaimProblemEnum = { MISSING: 'missing', EMPTY: 'empty', NOT_A_STRING_LIST: 'not_a_string_list' } as const;
+const GroupsClaimProblemEnum = {
+  MISSING: 'missing',
+  EMPTY: 'empty',
+  NOT_A_LIST: 'not_a_list',
+  NOT_A_STRING_LIST: 'not_a_string_list',
+} as const;
 registerEnumType(GroupsClaimProblemEnum, {
   name: 'GroupsClaimProblem',
   description: 'Why the groups claim cannot be used; each refuses the login.',
@@ -165,7 +170,8 @@ export class GroupMappingPreview {
 
   @Field(() => String, {
     nullable: true,
-    description: 'Why it would be refused: groups_claim_missing, groups_claim_empty, groups_claim_not_a_string_list or no_matching_rule.',
+    description:
+      'Why it would be refused: groups_claim_missing, groups_claim_empty, groups_claim_not_a_list, groups_claim_not_a_string_list or no_matching_rule.',
   })
   refusal!: string | null;
 

@@ -5,6 +5,7 @@ import { integerId } from '../db/ids';
 import { findPage, type Page } from '../db/keyset';
 import { badInput, notFound } from '../errors';
 import { Group } from '../groups/group.entity';
+import { assertMayGrant } from '../permissions/grant-rule';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { UserGroup } from '../users/user-group.entity';
@@ -12,7 +13,7 @@ import { SsoIdentity } from './sso-identity.entity';
 import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
 import { decideLogin, type LoginDecision } from './login-decision';
 import { withDirectoryGroups } from './directory';
-import { compilePattern, evaluateRules, loadEnabledRules, readClaim, type MappingResult } from './mapping';
+import { compilePattern, evaluateRules, loadEnabledRules, readClaim, type GroupsClaimOptions, type MappingResult } from './mapping';
 
 /**
  * Managing the mapping rules (`sso.GroupMappingRule`) and previewing what they do. Knows
@@ -59,6 +60,17 @@ async function findGroup(em: EntityManager, groupId: number): Promise<Group> {
   return group;
 }
 
+/**
+ * A rule puts whoever matches it in its group, the actor included, so writing one is granting
+ * the group's permissions: the granting rule (grant-rule.ts) applies to the group the rule
+ * points at once written. `actor` null is Gatehouse itself (the seed).
+ */
+async function assertMayGrantGroup(tx: EntityManager, actor: User | null, group: Group): Promise<void> {
+  if (!actor) return;
+  await tx.populate(group, ['permissions']);
+  await assertMayGrant(tx, actor, { permissions: group.permissions.getItems().map((p) => p.fullName), field: 'input.groupId' });
+}
+
 /** The rules, oldest first, as a Relay page. */
 export function listRules(
   em: EntityManager,
@@ -70,7 +82,8 @@ export function listRules(
 
 /**
  * Creates a rule. An invalid pattern is BAD_USER_INPUT naming `input.pattern`, an unknown
- * group names `input.groupId`; the rule and its LogEntry are written in one transaction.
+ * group names `input.groupId`; a group whose permissions the actor does not all hold is
+ * FORBIDDEN (the granting rule); the rule and its LogEntry are written in one transaction.
  */
 export async function createRule(em: EntityManager, actor: User | null, fields: RuleFields): Promise<GroupMappingRule> {
   const claim = validateClaim(fields.claim);
@@ -78,6 +91,7 @@ export async function createRule(em: EntityManager, actor: User | null, fields: 
   const description = validateDescription(fields.description);
   return em.transactional(async (tx) => {
     const group = await findGroup(tx, fields.groupId);
+    await assertMayGrantGroup(tx, actor, group);
     const rule = tx.create(GroupMappingRule, {
       claim,
       matchType: fields.matchType,
@@ -97,7 +111,8 @@ export async function createRule(em: EntityManager, actor: User | null, fields: 
 /**
  * Changes the given fields of rule `id` (undefined: unchanged; `claim: null`: back to the groups
  * claim). The pattern is validated against the resulting match type and case sensitivity.
- * Memberships the rule granted are re-evaluated at each user's next sign-in, not now.
+ * Memberships the rule granted are re-evaluated at each user's next sign-in, not now. Any
+ * change is refused (FORBIDDEN) when the actor does not hold every permission of the rule's group.
  */
 export async function updateRule(
   em: EntityManager,
@@ -121,6 +136,7 @@ export async function updateRule(
     const group = changes.groupId === undefined ? rule.group : await findGroup(tx, changes.groupId);
     const message = changedFields<Record<string, unknown>>({ ...rule, group: rule.group.id }, { ...next, group: group.id });
     if (!message) return rule;
+    await assertMayGrantGroup(tx, actor, group);
     tx.assign(rule, { ...next, group });
     logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.CHANGE, message });
     await tx.flush();
@@ -162,11 +178,18 @@ export interface MappingPreview {
 export async function previewMapping(
   em: EntityManager,
   claims: Record<string, unknown>,
-  options: { groupsClaim: string; requireMappedGroup: boolean; directoryGroups?: readonly string[] },
+  options: { groupsClaim: string; requireMappedGroup: boolean; groupsClaimAllowString?: boolean; directoryGroups?: readonly string[] },
 ): Promise<MappingPreview> {
   const rules = await loadEnabledRules(em);
   const directoryGroups = options.directoryGroups ?? [];
-  const result = evaluateRules(rules, withDirectoryGroups(claims, options.groupsClaim, directoryGroups), options.groupsClaim);
+  const result = evaluateRules(
+    rules,
+    withDirectoryGroups(claims, options.groupsClaim, directoryGroups, { allowString: options.groupsClaimAllowString }),
+    options.groupsClaim,
+    {
+      allowString: options.groupsClaimAllowString,
+    },
+  );
   const byId = new Map(rules.map((r) => [r.group.id, r.group]));
   const sources = result.matches.map((match): MatchSource[] => {
     const fromScim = match.claim === options.groupsClaim && directoryGroups.includes(match.value);
@@ -200,7 +223,12 @@ export interface UserImpact {
  * group the user also holds by another rule, or by an admin, is neither gained nor lost.
  * Validates the proposal as `createRule`/`updateRule` would; writes nothing.
  */
-export async function previewRuleChange(em: EntityManager, proposal: ProposedRule, groupsClaim: string): Promise<UserImpact[]> {
+export async function previewRuleChange(
+  em: EntityManager,
+  proposal: ProposedRule,
+  groupsClaim: string,
+  claimOptions: GroupsClaimOptions = {},
+): Promise<UserImpact[]> {
   const claim = validateClaim(proposal.claim);
   compilePattern(proposal.matchType, proposal.pattern, proposal.caseSensitive);
   const group = await findGroup(em, proposal.groupId);
@@ -234,8 +262,8 @@ export async function previewRuleChange(em: EntityManager, proposal: ProposedRul
   const groups = new Map<number, Group>([...current, candidate].map((r) => [r.group.id, r.group]));
   const impacts = new Map<number, { user: User; gained: Set<number>; lost: Set<number> }>();
   for (const identity of identities) {
-    const before = new Set(evaluateRules(current, identity.lastClaims, groupsClaim).groupIds);
-    const after = new Set(evaluateRules(proposedRules, identity.lastClaims, groupsClaim).groupIds);
+    const before = new Set(evaluateRules(current, identity.lastClaims, groupsClaim, claimOptions).groupIds);
+    const after = new Set(evaluateRules(proposedRules, identity.lastClaims, groupsClaim, claimOptions).groupIds);
     const held = adminGroups.get(identity.user.id) ?? new Set<number>();
     const gained = [...after].filter((id) => !before.has(id) && !held.has(id));
     const lost = [...before].filter((id) => !after.has(id) && !held.has(id));

@@ -42,8 +42,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Why the groups claim cannot be used: absent (or null), an empty list, or not a list of strings. */
-export type GroupsClaimProblem = 'missing' | 'empty' | 'not_a_string_list';
+/**
+ * Why the groups claim cannot be used: absent (or null), an empty list, a single string where a
+ * list is expected (`not_a_list`, unless OIDC_GROUPS_CLAIM_ALLOW_STRING), or not a list of strings.
+ */
+export type GroupsClaimProblem = 'missing' | 'empty' | 'not_a_list' | 'not_a_string_list';
+
+/** How the groups claim is read beyond its path. */
+export interface GroupsClaimOptions {
+  /** OIDC_GROUPS_CLAIM_ALLOW_STRING: a single string counts as a list of one (default: refused as `not_a_list`). */
+  allowString?: boolean;
+}
 
 /** One rule that matched, the claim path it read and the value that matched it. */
 export interface RuleMatch {
@@ -62,13 +71,15 @@ export interface MappingResult {
 }
 
 /**
- * Tells what is wrong with the groups claim's value. A single string is accepted as a list of
- * one (some providers send one group that way); null counts as missing (OpenID Connect Core
- * §5.3.2: absent claims should be omitted, not null).
+ * Tells what is wrong with the groups claim's value. The contract is a list of strings: a
+ * single string is `not_a_list` (fail closed: a provider sending one group's name where a list
+ * belongs is misconfigured, and a string is not what an admin's rules were written against)
+ * unless `allowString`, which reads it as a list of one (some providers send one group that
+ * way). Null counts as missing (OpenID Connect Core §5.3.2: absent claims should be omitted).
  */
-export function groupsClaimProblem(value: unknown): GroupsClaimProblem | null {
+export function groupsClaimProblem(value: unknown, options: GroupsClaimOptions = {}): GroupsClaimProblem | null {
   if (value === undefined || value === null) return 'missing';
-  if (typeof value === 'string') return value === '' ? 'empty' : null;
+  if (typeof value === 'string') return !options.allowString ? 'not_a_list' : value === '' ? 'empty' : null;
   if (!Array.isArray(value)) return 'not_a_string_list';
   if (value.length === 0) return 'empty';
   return value.every((entry) => typeof entry === 'string') ? null : 'not_a_string_list';
@@ -86,16 +97,22 @@ function stringValues(value: unknown): string[] {
  * `groupsClaim` when it has none) holds a value matching its pattern grants its group; all
  * matching rules apply (union). A claim value may be a string or a list of strings; entries
  * that are not strings never match. Fail closed: a groups claim that is not a list of strings
- * grants nothing at all (not even through its string entries), and a stored rule whose pattern
- * no longer compiles matches nothing. Pure: reads `rule.group.id` only.
+ * (or a single string, unless `options.allowString`) grants nothing at all (not even through its
+ * string entries), and a stored rule whose pattern no longer compiles matches nothing. Pure:
+ * reads `rule.group.id` only.
  */
-export function evaluateRules(rules: GroupMappingRule[], claims: Record<string, unknown>, groupsClaim: string): MappingResult {
-  const problem = groupsClaimProblem(readClaim(claims, groupsClaim));
+export function evaluateRules(
+  rules: GroupMappingRule[],
+  claims: Record<string, unknown>,
+  groupsClaim: string,
+  options: GroupsClaimOptions = {},
+): MappingResult {
+  const problem = groupsClaimProblem(readClaim(claims, groupsClaim), options);
   const matches: RuleMatch[] = [];
   for (const rule of rules) {
     if (!rule.enabled) continue;
     const claim = rule.claim ?? groupsClaim;
-    if (claim === groupsClaim && problem === 'not_a_string_list') continue;
+    if (claim === groupsClaim && (problem === 'not_a_string_list' || problem === 'not_a_list')) continue;
     let test: (value: string) => boolean;
     try {
       test = cachedPattern(rule.matchType, rule.pattern, rule.caseSensitive);

@@ -80,8 +80,6 @@ const DEFAULT_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 60_000 };
 
 /** Logout tokens older than this (by `iat`) are refused: the provider sends them at once. */
 export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
-/** Clock difference tolerated between Gatehouse and the provider when checking `iat` and `exp`. */
-export const CLOCK_TOLERANCE_SECONDS = 60;
 
 /** What a provider that does not say supports (RFC 8414 §2: `token_endpoint_auth_methods_supported`). */
 const AUTH_METHODS_DEFAULT = ['client_secret_basic'];
@@ -97,7 +95,9 @@ const PROTOCOL_CLAIMS = ['iss', 'aud', 'azp', 'exp', 'iat', 'nbf', 'auth_time', 
  *   discovery is retried in the background with exponential backoff.
  * - The client metadata pins `id_token_signed_response_alg`, so an unsigned (`alg: none`) or
  *   HMAC-signed ID token is refused, and `enableNonRepudiationChecks` verifies the ID token's
- *   signature against the provider's JWKS (openid-client skips that by default).
+ *   signature against the provider's JWKS (openid-client skips that by default). `exp`, `nbf`
+ *   and `iat` get OIDC_CLOCK_TOLERANCE, for ID tokens and provider access tokens alike; an
+ *   `iat` beyond it in the future is refused.
  * - Every HTTP call to the provider has `OIDC_HTTP_TIMEOUT`.
  * - The redirect URI is built from PUBLIC_URL only, never from request headers.
  * - The token endpoint authentication is OIDC_TOKEN_AUTH_METHOD, or the first of the provider's
@@ -201,6 +201,8 @@ export class RelyingParty {
         redirect_uris: [callbackUrl(this.settings)],
         response_types: ['code'],
         token_endpoint_auth_method: method,
+        // OIDC_CLOCK_TOLERANCE, the same for ID tokens as for bearer JWTs (verifyAccessToken).
+        [client.clockTolerance]: this.settings.clockTolerance,
       },
       await this.clientAuthentication(method),
     );
@@ -289,6 +291,7 @@ export class RelyingParty {
       .catch(unreachableAsUnavailable);
     const idClaims = tokens.claims();
     if (!idClaims || !tokens.id_token) throw new Error('the token response carries no ID token');
+    refuseIssuedInFuture(idClaims, this.settings.clockTolerance, 'ID token');
     const claims: Record<string, unknown> = { ...idClaims };
     if (this.settings.useUserinfo) {
       // fetchUserInfo refuses a response whose `sub` differs from the ID token's (OIDC Core 5.3.2).
@@ -351,7 +354,8 @@ export class RelyingParty {
       audience: this.settings.clientId,
       algorithms: [this.settings.signingAlgorithm],
       maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      // OIDC_CLOCK_TOLERANCE, as for ID tokens and bearer JWTs.
+      clockTolerance: this.settings.clockTolerance,
       requiredClaims: ['iat', 'jti'],
     });
     return payload as LogoutTokenClaims;
@@ -383,7 +387,8 @@ export class RelyingParty {
   /**
    * Verifies a provider-issued JWT access token (OIDC_API_AUDIENCE): signature by a key in the
    * provider's JWKS with the pinned algorithm only (no `none`, no HMAC confusion), the
-   * discovered issuer, the configured audience, `exp` present and unexpired, a `sub`.
+   * discovered issuer, the configured audience, `exp` present and unexpired, a `sub`, and an
+   * `iat` no further in the future than OIDC_CLOCK_TOLERANCE — the tolerance ID tokens get too.
    *
    * @throws on any failure, including an unreachable provider.
    */
@@ -397,7 +402,9 @@ export class RelyingParty {
       audience,
       algorithms: [this.settings.signingAlgorithm],
       requiredClaims: ['exp', 'sub'],
+      clockTolerance: this.settings.clockTolerance,
     });
+    refuseIssuedInFuture(payload, this.settings.clockTolerance, 'access token');
     return payload as JWTPayload & { sub: string };
   }
 
@@ -476,6 +483,16 @@ export function chooseTokenAuthMethod(
       `the provider's token endpoint accepts ${offered.join(', ')}, and Gatehouse is configured for ${usable.join(', ')} (set OIDC_TOKEN_AUTH_METHOD, OIDC_CLIENT_SECRET or OIDC_CLIENT_PRIVATE_KEY)`,
     );
   return chosen;
+}
+
+/**
+ * Refuses a token whose `iat` is further in the future than `toleranceSeconds`: neither
+ * openid-client nor jose checks it, and a token "issued" minutes ahead comes from a provider
+ * whose clock is wrong or from someone minting tokens to outlive their keys' rotation.
+ */
+function refuseIssuedInFuture(claims: { iat?: unknown }, toleranceSeconds: number, what: string): void {
+  if (typeof claims.iat === 'number' && claims.iat > Date.now() / 1000 + toleranceSeconds)
+    throw new Error(`the ${what} was issued in the future (iat ${claims.iat}), beyond the clock tolerance of ${toleranceSeconds} s`);
 }
 
 function isLoopbackHttp(issuer: string): boolean {

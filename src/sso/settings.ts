@@ -39,6 +39,12 @@ export interface SsoSettings extends Omit<OidcProviderConfig, 'groupsClaim'> {
   readonly refreshInterval: number;
   /** Seconds a session due for refresh goes on while the provider cannot be reached (SSO_REFRESH_GRACE). */
   readonly refreshGrace: number;
+  /** SSO_LINK_BY_EMAIL: a first sign-in may link to an existing account by its verified e-mail (see `findOrCreateIdentity`). */
+  readonly linkByEmail: boolean;
+  /** OIDC_GROUPS_CLAIM_ALLOW_STRING: a groups claim that is one string counts as a list of one. */
+  readonly groupsClaimAllowString: boolean;
+  /** OIDC_CLOCK_TOLERANCE: seconds of clock difference allowed on `exp`, `nbf` and `iat`, for ID tokens and bearer JWTs alike. */
+  readonly clockTolerance: number;
 }
 
 /** The provider configured through the environment, or null when `OIDC_ISSUER` is unset. */
@@ -67,6 +73,9 @@ export function ssoSettings(config: Config, provider: OidcProviderConfig): SsoSe
     trustEmail: config.OIDC_TRUST_EMAIL,
     refreshInterval: config.SSO_REFRESH_INTERVAL,
     refreshGrace: config.SSO_REFRESH_GRACE,
+    linkByEmail: config.SSO_LINK_BY_EMAIL,
+    groupsClaimAllowString: config.OIDC_GROUPS_CLAIM_ALLOW_STRING,
+    clockTolerance: config.OIDC_CLOCK_TOLERANCE,
   };
 }
 
@@ -84,11 +93,12 @@ export const postLogoutUrl = (settings: Pick<SsoSettings, 'publicUrl'>): string 
  * the development IdP's own groups claim when it is on), else the configuration.
  */
 export function loginPolicyInForce(
-  config: Pick<Config, 'OIDC_GROUPS_CLAIM' | 'SSO_REQUIRE_MAPPED_GROUP'>,
-  settings: Pick<SsoSettings, 'groupsClaim' | 'requireMappedGroup'> | null | undefined,
-): { groupsClaim: string; requireMappedGroup: boolean } {
+  config: Pick<Config, 'OIDC_GROUPS_CLAIM' | 'SSO_REQUIRE_MAPPED_GROUP' | 'OIDC_GROUPS_CLAIM_ALLOW_STRING'>,
+  settings: Pick<SsoSettings, 'groupsClaim' | 'requireMappedGroup' | 'groupsClaimAllowString'> | null | undefined,
+): { groupsClaim: string; requireMappedGroup: boolean; groupsClaimAllowString: boolean } {
   return {
     groupsClaim: settings?.groupsClaim ?? config.OIDC_GROUPS_CLAIM,
     requireMappedGroup: settings?.requireMappedGroup ?? config.SSO_REQUIRE_MAPPED_GROUP,
+    groupsClaimAllowString: settings?.groupsClaimAllowString ?? config.OIDC_GROUPS_CLAIM_ALLOW_STRING,
   };
 }

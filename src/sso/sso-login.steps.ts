@@ -61,18 +61,20 @@ export function checkSubject(signIn: SignIn): Refusal | void {
 /**
  * Groups come only from the enabled mapping rules (`evaluateRules`), every match applying, on the
  * token's claims with the person's provisioned directory groups added to the groups claim. A
- * groups claim that is missing, an empty list or not a list of strings grants nothing (the three
- * are told apart in the log and the audit entry); rules on other claims (e.g. `email` glob
+ * groups claim that is missing, an empty list, a single string (unless
+ * OIDC_GROUPS_CLAIM_ALLOW_STRING) or not a list of strings grants nothing (told apart in the log
+ * and the audit entry); rules on other claims (e.g. `email` glob
  * `*@example.com`) still apply, because an admin wrote them on purpose. Then the login policy
  * (`decideLogin`): with `requireMappedGroup`, no match refuses the sign-in.
  */
 export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
   const { tx, input, policy, logger } = signIn;
   // A provisioned person's directory groups count as values of the groups claim (directory.ts).
+  const allowString = policy.groupsClaimAllowString;
   const claims = policy.directoryGroups
-    ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups(tx, input.issuer, signIn.subject))
+    ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups(tx, input.issuer, signIn.subject), { allowString })
     : input.claims;
-  const mapping = evaluateRules(await loadEnabledRules(tx), claims, policy.groupsClaim);
+  const mapping = evaluateRules(await loadEnabledRules(tx), claims, policy.groupsClaim, { allowString });
   signIn.matches = mapping.matches;
   signIn.groupsClaimProblem = mapping.groupsClaimProblem;
   if (mapping.groupsClaimProblem) {
@@ -87,36 +89,45 @@ export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
 }
 
 /**
- * The person's account: found by (issuer, sub); on a first sign-in linked to an existing account
- * by e-mail only when `email_verified === true` and exactly one active user has that e-mail
- * (case-insensitive) and is not linked to this issuer yet; otherwise created with username = sub
- * (refused with `account_conflict` when taken, never attached silently), `isStaff`, no usable
- * password, and the e-mail only if verified — so an unverified address can never later make a
- * verified person's sign-in link to an account someone else created.
+ * The person's account: found by (issuer, sub). On a first sign-in, an account is created with
+ * username = sub (refused with `account_conflict` when taken, never attached silently),
+ * `isStaff`, no usable password, and the e-mail only if verified.
+ *
+ * Linking a first sign-in to an existing account by e-mail is how an identity provider user
+ * could take over a local account (a superuser's, say) by claiming its address, so it is off
+ * unless SSO_LINK_BY_EMAIL is on, and even then a verified e-mail (`email_verified === true`)
+ * links only to an account that is active, has no usable password, no identity at any issuer
+ * (hence never across issuers), is neither staff nor superuser, and is the only account with
+ * that e-mail (case-insensitive). Any other account holding the e-mail makes the sign-in
+ * `account_conflict` rather than create a second account beside it. A superuser attaches an
+ * identity to any other account explicitly, with `linkIdentity` (identities.service.ts).
  */
 export async function findOrCreateIdentity(signIn: SignIn): Promise<Refusal | void> {
-  const { tx, subject } = signIn;
+  const { tx, subject, policy } = signIn;
   const { issuer, claims } = signIn.input;
   const existing = await tx.findOne(SsoIdentity, { issuer, subject }, { populate: ['user'] });
   let user = existing?.user ?? null;
-  if (!user) {
-    user = await findUserToLink(tx, issuer, claims, signIn.policy);
-    if (user) {
+  if (!user && policy.linkByEmail) {
+    const found = await findUserToLink(tx, claims, policy);
+    if (found && 'refusal' in found) return found.refusal;
+    if (found) {
+      user = found.user;
       signIn.linked = true;
-    } else {
-      if (subject.length > MAX_USERNAME) return refuse('invalid_claims', 'the sub claim is too long to be a username');
-      if (await tx.count(User, { username: subject }))
-        return refuse('account_conflict', `a user named ${subject} exists and is not linked to this identity`);
-      user = tx.create(User, {
-        username: subject,
-        email: verifiedEmail(claims, signIn.policy) ?? '',
-        isStaff: true,
-        isSuperuser: false,
-        isActive: true,
-        password: null,
-      });
-      signIn.created = true;
     }
+  }
+  if (!user) {
+    if (subject.length > MAX_USERNAME) return refuse('invalid_claims', 'the sub claim is too long to be a username');
+    if (await tx.count(User, { username: subject }))
+      return refuse('account_conflict', `a user named ${subject} exists and is not linked to this identity`);
+    user = tx.create(User, {
+      username: subject,
+      email: verifiedEmail(claims, policy) ?? '',
+      isStaff: true,
+      isSuperuser: false,
+      isActive: true,
+      password: null,
+    });
+    signIn.created = true;
   }
   signIn.user = user;
   signIn.identity = existing ?? tx.create(SsoIdentity, { user, issuer, subject });
@@ -259,24 +270,27 @@ export async function revokeAccess(signIn: SignIn): Promise<Revocation> {
 }
 
 /**
- * The one active user to link a first sign-in to: only for a verified e-mail
- * (`email_verified === true`, not "true" or 1), only when exactly one active user has it, and
- * only if that user has no identity at this issuer yet (else a second subject could take over
- * the account). Several matches link nobody: picking one would be a guess.
+ * With SSO_LINK_BY_EMAIL: the account a first sign-in links to by its verified e-mail, a
+ * refusal when an account has that e-mail but may not be linked (see `findOrCreateIdentity`),
+ * or null when no account has it (or the e-mail is not verified).
  */
 async function findUserToLink(
   em: EntityManager,
-  issuer: string,
   claims: Record<string, unknown>,
   policy: SsoLoginPolicy,
-): Promise<User | null> {
+): Promise<{ user: User } | { refusal: Refusal } | null> {
   const email = verifiedEmail(claims, policy);
   if (!email) return null;
-  const candidates = await em.find(User, { email: { $ilike: escapeLike(email) }, isActive: true }, { limit: 2 });
-  if (candidates.length !== 1) return null;
-  const [candidate] = candidates;
-  if (await em.count(SsoIdentity, { user: candidate, issuer })) return null;
-  return candidate;
+  const holders = await em.find(User, { email: { $ilike: escapeLike(email) } }, { limit: 2, populate: ['password'] });
+  if (holders.length === 0) return null;
+  const conflict = (why: string) => ({ refusal: refuse('account_conflict', `the e-mail ${email} belongs to an account that ${why}`) });
+  if (holders.length > 1) return conflict('is one of several with that e-mail');
+  const [candidate] = holders;
+  if (!candidate.isActive) return conflict('is inactive');
+  if (candidate.isSuperuser || candidate.isStaff) return conflict('is staff or a superuser');
+  if (candidate.password !== null) return conflict('has a password');
+  if (await em.count(SsoIdentity, { user: candidate })) return conflict('is already linked to an identity');
+  return { user: candidate };
 }
 
 /**

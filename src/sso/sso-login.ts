@@ -54,6 +54,10 @@ export interface SsoLoginPolicy {
   requireMappedGroup: boolean;
   /** OIDC_TRUST_EMAIL: an e-mail the provider sends without `email_verified` counts as verified. */
   trustEmail?: boolean;
+  /** SSO_LINK_BY_EMAIL (default false). */
+  linkByEmail: boolean;
+  /** OIDC_GROUPS_CLAIM_ALLOW_STRING (default false). */
+  groupsClaimAllowString: boolean;
   /** The directory groups pushed for the person by provisioning (SCIM), added to the groups claim's; none when absent. */
   directoryGroups?: DirectoryGroupsSource;
 }
@@ -92,9 +96,10 @@ export const SIGN_IN_STEPS: ReadonlyArray<readonly [name: string, step: SignInSt
  *   malformed groups claim grants nothing. The directory groups provisioning pushed for the
  *   person (`policy.directoryGroups`) count as values of the groups claim. With `requireMappedGroup` and no matching rule the
  *   sign-in is refused ("access not granted") and nothing is written but the audit entry.
- * - The user is found by (issuer, sub); a first sign-in links an existing account only by a
- *   verified e-mail held by exactly one active user not yet linked at this issuer, else creates
- *   one (refused with `account_conflict` when the username is taken).
+ * - The user is found by (issuer, sub). A first sign-in creates an account (refused with
+ *   `account_conflict` when the username is taken); with `linkByEmail` it may instead link to
+ *   an existing one by verified e-mail, but only to an unprivileged, never-linked account that
+ *   alone has that e-mail — any other match is `account_conflict` (see `findOrCreateIdentity`).
  * - An inactive user is refused.
  * - A refusal because nothing maps any more or the account is disabled revokes: the person's
  *   rule-granted memberships are removed and every session of theirs ends, in the transaction

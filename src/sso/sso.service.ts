@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { decodeEncryptionKey, type Config } from '../config/env';
 import type { Logger } from '../config/logger';
 import { AuthMethod, Session } from '../sessions/session.entity';
@@ -9,7 +8,6 @@ import { createSession, type SessionPolicy } from '../sessions/sessions.service'
 import { TokenCipher } from '../sessions/token-cipher';
 import { backChannelLogout } from './backchannel-logout';
 import type { User } from '../users/user.entity';
-import { clientKey } from './attempt-limits';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
 import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
@@ -21,7 +19,7 @@ import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy, type SsoRefusal
  * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
  * generic message there; the detail goes to the log only.
  */
-export type SsoErrorCode = SsoRefusalReason | 'idp_unavailable' | 'sso_failed' | 'too_many_attempts';
+export type SsoErrorCode = SsoRefusalReason | 'idp_unavailable' | 'sso_failed';
 
 /** A failed sign-in, with the code the login page shows. */
 export class SsoFailure extends Error {
@@ -42,7 +40,6 @@ export class SsoFailure extends Error {
  */
 export class SsoService {
   readonly relyingParty: RelyingParty;
-  private readonly attemptLimiter: RateLimiterAbstract | null;
   /** Seals refresh tokens at rest; null: they are not kept, and sessions are not refreshed. */
   private readonly cipher: TokenCipher | null;
   private warnedNoCipher = false;
@@ -55,18 +52,18 @@ export class SsoService {
     private readonly sessionPolicy: SessionPolicy,
     options: {
       retry?: RetryPolicy;
-      attemptLimiter?: RateLimiterAbstract;
       cipher?: TokenCipher | null;
       directoryGroups?: DirectoryGroupsSource;
     } = {},
   ) {
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
-    this.attemptLimiter = options.attemptLimiter ?? null;
     this.cipher = options.cipher ?? null;
     this.loginPolicy = {
       groupsClaim: settings.groupsClaim,
       requireMappedGroup: settings.requireMappedGroup,
       trustEmail: settings.trustEmail,
+      linkByEmail: settings.linkByEmail,
+      groupsClaimAllowString: settings.groupsClaimAllowString,
       directoryGroups: options.directoryGroups,
     };
   }
@@ -87,13 +84,13 @@ export class SsoService {
   /**
    * Records a new attempt (state, nonce, PKCE verifier, `next`) and returns the provider URL
    * to send the browser to, with the attempt's state. What one client can make it write is
-   * bounded: `client` (its address) may start SSO_ATTEMPTS_PER_CLIENT attempts per window,
-   * counted across instances, and the attempts its browser gave up (`superseded`: the states
-   * that fell out of its state cookie) are deleted.
+   * bounded, without ever refusing it: `client` (its address) keeps at most
+   * MAX_PENDING_PER_CLIENT attempts, the oldest deleted as new ones come (`beginLoginTransaction`),
+   * and the attempts its browser gave up (`superseded`: the states that fell out of its state
+   * cookie) are deleted.
    *
    * @throws SsoFailure `idp_unavailable` while the provider cannot be discovered (nothing is
-   *   counted or written); `too_many_attempts` over the limit (nothing is written); `sso_failed`
-   *   when the attempt cannot be counted (fail closed).
+   *   written); `sso_failed` when the attempt cannot be stored.
    */
   async beginLogin(
     em: EntityManager,
@@ -102,9 +99,8 @@ export class SsoService {
   ): Promise<{ url: string; state: string }> {
     try {
       await this.relyingParty.config(); // before writing anything: no transaction for a provider that is down
-      await this.countAttempt(options.client ?? '');
       await discardLoginTransactions(em, options.superseded ?? []);
-      const attempt = await beginLoginTransaction(em, next);
+      const attempt = await beginLoginTransaction(em, next, options.client ?? '');
       return { url: (await this.relyingParty.authorizationUrl(attempt, options)).href, state: attempt.state };
     } catch (error) {
       throw translate(error, this.logger, 'single sign-on could not start');
@@ -122,7 +118,7 @@ export class SsoService {
   async completeLogin(
     em: EntityManager,
     callbackQuery: string,
-    meta: { userAgent: string; ipAddress: string },
+    meta: { userAgent: string; ipAddress: string; replacing?: string | null },
   ): Promise<{ token: string; session: Session; next: string }> {
     try {
       const query = new URLSearchParams(callbackQuery);
@@ -194,19 +190,6 @@ export class SsoService {
   /** Gatehouse's public JWK Set (the private_key_jwt key), for `/oidc/jwks.json`. */
   clientJwks(): Promise<{ keys: JWK[] }> {
     return this.relyingParty.clientJwks();
-  }
-
-  private async countAttempt(client: string): Promise<void> {
-    if (!this.attemptLimiter) return;
-    const key = clientKey(client);
-    try {
-      await this.attemptLimiter.consume(key);
-    } catch (rejection) {
-      // A RateLimiterRes is the limit; anything else is the store failing, and fails closed (sso_failed).
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      this.logger.warn({ client: key, retryInMs: rejection.msBeforeNext }, 'single sign-on: too many sign-in attempts from one client');
-      throw new SsoFailure('too_many_attempts', 'too many single sign-on attempts from this client');
-    }
   }
 
   /**
@@ -287,7 +270,6 @@ export async function startSso(
   options: {
     devProvider?: () => Promise<ProviderHandle>;
     retry?: RetryPolicy;
-    attemptLimiter?: RateLimiterAbstract;
     /** The directory groups provisioning pushed (SCIM), read at each sign-in. */
     directoryGroups?: DirectoryGroupsSource;
   } = {},
@@ -310,7 +292,6 @@ export async function startSso(
   }
   const sso = new SsoService(ssoSettings(config, provider), logger, sessionPolicy, {
     retry: options.retry,
-    attemptLimiter: options.attemptLimiter,
     cipher: sessionCipher(config, logger, handle !== null),
     directoryGroups: options.directoryGroups,
   });

@@ -8,6 +8,7 @@ import { afterWrite, type GatehouseContext } from '../graphql/context';
 import { selects } from '../graphql/selection';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
+import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { modelRef, permissionFor } from '../permissions/registry';
 import { User } from './user.entity';
 import { CreateUserInput, Membership, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
@@ -80,18 +81,28 @@ export class UserResolver {
     return afterWrite(ctx, String(deleted), deleted);
   }
 
-  @Mutation(() => User, { description: 'Sets the password and ends the user’s sessions (but the caller’s current one).' })
+  @Mutation(() => User, {
+    description:
+      'Sets the password (12 to 1,024 characters, not a common one) and ends the user’s sessions (but the caller’s current one). Your own needs `currentPassword`.',
+  })
   @HasPermission(permissionFor(USER, 'change'))
   async setUserPassword(
     @Ctx() ctx: GatehouseContext,
     @Arg('id', () => ID) id: string,
     @Arg('password', () => String) password: string,
+    @Arg('currentPassword', () => String, { nullable: true, description: 'Your current password: required to change your own.' })
+    currentPassword?: string | null,
   ): Promise<User> {
-    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id, 'user'), password, ctx.session?.id);
+    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id, 'user'), password, ctx.session?.id, {
+      currentPassword,
+      throttle: ctx.services.loginThrottle,
+    });
     return afterWrite(ctx, user, user.id);
   }
 
-  @Mutation(() => User, { description: 'Sets the groups an admin put the user in; memberships from single sign-on rules are kept.' })
+  @Mutation(() => User, {
+    description: `Sets the groups an admin put the user in; memberships from single sign-on rules are kept. ${GRANT_RULE_SUMMARY}`,
+  })
   @HasPermission(permissionFor(USER, 'change'))
   async setUserGroups(
     @Ctx() ctx: GatehouseContext,
@@ -104,7 +115,7 @@ export class UserResolver {
     return afterWrite(ctx, user, user.id);
   }
 
-  @Mutation(() => User, { description: 'Sets the user’s direct permissions, by full name (core.view_tweet).' })
+  @Mutation(() => User, { description: `Sets the user’s direct permissions, by full name (core.view_tweet). ${GRANT_RULE_SUMMARY}` })
   @HasPermission(permissionFor(USER, 'change'))
   async setUserPermissions(
     @Ctx() ctx: GatehouseContext,

@@ -5,10 +5,13 @@ import { ActionFlag } from '../audit/log-entry.entity';
 import { badInput, conflict, GatehouseError, notFound, unknownValues } from '../errors';
 import { writing, type ConstraintErrors } from '../db/database-errors';
 import { Group } from '../groups/group.entity';
+import { assertMayGrant } from '../permissions/grant-rule';
 import { permissionsNamed, replaceGrants } from '../permissions/grants';
 import { modelRef } from '../permissions/registry';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { checkPasswordThrottled } from '../sessions/password-login';
 import { endUserSessions } from '../sessions/sessions.service';
-import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords';
+import { hashPassword, isCommonPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords';
 import { MembershipSource, UserGroup } from './user-group.entity';
 import { User } from './user.entity';
 
@@ -32,10 +35,14 @@ export function validateEmail(email: string, field = 'email'): string {
   return value;
 }
 
-/** Checks a new password; throws BAD_USER_INPUT naming `field`. */
+/**
+ * Checks a new password: 12 to 1,024 characters, and not one of the common passwords attackers
+ * try first (passwords.ts); throws BAD_USER_INPUT naming `field`.
+ */
 export function validatePassword(password: string, field = 'password'): string {
   if (password.length < MIN_PASSWORD_LENGTH) throw badInput(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > 1024) throw badInput(field, 'must be at most 1024 characters');
+  if (password.length > MAX_PASSWORD_LENGTH) throw badInput(field, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (isCommonPassword(password)) throw badInput(field, 'is too common: it is on a list of passwords that attackers try first');
   return password;
 }
 
@@ -238,19 +245,34 @@ export async function deleteUser(em: EntityManager, actor: User, id: number): Pr
   });
 }
 
+/** What changing one's own password needs besides the new one. */
+export interface OwnPasswordCheck {
+  /** The caller's current password; required when the caller changes its own. */
+  currentPassword?: string | null;
+  /** Counts the checks of the current password, with the sign-ins of the same account. */
+  throttle: RateLimiterAbstract;
+}
+
 /**
  * Sets a user's password (argon2id) and ends their sessions in the same transaction — all of
  * them, except the caller's own current session when the caller changes their own password
  * (as Django's `update_session_auth_hash`), so changing it does not sign you out here.
+ *
+ * Changing one's own password needs the current one (`check.currentPassword`, checked under the
+ * sign-in throttle, so a stolen session cannot guess it faster than a sign-in could, nor turn a
+ * session into a password it never knew); an admin resetting another user's does not.
+ * Missing, wrong or throttled: BAD_USER_INPUT naming `currentPassword`, nothing written.
  */
 export async function setUserPassword(
   em: EntityManager,
   actor: User,
   id: number,
   password: string,
-  currentSessionId?: string | null,
+  currentSessionId: string | null | undefined,
+  check: OwnPasswordCheck,
 ): Promise<User> {
   const hashed = await hashPassword(validatePassword(password, 'password'));
+  if (id === actor.id) await assertCurrentPassword(em, actor, check);
   return em.transactional(async (tx) => {
     const user = await lockUser(tx, id);
     assertMayManage(actor, user);
@@ -269,22 +291,48 @@ export async function setUserPassword(
   });
 }
 
+async function assertCurrentPassword(em: EntityManager, actor: User, check: OwnPasswordCheck): Promise<void> {
+  if (check.currentPassword === undefined || check.currentPassword === null || check.currentPassword === '')
+    throw badInput('currentPassword', 'is required to change your own password');
+  const stored = (await em.fork().findOne(User, actor.id, { populate: ['password'] }))?.password ?? null;
+  const checked = await checkPasswordThrottled(check.throttle, actor.username, stored, check.currentPassword);
+  if (checked instanceof RateLimiterRes) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(checked.msBeforeNext / 1000));
+    throw new GatehouseError(
+      'BAD_USER_INPUT',
+      `currentPassword: too many wrong passwords for this account; try again in ${retryAfterSeconds} s`,
+      {
+        field: 'currentPassword',
+        retryAfterSeconds,
+      },
+    );
+  }
+  if (checked !== 'ok') throw badInput('currentPassword', 'is not your current password');
+}
+
 /**
  * Sets the groups an admin put the user in to exactly `groupIds`. Memberships granted by
  * single sign-on rules are untouched (the next sign-in manages them). Unknown ids are
- * BAD_USER_INPUT naming `groupIds`; nothing is written then.
+ * BAD_USER_INPUT naming `groupIds`; a group added whose permissions the actor does not all hold,
+ * or the actor's own account, is FORBIDDEN (the granting rule, grant-rule.ts); nothing is
+ * written then.
  */
 export async function setUserGroups(em: EntityManager, actor: User, id: number, groupIds: readonly number[]): Promise<User> {
   const wanted = [...new Set(groupIds)];
   return em.transactional(async (tx) => {
     const user = await lockUser(tx, id);
     assertMayManage(actor, user);
-    const groups = wanted.length ? await tx.find(Group, { id: { $in: wanted } }) : [];
+    const groups = wanted.length ? await tx.find(Group, { id: { $in: wanted } }, { populate: ['permissions'] }) : [];
     const unknown = wanted.filter((gid) => !groups.some((g) => g.id === gid));
     if (unknown.length) throw unknownValues('groupIds', 'group with id', unknown);
     const current = await tx.find(UserGroup, { user: id, source: MembershipSource.ADMIN }, { populate: ['group'] });
     const removed = current.filter((m) => !wanted.includes(m.group.id));
     const added = groups.filter((g) => !current.some((m) => m.group.id === g.id));
+    await assertMayGrant(tx, actor, {
+      permissions: added.flatMap((g) => g.permissions.getItems().map((p) => p.fullName)),
+      field: 'groupIds',
+      recipientId: user.id,
+    });
     const message = setChange(
       'groups',
       added.map((g) => g.name),
@@ -301,13 +349,21 @@ export async function setUserGroups(em: EntityManager, actor: User, id: number, 
 
 /**
  * Sets the user's direct permissions to exactly `names` (`app_label.codename`). Unknown names
- * are BAD_USER_INPUT naming `permissions` and each unknown name; nothing is written then.
+ * are BAD_USER_INPUT naming `permissions` and each unknown name; a permission added that the
+ * actor does not hold, or the actor's own account, is FORBIDDEN (the granting rule,
+ * grant-rule.ts); nothing is written then.
  */
 export async function setUserPermissions(em: EntityManager, actor: User, id: number, names: readonly string[]): Promise<User> {
   return em.transactional(async (tx) => {
     const wanted = await permissionsNamed(tx, names);
     const user = await lockUser(tx, id, { populate: ['userPermissions'] });
     assertMayManage(actor, user);
+    const current = user.userPermissions.getItems();
+    await assertMayGrant(tx, actor, {
+      permissions: wanted.filter((p) => !current.includes(p)).map((p) => p.fullName),
+      field: 'permissions',
+      recipientId: user.id,
+    });
     const message = replaceGrants(user.userPermissions, wanted, 'userPermissions');
     if (!message) return user;
     logChange(tx, { actor, model: USER, objectId: user.id, objectRepr: user.username, action: ActionFlag.CHANGE, message });

@@ -24,7 +24,8 @@ describe('Query.logEntries', () => {
     const em = server.db.orm.em.fork();
     ada = await makeUser(em, { username: 'ada' });
     grace = await makeUser(em, { username: 'grace' });
-    ({ token } = await server.signInWith(['admin.view_logentry']));
+    // auth.view_user for the actors' accounts (LogEntry.user); guards.test.ts covers the log without it.
+    ({ token } = await server.signInWith(['admin.view_logentry', 'auth.view_user']));
     // A known history, oldest first (one per minute in 2024), plus an actor-less event.
     const history: Array<[User | null, typeof TWEET, string, ActionFlag]> = [
       [ada, TWEET, 't-1', ActionFlag.ADDITION],

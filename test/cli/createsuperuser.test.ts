@@ -70,8 +70,14 @@ describe('gatehouse createsuperuser', () => {
       [
         'a short password',
         ['--username', 'short_password', '--password', 'short'],
-        'password: must be at least 8 characters',
+        'password: must be at least 12 characters',
         'short_password',
+      ],
+      [
+        'a common password',
+        ['--username', 'common_password', '--password', 'qwerty123456'],
+        'password: is too common: it is on a list of passwords that attackers try first',
+        'common_password',
       ],
     ])('refuses %s naming the field, creating nothing', async (_what, args, message, username) => {
       const result = await run(['--no-input', ...args]);

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config/env';
-import { insecureDefaults } from '../../src/config/insecure-defaults';
+import { insecureDefaults, relaxedChecks } from '../../src/config/insecure-defaults';
 
 describe('insecureDefaults', () => {
   it('names every insecure development default of a configuration with nothing set', () => {
@@ -9,6 +9,14 @@ describe('insecureDefaults', () => {
       expect.stringMatching(/PUBLIC_URL is http:\/\/localhost:4000: session cookies are not Secure/),
       expect.stringMatching(/introspection and the Apollo Sandbox.*NODE_ENV=production/),
       expect.stringMatching(/development identity provider.*OIDC_ISSUER/),
+    ]);
+  });
+
+  it('relaxedChecks names the settings that relax a single sign-on check, and nothing by default', () => {
+    expect(relaxedChecks(loadConfig({}))).toEqual([]);
+    expect(relaxedChecks(loadConfig({ SSO_LINK_BY_EMAIL: 'true', OIDC_GROUPS_CLAIM_ALLOW_STRING: 'true' }))).toEqual([
+      expect.stringMatching(/^SSO_LINK_BY_EMAIL is on/),
+      expect.stringMatching(/^OIDC_GROUPS_CLAIM_ALLOW_STRING is on/),
     ]);
   });
 

@@ -31,6 +31,9 @@ describe('groups', () => {
       'auth.view_group',
       'auth.view_user',
       'auth.view_permission',
+      // The permissions it grants: a non-superuser grants only what it holds.
+      'core.view_tweet',
+      'core.delete_tweet',
     ]);
   });
   afterAll(() => server.stop());

@@ -19,6 +19,7 @@ describe('the model registry', () => {
       'auth.permission',
       'admin.logentry',
       'sso.groupmappingrule',
+      'sso.identity',
       'sso.provisioningtoken',
       'core.tweet',
       'core.language',

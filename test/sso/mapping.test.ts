@@ -125,7 +125,7 @@ describe('evaluateRules', () => {
     expect(result.groupIds).toEqual([3]);
   });
 
-  it('reads a rule’s own claim, e.g. an e-mail glob, or a nested path, and accepts a single string', () => {
+  it('reads a rule’s own claim, e.g. an e-mail glob, or a nested path; a single string in the groups claim only with allowString', () => {
     const result = evaluateRules(
       rules,
       { [GROUPS]: ['Other'], email: 'Carl@Example.com', realm_access: { roles: ['gatehouse-admin'] } },
@@ -136,7 +136,12 @@ describe('evaluateRules', () => {
       ['realm_access.roles', 'gatehouse-admin'],
     ]);
     expect(result.groupIds).toEqual([6, 7]);
-    expect(evaluateRules([viewer], { [GROUPS]: 'B2E_APP_MANAGEMENT_VIEWER' }, GROUPS).groupIds).toEqual([1]);
+    expect(evaluateRules([viewer], { [GROUPS]: 'B2E_APP_MANAGEMENT_VIEWER' }, GROUPS, { allowString: true }).groupIds).toEqual([1]);
+    // By default a single string is not the list the contract asks for: it grants nothing (fail closed).
+    expect(evaluateRules([viewer], { [GROUPS]: 'B2E_APP_MANAGEMENT_VIEWER' }, GROUPS)).toMatchObject({
+      groupIds: [],
+      groupsClaimProblem: 'not_a_list',
+    });
   });
 
   it('never matches an entry that is not a string', () => {
@@ -153,11 +158,13 @@ describe('evaluateRules', () => {
     expect(result.matches.map((m) => m.claim)).toEqual(['email']);
   });
 
-  it('tells the three groups-claim problems apart', () => {
+  it('tells the four groups-claim problems apart', () => {
     expect(evaluateRules(rules, { email: 'a@example.com' }, GROUPS).groupsClaimProblem).toBe('missing');
     expect(evaluateRules(rules, { [GROUPS]: null }, GROUPS).groupsClaimProblem).toBe('missing');
     expect(evaluateRules(rules, { [GROUPS]: [] }, GROUPS).groupsClaimProblem).toBe('empty');
-    expect(evaluateRules(rules, { [GROUPS]: 'B2E' }, GROUPS).groupsClaimProblem).toBeNull();
+    expect(evaluateRules(rules, { [GROUPS]: 'B2E' }, GROUPS, { allowString: true }).groupsClaimProblem).toBeNull();
+    expect(evaluateRules(rules, { [GROUPS]: '' }, GROUPS, { allowString: true }).groupsClaimProblem).toBe('empty');
+    expect(evaluateRules(rules, { [GROUPS]: 'B2E' }, GROUPS).groupsClaimProblem).toBe('not_a_list');
     expect(evaluateRules(rules, { [GROUPS]: [1, 2] }, GROUPS).groupsClaimProblem).toBe('not_a_string_list');
     expect(evaluateRules(rules, { [GROUPS]: ['A', 2] }, GROUPS).groupsClaimProblem).toBe('not_a_string_list');
     expect(evaluateRules(rules, { [GROUPS]: { A: true } }, GROUPS).groupsClaimProblem).toBe('not_a_string_list');

@@ -18,7 +18,7 @@ import {
   type CreateUserInput,
 } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
-import { startTestServer, type SignedIn, type TestServer } from '../support/server';
+import { startTestServer, TEST_PASSWORD, type SignedIn, type TestServer } from '../support/server';
 import { logEntriesOf, userFields } from './support';
 import { onlyError } from '../support/graphql-client';
 
@@ -30,8 +30,18 @@ describe('user mutations', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
+    // It holds the core permissions it grants: a non-superuser grants only what it holds.
     admin = await server.signInWith(
-      ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user', 'auth.view_group', 'auth.view_permission'],
+      [
+        'auth.add_user',
+        'auth.change_user',
+        'auth.delete_user',
+        'auth.view_user',
+        'auth.view_group',
+        'auth.view_permission',
+        'core.view_tweet',
+        'core.view_language',
+      ],
       { username: 'm-admin' },
     );
   });
@@ -231,7 +241,11 @@ describe('user mutations', () => {
     it('keeps the caller’s current session when they change their own password, ending their others', async () => {
       const self = await server.signInWith(['auth.change_user']);
       const other = await server.signIn(self.user);
-      const result = await server.graphql(SET_PASSWORD, { id: String(self.user.id), password: 'my own new password' }, self.token);
+      const result = await server.graphql(
+        SET_PASSWORD,
+        { id: String(self.user.id), password: 'my own new password', currentPassword: TEST_PASSWORD },
+        self.token,
+      );
       expect(result.errors).toBeUndefined();
       expect((await server.graphql(ME, {}, self.token)).data?.me).not.toBeNull();
       expect((await server.graphql(ME, {}, other)).data).toEqual({ me: null });

@@ -91,6 +91,10 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Mutation.createGroupMappingRule': (f) => ({ input: { pattern: 'MATRIX_GROUP', groupId: f.groupId } }),
   'Mutation.updateGroupMappingRule': (f) => ({ id: f.ruleId, input: { description: 'changed by the matrix' } }),
   'Mutation.deleteGroupMappingRule': (f) => ({ id: f.ruleId }),
+  // single sign-on identities
+  'Query.ssoIdentities': (f) => ({ userId: f.userId }),
+  'Mutation.linkIdentity': (f) => ({ userId: f.userId, issuer: 'https://idp.example.com', subject: `matrix-${next()}` }),
+  'Mutation.unlinkIdentity': () => ({ id: '999999999' }),
   // SCIM provisioning tokens
   'Query.provisioningTokens': () => ({ first: 5 }),
   'Mutation.createProvisioningToken': () => ({ input: { description: 'matrix', issuer: 'https://idp.example.com/' } }),
@@ -103,14 +107,15 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Mutation.deleteUser': (f) => ({ id: f.userId }),
   'Mutation.setUserPassword': (f) => ({ id: f.userId, password: 'a long enough matrix password' }),
   'Mutation.setUserGroups': (f) => ({ id: f.userId, groupIds: [f.groupId] }),
-  'Mutation.setUserPermissions': (f) => ({ id: f.userId, permissions: ['core.view_tweet'] }),
+  // A permission the caller of the allowed case holds: a non-superuser grants only what it holds.
+  'Mutation.setUserPermissions': (f) => ({ id: f.userId, permissions: ['auth.change_user'] }),
   // groups
   'Query.groups': () => ({ first: 5 }),
   'Query.group': (f) => ({ id: f.groupId }),
   'Mutation.createGroup': () => ({ input: { name: `matrix_${next()}` } }),
   'Mutation.updateGroup': (f) => ({ id: f.groupId, input: { name: `renamed_${next()}` } }),
   'Mutation.deleteGroup': (f) => ({ id: f.groupId }),
-  'Mutation.setGroupPermissions': (f) => ({ id: f.groupId, permissions: ['core.view_tweet'] }),
+  'Mutation.setGroupPermissions': (f) => ({ id: f.groupId, permissions: ['auth.change_group'] }),
 };
 
 export interface RootField {

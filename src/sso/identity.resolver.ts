@@ -1,0 +1,70 @@
+import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { existingId } from '../db/ids';
+import { HasPermission } from '../graphql/access';
+import type { GatehouseContext } from '../graphql/context';
+import { permissionFor } from '../permissions/registry';
+import { IDENTITY_MODEL, linkIdentity, listIdentities, unlinkIdentity } from './identities.service';
+import type { SsoIdentity } from './sso-identity.entity';
+
+@ObjectType('SsoIdentity', { description: 'A person’s identity at an OpenID provider (issuer + subject), linked to one account.' })
+export class SsoIdentityType {
+  @Field(() => ID)
+  id!: number;
+
+  @Field(() => ID, { description: 'The account it signs in as.' })
+  userId!: number;
+
+  @Field(() => String, { description: 'The provider’s issuer identifier.' })
+  issuer!: string;
+
+  @Field(() => String, { description: 'The `sub` the provider names the person by.' })
+  subject!: string;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { description: 'The last single sign-on through it (its creation, if never used).' })
+  lastLoginAt!: Date;
+}
+
+const toType = (identity: SsoIdentity): SsoIdentityType => ({
+  id: identity.id,
+  userId: identity.user.id,
+  issuer: identity.issuer,
+  subject: identity.subject,
+  createdAt: identity.createdAt,
+  lastLoginAt: identity.lastLoginAt,
+});
+
+const HAND_OVER =
+  'It hands the account to whoever holds the identity: only superusers hold this permission unless one delegates it, and a non-superuser may act only on an account whose every permission it holds.';
+
+@Resolver()
+export class SsoIdentityResolver {
+  @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user.' })
+  @HasPermission(permissionFor(IDENTITY_MODEL, 'view'))
+  async ssoIdentities(@Ctx() { em }: GatehouseContext, @Arg('userId', () => ID) userId: string): Promise<SsoIdentityType[]> {
+    return (await listIdentities(em, existingId(userId, 'user'))).map(toType);
+  }
+
+  @Mutation(() => SsoIdentityType, {
+    description: `Links an identity at a provider (issuer + subject) to a user, who can then sign in through it; audited. ${HAND_OVER}`,
+  })
+  @HasPermission(permissionFor(IDENTITY_MODEL, 'add'))
+  async linkIdentity(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('userId', () => ID) userId: string,
+    @Arg('issuer', () => String) issuer: string,
+    @Arg('subject', () => String) subject: string,
+  ): Promise<SsoIdentityType> {
+    return toType(await linkIdentity(ctx.em, ctx.user!, existingId(userId, 'user'), { issuer, subject }));
+  }
+
+  @Mutation(() => ID, {
+    description: `Unlinks an identity from its user and ends the user’s single sign-on sessions; returns its id; audited. ${HAND_OVER}`,
+  })
+  @HasPermission(permissionFor(IDENTITY_MODEL, 'delete'))
+  async unlinkIdentity(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
+    return String(await unlinkIdentity(ctx.em, ctx.user!, existingId(id, 'single sign-on identity')));
+  }
+}
