@@ -1,7 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { integerId } from '../db/ids';
-import { badInput } from '../errors';
+import { nodeKey } from '../db/ids';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { ActionFlag, LogEntry } from './log-entry.entity';
@@ -83,9 +82,7 @@ export const LOG_ENTRY_ORDERING = [
 export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry> {
   const where: FilterQuery<LogEntry> & Record<string, unknown> = {};
   if (filter.userId !== undefined && filter.userId !== null) {
-    const userId = integerId(filter.userId);
-    if (userId === null) throw badInput('filter.userId', 'must be the id of a user');
-    where.user = userId;
+    where.user = nodeKey(filter.userId, 'User', 'filter.userId');
   }
   if (filter.appLabel != null) where.appLabel = filter.appLabel;
   if (filter.model != null) where.model = filter.model;

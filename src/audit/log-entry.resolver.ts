@@ -3,6 +3,7 @@ import { HasPermission } from '../graphql/access';
 import { findPage, type Page } from '../db/keyset';
 import { Connection } from '../graphql/connection';
 import type { GatehouseContext } from '../graphql/context';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { permissionFor, modelRef } from '../permissions/registry';
 import { LOG_ENTRY_ORDERING, logEntryWhere, type LogEntryFilter } from './audit.service';
 import { User } from '../users/user.entity';
@@ -58,6 +59,7 @@ export class LogEntryResolver {
   }
 
   @FieldResolver(() => ID, { nullable: true, description: 'The id of who made the change (as Django admin’s history shows it).' })
+  @GlobalIdOf('User')
   userId(@Root() entry: LogEntry): number | null {
     return entry.user?.id ?? null;
   }

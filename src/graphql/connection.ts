@@ -3,23 +3,31 @@ import type { PageInfo as PageInfoShape, Page } from '../db/keyset';
 
 /*
  * The GraphQL face of a page (`src/db/keyset.ts` makes the pages): Relay's `PageInfo` and
- * a `<Node>Connection` / `<Node>Edge` pair per node type.
+ * a `<Node>Connection` / `<Node>Edge` pair per node type, as the Relay cursor connections
+ * specification shapes them (https://relay.dev/graphql/connections.htm).
  */
 
-@ObjectType()
+@ObjectType({ description: 'Where a page stands (Relay’s PageInfo). Pages go forward only, with `first` and `after`.' })
 export class PageInfo implements PageInfoShape {
-  @Field()
+  @Field({ description: 'Whether a page follows: pass `endCursor` as `after` to get it.' })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The cursor of the last edge; null for an empty page.' })
   endCursor!: string | null;
+
+  @Field({ description: 'Always false: pages go forward only (Relay allows it for `first`/`after` pagination).' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The cursor of the first edge; null for an empty page.' })
+  startCursor!: string | null;
 }
 
 const connectionTypes = new Map<ClassType, ClassType>();
 
 /**
  * The Relay connection type `<Node>Connection` (with `<Node>Edge`) for `nodeType`, built once
- * per node type: `edges { cursor node }`, `pageInfo { hasNextPage endCursor }`, `totalCount`.
+ * per node type: `edges { cursor node }`, `pageInfo { hasNextPage endCursor hasPreviousPage startCursor }`,
+ * `totalCount`.
  */
 export function Connection<T extends object>(nodeType: ClassType<T>): ClassType<Page<T>> {
   const existing = connectionTypes.get(nodeType);
@@ -39,8 +47,12 @@ export function Connection<T extends object>(nodeType: ClassType<T>): ClassType<
     @Field(() => [EdgeType])
     edges!: EdgeType[];
 
-    @Field(() => PageInfo)
-    pageInfo!: PageInfo;
+    pageInfo!: PageInfoShape;
+
+    @Field(() => PageInfo, { name: 'pageInfo' })
+    relayPageInfo(): PageInfo {
+      return { ...this.pageInfo, hasPreviousPage: false, startCursor: this.edges[0]?.cursor ?? null };
+    }
 
     totalCount!: () => Promise<number>;
 

@@ -1,10 +1,12 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, type ClassType } from 'type-graphql';
 import { CrudService, type ModelAdmin } from '../admin/model-admin';
 import type { Page } from '../db/keyset';
+import { isNodeType, nodeKey, type NodeType } from '../db/ids';
 import { permissionFor } from '../permissions/registry';
 import { HasPermission } from './access';
 import { Connection } from './connection';
 import type { GatehouseContext } from './context';
+import { GlobalIdOf } from './global-ids';
 
 /*
  * The GraphQL edge of a registered model's administration: five root operations derived from
@@ -61,6 +63,10 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       `CrudResolver: the object type ${objectType.name} does not name the registered model ${admin.ref.appLabel}.${admin.ref.model}`,
     );
   }
+  if (!isNodeType(objectType.name)) throw new Error(`CrudResolver: the object type ${objectType.name} is not in NODE_TYPES (src/db/ids.ts)`);
+  const nodeType: NodeType = objectType.name;
+  /** The row's primary key, as the service reads it, from the global id (or raw key) `id`. */
+  const key = (id: string) => String(nodeKey(id, nodeType, 'id'));
   const service = new CrudService(admin);
   const ObjectConnection = Connection(objectType);
   const what = admin.ref.verboseName;
@@ -82,7 +88,7 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
     @Query(() => objectType, { name: names.singular, nullable: true, description: `The ${what} with this id; null when there is none.` })
     @HasPermission(permissionFor(admin.ref, 'view'))
     one(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<E | null> {
-      return service.get(ctx.em, id);
+      return service.get(ctx.em, key(id));
     }
 
     @Mutation(() => objectType, { name: names.create, description: `Creates a ${what}; logged in the admin log.` })
@@ -97,13 +103,14 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
     })
     @HasPermission(permissionFor(admin.ref, 'change'))
     update(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => updateInput) input: UpdateInput): Promise<E> {
-      return service.update(ctx.em, ctx.user!, id, input);
+      return service.update(ctx.em, ctx.user!, key(id), input);
     }
 
     @Mutation(() => ID, { name: names.delete, description: `Deletes a ${what} and returns its id; logged in the admin log.` })
     @HasPermission(permissionFor(admin.ref, 'delete'))
+    @GlobalIdOf(nodeType)
     remove(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-      return service.delete(ctx.em, ctx.user!, id);
+      return service.delete(ctx.em, ctx.user!, key(id));
     }
   }
   return GeneratedCrudResolver;

@@ -14,6 +14,8 @@ import { UserResolver } from '../users/user.resolver';
 import { GroupResolver } from '../groups/group.resolver';
 import { ACCESS_DIRECTIVES, applyAccessControl } from './access';
 import { CatalogResolver } from './catalog.resolver';
+import { withGlobalIds } from './global-ids';
+import { NodeResolver } from './node.resolver';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const RESOLVERS: NonEmptyArray<Function> = [
@@ -30,6 +32,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ExplainPermissionResolver,
   UserResolver,
   GroupResolver,
+  NodeResolver,
 ];
 
 /**
@@ -40,9 +43,12 @@ export const RESOLVERS: NonEmptyArray<Function> = [
  */
 export const SCHEMA_DIRECTIVES = [...specifiedDirectives, ...ACCESS_DIRECTIVES];
 
-/** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
+/**
+ * The schema as declared, before enforcement: what `schema/schema.graphql` prints. Relay's
+ * object identification is part of the declaration: the `Node` types and their global ids.
+ */
 export async function buildDeclaredSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: RESOLVERS, directives: SCHEMA_DIRECTIVES, validate: false });
+  return withGlobalIds(await buildSchema({ resolvers: RESOLVERS, directives: SCHEMA_DIRECTIVES, validate: false }));
 }
 
 /**

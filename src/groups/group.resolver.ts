@@ -1,8 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { existingId, integerId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { Permission } from '../permissions/permission.entity';
 import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { modelRef, permissionFor } from '../permissions/registry';
@@ -37,8 +38,7 @@ export class GroupResolver {
   @Query(() => Group, { nullable: true, description: 'The group with this id; null when there is none.' })
   @HasPermission(permissionFor(GROUP, 'view'))
   group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<Group | null> {
-    const key = integerId(id);
-    return key === null ? Promise.resolve(null) : findGroup(em, key);
+    return findGroup(em, nodeKey(id, 'Group', 'id'));
   }
 
   @Mutation(() => Group, { description: 'Creates a group.' })
@@ -54,13 +54,14 @@ export class GroupResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateGroupInput) input: UpdateGroupInput,
   ): Promise<Group> {
-    return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, existingId(id, 'group'), input));
+    return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'), input));
   }
 
   @Mutation(() => ID, { description: 'Deletes a group and its memberships (never its members) and returns its id.' })
   @HasPermission(permissionFor(GROUP, 'delete'))
+  @GlobalIdOf('Group')
   async deleteGroup(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return afterWrite(ctx, String(await deleteGroup(ctx.em, ctx.user!, existingId(id, 'group'))));
+    return afterWrite(ctx, String(await deleteGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'))));
   }
 
   @Mutation(() => Group, { description: `Sets the group’s permissions, by full name (core.view_tweet). ${GRANT_RULE_SUMMARY}` })
@@ -70,7 +71,7 @@ export class GroupResolver {
     @Arg('id', () => ID) id: string,
     @Arg('permissions', () => [String]) permissions: string[],
   ): Promise<Group> {
-    return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, existingId(id, 'group'), permissions));
+    return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'), permissions));
   }
 
   @FieldResolver(() => [Permission], { nullable: true, description: 'The group’s permissions, in app, model, codename order.' })

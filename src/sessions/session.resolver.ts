@@ -1,5 +1,5 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { uuidId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
@@ -49,7 +49,8 @@ export class LoginResult {
   user!: User;
 }
 
-const toInfo = (session: Session, currentId: string | undefined): SessionInfo => ({
+/** A session as its owner sees it; `current` when it is `currentId`. */
+export const sessionInfo = (session: Session, currentId: string | undefined): SessionInfo => ({
   id: session.id,
   authMethod: session.authMethod,
   createdAt: session.createdAt,
@@ -106,14 +107,14 @@ export class SessionResolver {
   @Authenticated()
   async mySessions(@Ctx() ctx: GatehouseContext): Promise<SessionInfo[]> {
     const sessions = await listSessions(ctx.em, ctx.user!.id, ctx.services.sessionPolicy);
-    return sessions.map((s) => toInfo(s, ctx.session?.id));
+    return sessions.map((s) => sessionInfo(s, ctx.session?.id));
   }
 
   @Mutation(() => Boolean, { description: 'Ends one of the current user’s sessions.' })
   @Authenticated()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
-    const sessionId = uuidId(id);
-    if (sessionId === null || !(await endSession(ctx.em, sessionId, ctx.user!.id))) throw notFound('session', id);
+    const sessionId = nodeKey(id, 'Session', 'id');
+    if (!(await endSession(ctx.em, sessionId, ctx.user!.id))) throw notFound('session', id);
     if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
     return true;
   }

@@ -1,7 +1,8 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { existingId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { permissionFor } from '../permissions/registry';
 import { IDENTITY_MODEL, linkIdentity, listIdentities, unlinkIdentity } from './identities.service';
 import type { SsoIdentity } from './sso-identity.entity';
@@ -12,6 +13,7 @@ export class SsoIdentityType {
   id!: number;
 
   @Field(() => ID, { description: 'The account it signs in as.' })
+  @GlobalIdOf('User')
   userId!: number;
 
   @Field(() => String, { description: 'The provider’s issuer identifier.' })
@@ -27,7 +29,8 @@ export class SsoIdentityType {
   lastLoginAt!: Date;
 }
 
-const toType = (identity: SsoIdentity): SsoIdentityType => ({
+/** An identity as the API shows it. */
+export const ssoIdentityType = (identity: SsoIdentity): SsoIdentityType => ({
   id: identity.id,
   userId: identity.user.id,
   issuer: identity.issuer,
@@ -44,7 +47,7 @@ export class SsoIdentityResolver {
   @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user.' })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'view'))
   async ssoIdentities(@Ctx() { em }: GatehouseContext, @Arg('userId', () => ID) userId: string): Promise<SsoIdentityType[]> {
-    return (await listIdentities(em, existingId(userId, 'user'))).map(toType);
+    return (await listIdentities(em, nodeKey(userId, 'User', 'userId'))).map(ssoIdentityType);
   }
 
   @Mutation(() => SsoIdentityType, {
@@ -57,14 +60,15 @@ export class SsoIdentityResolver {
     @Arg('issuer', () => String) issuer: string,
     @Arg('subject', () => String) subject: string,
   ): Promise<SsoIdentityType> {
-    return toType(await linkIdentity(ctx.em, ctx.user!, existingId(userId, 'user'), { issuer, subject }));
+    return ssoIdentityType(await linkIdentity(ctx.em, ctx.user!, nodeKey(userId, 'User', 'userId'), { issuer, subject }));
   }
 
   @Mutation(() => ID, {
     description: `Unlinks an identity from its user and ends the user’s single sign-on sessions; returns its id; audited. ${HAND_OVER}`,
   })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'delete'))
+  @GlobalIdOf('SsoIdentity')
   async unlinkIdentity(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return String(await unlinkIdentity(ctx.em, ctx.user!, existingId(id, 'single sign-on identity')));
+    return String(await unlinkIdentity(ctx.em, ctx.user!, nodeKey(id, 'SsoIdentity', 'id')));
   }
 }

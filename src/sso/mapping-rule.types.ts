@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { MatchType } from './group-mapping-rule.entity';
 
 /*
@@ -31,7 +32,8 @@ registerEnumType(GroupsClaimProblemEnum, {
 
 @ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.' })
 export class MappedGroup {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The group’s global id, as `Group.id`.' })
+  @GlobalIdOf('Group')
   id!: number;
 
   @Field(() => String)
@@ -188,6 +190,7 @@ export class GroupMappingPreview {
 @ObjectType({ description: 'How a proposed rule would change one single sign-on user’s groups at their next sign-in.' })
 export class GroupMappingImpact {
   @Field(() => ID)
+  @GlobalIdOf('User')
   userId!: number;
 
   @Field(() => String)

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { changedFields, logChange } from '../audit/audit.service';
-import { integerId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { findPage, type Page } from '../db/keyset';
 import { badInput, notFound } from '../errors';
 import { Group } from '../groups/group.entity';
@@ -120,9 +120,9 @@ export async function updateRule(
   id: string,
   changes: Partial<RuleFields>,
 ): Promise<GroupMappingRule> {
-  const ruleId = integerId(id);
+  const ruleId = nodeKey(id, 'GroupMappingRule', 'id');
   return em.transactional(async (tx) => {
-    const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+    const rule = await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
     const next = {
       claim: changes.claim === undefined ? rule.claim : validateClaim(changes.claim),
@@ -149,9 +149,9 @@ export async function updateRule(
  * users lose those groups at once; memberships an admin assigned are untouched.
  */
 export async function deleteRule(em: EntityManager, actor: User | null, id: string): Promise<void> {
-  const ruleId = integerId(id);
+  const ruleId = nodeKey(id, 'GroupMappingRule', 'id');
   await em.transactional(async (tx) => {
-    const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+    const rule = await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
     logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.DELETION });
     tx.remove(rule);
@@ -245,7 +245,7 @@ export async function previewRuleChange(
     description: proposal.description,
   });
   if (proposal.id !== undefined && proposal.id !== null) {
-    const ruleId = integerId(proposal.id);
+    const ruleId = nodeKey(proposal.id, 'GroupMappingRule', 'input.id');
     const existing = current.find((r) => r.id === ruleId);
     if (!existing) throw notFound('group mapping rule', proposal.id);
     candidate.id = existing.id;

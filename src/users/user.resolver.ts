@@ -1,10 +1,11 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { existingId, integerId, parseId } from '../db/ids';
+import { nodeKey, nodeKeyOrNull } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
 import { unknownValues } from '../errors';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { selects } from '../graphql/selection';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
@@ -37,7 +38,7 @@ export class UserResolver {
     @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter | null,
     @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC }) orderBy?: UserOrder | null,
   ): Promise<Page<User>> {
-    const groupId = filter?.groupId ? parseId(filter.groupId, 'filter.groupId') : null;
+    const groupId = filter?.groupId ? nodeKey(filter.groupId, 'Group', 'filter.groupId') : null;
     const page = await listUsers(em, {
       filter: { ...filter, groupId },
       order: orderBy ?? UserOrder.USERNAME_ASC,
@@ -53,8 +54,7 @@ export class UserResolver {
   @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
   @HasPermission(permissionFor(USER, 'view'))
   user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<User | null> {
-    const key = integerId(id);
-    return key === null ? Promise.resolve(null) : findUser(em, key);
+    return findUser(em, nodeKey(id, 'User', 'id'));
   }
 
   @Mutation(() => User, { description: 'Creates a user; only a superuser may create a superuser or a staff user.' })
@@ -70,14 +70,15 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
   ): Promise<User> {
-    const user = await updateUser(ctx.em, ctx.user!, existingId(id, 'user'), input);
+    const user = await updateUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), input);
     return afterWrite(ctx, user, user.id);
   }
 
   @Mutation(() => ID, { description: 'Deletes a user (never yourself, never the last active superuser) and returns its id.' })
   @HasPermission(permissionFor(USER, 'delete'))
+  @GlobalIdOf('User')
   async deleteUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    const deleted = await deleteUser(ctx.em, ctx.user!, existingId(id, 'user'));
+    const deleted = await deleteUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'));
     return afterWrite(ctx, String(deleted), deleted);
   }
 
@@ -93,7 +94,7 @@ export class UserResolver {
     @Arg('currentPassword', () => String, { nullable: true, description: 'Your current password: required to change your own.' })
     currentPassword?: string | null,
   ): Promise<User> {
-    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id, 'user'), password, ctx.session?.id, {
+    const user = await setUserPassword(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), password, ctx.session?.id, {
       currentPassword,
       throttle: ctx.services.loginThrottle,
     });
@@ -109,9 +110,10 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('groupIds', () => [ID]) groupIds: string[],
   ): Promise<User> {
-    const bad = groupIds.filter((gid) => integerId(gid) === null);
+    const keys = groupIds.map((gid) => nodeKeyOrNull(gid, 'Group'));
+    const bad = groupIds.filter((_, i) => keys[i] === null);
     if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
-    const user = await setUserGroups(ctx.em, ctx.user!, existingId(id, 'user'), groupIds.map(Number));
+    const user = await setUserGroups(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), keys as number[]);
     return afterWrite(ctx, user, user.id);
   }
 
@@ -122,7 +124,7 @@ export class UserResolver {
     @Arg('id', () => ID) id: string,
     @Arg('permissions', () => [String]) permissions: string[],
   ): Promise<User> {
-    const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id, 'user'), permissions);
+    const user = await setUserPermissions(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), permissions);
     return afterWrite(ctx, user, user.id);
   }
 
