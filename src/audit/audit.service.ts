@@ -1,6 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { nodeKey } from '../db/ids';
+import { fromGlobalId, nodeKey } from '../db/ids';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { ActionFlag, LogEntry } from './log-entry.entity';
@@ -86,7 +86,8 @@ export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry
   }
   if (filter.appLabel != null) where.appLabel = filter.appLabel;
   if (filter.model != null) where.model = filter.model;
-  if (filter.objectId != null) where.objectId = filter.objectId;
+  // The changed object's global id, or its database key as the entry keeps it (Django's object_id).
+  if (filter.objectId != null) where.objectId = String(fromGlobalId(filter.objectId)?.key ?? filter.objectId);
   if (filter.actionFlag != null) where.actionFlag = filter.actionFlag;
   if (filter.since != null) where.actionTime = { $gte: filter.since };
   return where;

@@ -23,7 +23,7 @@ export class LogEntryFilterInput implements LogEntryFilter {
   @Field(() => String, { nullable: true, description: 'e.g. tweet' })
   model?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The changed object’s id (with appLabel and model).' })
+  @Field(() => String, { nullable: true, description: 'The changed object’s global id, or its database key (with appLabel and model).' })
   objectId?: string | null;
 
   @Field(() => ActionFlag, { nullable: true })

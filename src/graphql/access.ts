@@ -148,7 +148,8 @@ export function applyAccessControl(schema: GraphQLSchema, options: { enforce?: b
 
 const unauthenticated = () => new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
 /** FORBIDDEN for a signed-in caller without `permission`, naming it. */
-export const forbidden = (permission: PermissionName) => new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
+export const forbidden = (permission: PermissionName) =>
+  new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
 
 /**
  * `resolve`, run only when the request's user satisfies `access`. Once the user's permissions

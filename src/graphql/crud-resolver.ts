@@ -63,7 +63,8 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       `CrudResolver: the object type ${objectType.name} does not name the registered model ${admin.ref.appLabel}.${admin.ref.model}`,
     );
   }
-  if (!isNodeType(objectType.name)) throw new Error(`CrudResolver: the object type ${objectType.name} is not in NODE_TYPES (src/db/ids.ts)`);
+  if (!isNodeType(objectType.name))
+    throw new Error(`CrudResolver: the object type ${objectType.name} is not in NODE_TYPES (src/db/ids.ts)`);
   const nodeType: NodeType = objectType.name;
   /** The row's primary key, as the service reads it, from the global id (or raw key) `id`. */
   const key = (id: string) => String(nodeKey(id, nodeType, 'id'));

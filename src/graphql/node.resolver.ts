@@ -25,7 +25,10 @@ export class NodeResolver {
     description: `The object with this global id; null when there is none. ${GUARD} A malformed id is BAD_USER_INPUT.`,
   })
   @Authenticated()
-  node(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID, { description: 'A global id, as an object’s `id` gives it.' }) id: string): Promise<object | null> {
+  node(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'A global id, as an object’s `id` gives it.' }) id: string,
+  ): Promise<object | null> {
     return findNode(ctx, id);
   }
 
@@ -34,7 +37,10 @@ export class NodeResolver {
     description: `The objects with these global ids, in order, loaded in one statement per type; null for one that does not exist. ${GUARD} At most ${MAX_NODES} ids.`,
   })
   @Authenticated()
-  nodes(@Ctx() ctx: GatehouseContext, @Arg('ids', () => [ID], { description: `Global ids, at most ${MAX_NODES}.` }) ids: string[]): Array<Promise<object | null>> {
+  nodes(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('ids', () => [ID], { description: `Global ids, at most ${MAX_NODES}.` }) ids: string[],
+  ): Array<Promise<object | null>> {
     return findNodes(ctx, ids);
   }
 }

@@ -91,6 +91,11 @@ export class ExplainPermissionResolver {
     @Arg('permission', () => String) permission: string,
   ): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
-    return explainPermission(em, nodeKey(userId, 'User', 'userId'), permission, loginPolicyInForce(services.config, services.sso?.settings));
+    return explainPermission(
+      em,
+      nodeKey(userId, 'User', 'userId'),
+      permission,
+      loginPolicyInForce(services.config, services.sso?.settings),
+    );
   }
 }
