@@ -10,6 +10,7 @@ import {
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 import { sleep } from '../support/wait';
+import { globalIdOf } from '../support/global-ids';
 
 describe('sessions', () => {
   let server: TestServer;
@@ -33,7 +34,7 @@ describe('sessions', () => {
       const result = await server.graphql(MY_SESSIONS, {}, current);
       expect(result.errors).toBeUndefined();
       const sessions = result.data!.mySessions;
-      const ids = [(await sessionOf(current)).id, (await sessionOf(older)).id];
+      const ids = [globalIdOf(await sessionOf(current)), globalIdOf(await sessionOf(older))];
       expect(sessions.map((s) => s.id)).toEqual(ids);
       expect(sessions.map((s) => s.current)).toEqual([true, false]);
       expect(sessions.every((s) => s.authMethod === 'PASSWORD')).toBe(true);

@@ -16,6 +16,7 @@ import {
   type CreateGroupMappingRuleInput,
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf, keyOf } from '../support/global-ids';
 
 const GROUPS = 'https://gatehouse.dev/ad/groups';
 
@@ -64,16 +65,16 @@ describe('group mapping rules over GraphQL', () => {
       const mine = all.edges.map((e) => e.node).filter((n) => n.pattern.startsWith('LIST_'));
       expect(mine).toEqual([
         {
-          id: String(first.id),
+          id: globalIdOf(first),
           claim: null,
           matchType: 'EXACT',
           pattern: 'LIST_A',
           caseSensitive: true,
           enabled: true,
           description: '',
-          group: { id: String(group.id), name: group.name },
+          group: { id: globalIdOf(group), name: group.name },
         },
-        expect.objectContaining({ id: String(second.id), pattern: 'LIST_B' }),
+        expect.objectContaining({ id: globalIdOf(second), pattern: 'LIST_B' }),
       ]);
       const one = await server.graphql(LIST, { first: 1 }, token);
       expect(one.data!.groupMappingRules.edges).toHaveLength(1);
@@ -110,10 +111,10 @@ describe('group mapping rules over GraphQL', () => {
         caseSensitive: true,
         enabled: true,
         description: 'new team',
-        group: { id: String(group.id), name: group.name },
+        group: { id: globalIdOf(group), name: group.name },
       });
       const id = result.data!.createGroupMappingRule.id;
-      const entries = await em().find(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: id });
+      const entries = await em().find(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: keyOf(id) });
       expect(entries).toEqual([
         expect.objectContaining({
           user: expect.objectContaining({ id: user.id }),
@@ -280,12 +281,12 @@ describe('group mapping rules over GraphQL', () => {
       expect(result.errors).toBeUndefined();
       expect(result.data?.previewGroupMapping).toEqual({
         matches: [
-          { rule: { id: String(byGroup.id) }, claim: GROUPS, value: 'PREVIEW_SUPPORT' },
-          { rule: { id: String(byEmail.id) }, claim: 'email', value: 'Carl@Preview.example' },
+          { rule: { id: globalIdOf(byGroup) }, claim: GROUPS, value: 'PREVIEW_SUPPORT' },
+          { rule: { id: globalIdOf(byEmail) }, claim: 'email', value: 'Carl@Preview.example' },
         ],
         groups: [
-          { id: String(support.id), name: support.name },
-          { id: String(staff.id), name: staff.name },
+          { id: globalIdOf(support), name: support.name },
+          { id: globalIdOf(staff), name: staff.name },
         ],
         loginAllowed: true,
         refusal: null,
@@ -341,7 +342,7 @@ describe('group mapping rules over GraphQL', () => {
       const added = await server.graphql(PREVIEW_RULE, { input: { pattern: 'IMPACT_BETA', groupId: String(beta.id) } }, token);
       expect(added.errors).toBeUndefined();
       expect(added.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: beta.name }], lost: [] },
+        { userId: globalIdOf(onBeta), username: onBeta.username, gained: [{ name: beta.name }], lost: [] },
       ]);
 
       // Changing the existing rule to match IMPACT_BETA instead.
@@ -351,8 +352,8 @@ describe('group mapping rules over GraphQL', () => {
         token,
       );
       expect(changed.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onAlpha.id), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
-        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
+        { userId: globalIdOf(onAlpha), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
+        { userId: globalIdOf(onBeta), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
       ]);
 
       // Disabling it.
@@ -362,8 +363,8 @@ describe('group mapping rules over GraphQL', () => {
         token,
       );
       expect(disabled.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onAlpha.id), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
-        { userId: String(betaByHand.id), username: betaByHand.username, gained: [], lost: [{ name: alpha.name }] },
+        { userId: globalIdOf(onAlpha), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
+        { userId: globalIdOf(betaByHand), username: betaByHand.username, gained: [], lost: [{ name: alpha.name }] },
       ]);
 
       // A rule on another claim.
@@ -373,7 +374,7 @@ describe('group mapping rules over GraphQL', () => {
         token,
       );
       expect(byEmail.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
+        { userId: globalIdOf(onBeta), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
       ]);
 
       const invalid = await server.graphql(PREVIEW_RULE, { input: { matchType: 'REGEX', pattern: '(', groupId: String(alpha.id) } }, token);
