@@ -6,7 +6,7 @@ import { findNode, findNodes, MAX_NODES, nodeTypeOf } from './node';
 /** Relay's `Node`: the types that implement it are listed in `db/ids.ts` (NODE_TYPES) and added by `withGlobalIds`. */
 @InterfaceType('Node', {
   description:
-    'An object with a database identity. Its `id` is a global id, unique across all types and opaque: refetch it with `node(id:)`.',
+    'An object with a database identity. Its `id` is a global id, unique across all types and opaque: refetch it with `node(id:)`. Every argument and input field that names an object takes its global id; until Gatehouse 1.0 they also take the database key the API handed out before (a number, or a UUID), but `node` and `nodes` take global ids only. An id that cannot name an object of the expected type is BAD_USER_INPUT naming the argument.',
   resolveType: (value: object) => nodeTypeOf(value),
   autoRegisterImplementations: false,
 })

@@ -100,7 +100,7 @@ export type LogEntryFilterInput = {
   appLabel?: string | null | undefined;
   /** e.g. tweet */
   model?: string | null | undefined;
-  /** The changed object’s id (with appLabel and model). */
+  /** The changed object’s global id, or its database key (with appLabel and model). */
   objectId?: string | null | undefined;
   /** Entries made at or after this instant. */
   since?: string | null | undefined;
