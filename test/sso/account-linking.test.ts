@@ -285,7 +285,11 @@ describe('linkIdentity and unlinkIdentity', () => {
     expect(await em().count(SsoIdentity, { user: user.id })).toBe(0);
     expect(await em().count(Session, { user: user.id })).toBe(0);
     expect(await bed.me(sessionToken)).toBeNull();
-    const [entry] = await em().find(LogEntry, { appLabel: 'sso', model: 'identity', objectId: keyOf(id) }, { orderBy: { id: 'desc' }, limit: 1 });
+    const [entry] = await em().find(
+      LogEntry,
+      { appLabel: 'sso', model: 'identity', objectId: keyOf(id) },
+      { orderBy: { id: 'desc' }, limit: 1 },
+    );
     expect(entry.actionFlag).toBe(3);
   });
 
