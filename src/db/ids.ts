@@ -67,7 +67,8 @@ function keyOf<T extends NodeType>(type: T, raw: string): NodeKey<T> | null {
  * @example toGlobalId('User', 42) // 'VXNlcjo0Mg'
  */
 export function toGlobalId(type: NodeType, key: number | string): string {
-  return Buffer.from(`${type}:${key}`, 'utf8').toString('base64url');
+  // Type names and keys are ASCII, where latin1 is utf8 — and encodes several times faster.
+  return Buffer.from(`${type}:${key}`, 'latin1').toString('base64url');
 }
 
 /**
@@ -76,9 +77,9 @@ export function toGlobalId(type: NodeType, key: number | string): string {
  */
 export function fromGlobalId(value: string): { type: NodeType; key: NodeKey } | null {
   if (value.length > MAX_GLOBAL_ID || !BASE64URL.test(value)) return null;
-  const decoded = Buffer.from(value, 'base64url').toString('utf8');
+  const decoded = Buffer.from(value, 'base64url').toString('latin1');
   // One object, one id: a non-canonical spelling of the same bytes names nothing.
-  if (Buffer.from(decoded, 'utf8').toString('base64url') !== value) return null;
+  if (Buffer.from(decoded, 'latin1').toString('base64url') !== value) return null;
   const colon = decoded.indexOf(':');
   const type = decoded.slice(0, colon);
   if (colon < 1 || !isNodeType(type)) return null;

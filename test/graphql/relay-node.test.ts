@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   getNamedType,
+  GraphQLID,
   isInterfaceType,
   isLeafType,
   isNonNullType,
@@ -105,6 +106,21 @@ describe('Relay object identification', () => {
         (type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__') && 'id' in type.getFields(),
       );
       expect(withId.filter((type) => !(type.name in NODE_TYPES)).map((type) => type.name)).toEqual([...NOT_NODES]);
+    });
+
+    it('hands out every ID field as a global id: a Node’s id, or a field marked with the type whose key it holds', () => {
+      const node = schema.getType('Node') as GraphQLInterfaceType;
+      const plain: string[] = [];
+      for (const type of Object.values(schema.getTypeMap())) {
+        if (!isObjectType(type) || type.name.startsWith('__')) continue;
+        for (const field of Object.values(type.getFields())) {
+          if (getNamedType(field.type) !== GraphQLID) continue;
+          if (field.name === 'id' && type.getInterfaces().includes(node)) continue;
+          if (field.extensions.globalIdOf) continue;
+          plain.push(`${type.name}.${field.name}`);
+        }
+      }
+      expect(plain).toEqual([]);
     });
 
     it('gives every row a global id unique across types, that decodes to its type and key only', async () => {

@@ -47,7 +47,12 @@ describe('provisioning tokens', () => {
       expect(JSON.stringify(list.body)).not.toContain(created.secret);
       expect(list.data?.provisioningTokens.edges.map((e) => e.node.id)).toContain(created.provisioningToken.id);
       expect(
-        await em().count(LogEntry, { appLabel: 'sso', model: 'provisioningtoken', objectId: created.provisioningToken.id, actionFlag: 1 }),
+        await em().count(LogEntry, {
+          appLabel: 'sso',
+          model: 'provisioningtoken',
+          objectId: keyOf(created.provisioningToken.id),
+          actionFlag: 1,
+        }),
       ).toBe(1);
     });
 
