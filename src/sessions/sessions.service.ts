@@ -1,6 +1,8 @@
 import { ReferenceKind, type EntityMetadata, type MetadataStorage } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomBytes } from 'node:crypto';
+import { logSessionEvent } from '../audit/audit.service';
+import { ActionFlag, LogEvent } from '../audit/log-entry.entity';
 import { grantedPermissionsSql } from '../permissions/has-perm';
 import { User } from '../users/user.entity';
 import { AuthMethod, Session } from './session.entity';
@@ -191,6 +193,75 @@ export async function listSessions(em: EntityManager, userId: number, policy: Se
     { user: userId, expiresAt: { $gt: new Date(now) }, lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) } },
     { orderBy: { createdAt: 'desc' } },
   );
+}
+
+/** How a sign-out was asked for, as the admin log records it: a form of Gatehouse's pages, or the GraphQL API. */
+export type SignOutVia = 'browser' | 'graphql';
+
+/**
+ * Signs `session` out: deletes it and records the sign-out (`auth.session`, event SIGN_OUT,
+ * its owner the actor) in one transaction. False when the session had already ended (nothing
+ * is recorded then).
+ */
+export async function signOut(em: EntityManager, session: Session, via: SignOutVia): Promise<boolean> {
+  return em.transactional(async (tx) => {
+    if (!(await endSession(tx, session.id))) return false;
+    logSignOut(tx, session.user, { scope: 'this', via, authMethod: session.authMethod, sessionsEnded: 1 });
+    await tx.flush();
+    return true;
+  });
+}
+
+/**
+ * Ends one of `user`'s own sessions by its id (a "sign out this one" on another device; the
+ * current one is a sign-out) and records it, in one transaction. False when `user` has no such
+ * live session (another user's counts as none).
+ */
+export async function endOwnSession(em: EntityManager, user: User, sessionId: string, via: SignOutVia, currentSessionId?: string | null): Promise<boolean> {
+  return em.transactional(async (tx) => {
+    const session = await tx.findOne(Session, { id: sessionId, user: user.id });
+    if (!session || !(await endSession(tx, session.id))) return false;
+    logSignOut(tx, user, {
+      scope: session.id === currentSessionId ? 'this' : 'one',
+      via,
+      authMethod: session.authMethod,
+      sessionsEnded: 1,
+    });
+    await tx.flush();
+    return true;
+  });
+}
+
+/**
+ * "Sign out everywhere else": ends every session of `user` but `currentSessionId`, and records
+ * it when any ended, in one transaction. Returns how many ended.
+ */
+export async function endOtherSessions(em: EntityManager, user: User, currentSessionId: string, via: SignOutVia): Promise<number> {
+  return em.transactional(async (tx) => {
+    const ended = await endUserSessions(tx, user.id, currentSessionId);
+    if (ended > 0) {
+      logSignOut(tx, user, { scope: 'others', via, sessionsEnded: ended });
+      await tx.flush();
+    }
+    return ended;
+  });
+}
+
+function logSignOut(
+  tx: EntityManager,
+  user: User,
+  details: { scope: 'this' | 'one' | 'others'; via: SignOutVia; authMethod?: AuthMethod; sessionsEnded: number },
+): void {
+  logSessionEvent(tx, {
+    event: LogEvent.SIGN_OUT,
+    actor: tx.getReference(User, user.id),
+    appLabel: 'auth',
+    model: 'session',
+    objectId: user.id,
+    objectRepr: user.username,
+    action: ActionFlag.DELETION,
+    message: [{ sign_out: details }],
+  });
 }
 
 /** Ends one session; true when it existed (and, with `userId`, belonged to that user). */
