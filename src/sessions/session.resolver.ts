@@ -113,13 +113,15 @@ export class SessionResolver {
   @Authenticated()
   async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
     const sessionId = uuidId(id);
-    if (sessionId === null || !(await endOwnSession(ctx.em, ctx.user!, sessionId, 'graphql', ctx.session?.id))) throw notFound('session', id);
+    if (sessionId === null || !(await endOwnSession(ctx.em, ctx.user!, sessionId, 'graphql', ctx.session?.id)))
+      throw notFound('session', id);
     if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
     return true;
   }
 
   @Mutation(() => Int, {
-    description: 'Ends every session of the current user but the one this request uses ("sign out everywhere else"); returns how many ended.',
+    description:
+      'Ends every session of the current user but the one this request uses ("sign out everywhere else"); returns how many ended.',
   })
   @Authenticated()
   async revokeOtherSessions(@Ctx() ctx: GatehouseContext): Promise<number> {

@@ -217,7 +217,13 @@ export async function signOut(em: EntityManager, session: Session, via: SignOutV
  * current one is a sign-out) and records it, in one transaction. False when `user` has no such
  * live session (another user's counts as none).
  */
-export async function endOwnSession(em: EntityManager, user: User, sessionId: string, via: SignOutVia, currentSessionId?: string | null): Promise<boolean> {
+export async function endOwnSession(
+  em: EntityManager,
+  user: User,
+  sessionId: string,
+  via: SignOutVia,
+  currentSessionId?: string | null,
+): Promise<boolean> {
   return em.transactional(async (tx) => {
     const session = await tx.findOne(Session, { id: sessionId, user: user.id });
     if (!session || !(await endSession(tx, session.id))) return false;

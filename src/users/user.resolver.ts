@@ -14,7 +14,15 @@ import { User } from './user.entity';
 import { CreateUserInput, Membership, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
 import type { UserMembership } from './users.loaders';
 import { findUser, listUsers } from './users.queries';
-import { createUser, deleteUser, revokeUserSessions, setUserGroups, setUserPassword, setUserPermissions, updateUser } from './users.service';
+import {
+  createUser,
+  deleteUser,
+  revokeUserSessions,
+  setUserGroups,
+  setUserPassword,
+  setUserPermissions,
+  updateUser,
+} from './users.service';
 
 const USER = modelRef('auth', 'user');
 const GROUP = modelRef('auth', 'group');

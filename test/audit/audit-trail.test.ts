@@ -157,7 +157,9 @@ describe('the audit trail', () => {
       return { user, tokens };
     }
     const signOuts = async (user: User) =>
-      (await events({ event: 'SIGN_OUT', userId: String(user.id) })).map((e) => (e.changeMessage as Array<{ sign_out: unknown }>)[0].sign_out);
+      (await events({ event: 'SIGN_OUT', userId: String(user.id) })).map(
+        (e) => (e.changeMessage as Array<{ sign_out: unknown }>)[0].sign_out,
+      );
 
     it('records the logout mutation as a SIGN_OUT of the session', async () => {
       const { user, tokens } = await threeSessions();

@@ -122,7 +122,7 @@ describe('sign-in event retention (AUDIT_SIGNIN_RETENTION_DAYS)', () => {
   /** Log entries dated `daysAgo` (plus a minute), named by their objectRepr. */
   async function insertEntries(specs: Array<[name: string, daysAgo: number, event: LogEvent | null]>): Promise<void> {
     const now = Date.now();
-    await em().insert(
+    await em().insertMany(
       LogEntry,
       specs.map(([name, daysAgo, event]) => ({
         actionTime: new Date(now - daysAgo * DAY - MINUTE),
@@ -174,7 +174,11 @@ describe('sign-in event retention (AUDIT_SIGNIN_RETENTION_DAYS)', () => {
   });
 
   it('reads AUDIT_SIGNIN_RETENTION_DAYS in a started Gatehouse: its housekeeping deletes the sign-ins older than the setting', async () => {
-    const server = await startTestServer({ db, env: { AUDIT_SIGNIN_RETENTION_DAYS: '5' }, housekeeping: { firstRunMs: 20, intervalMs: 50 } });
+    const server = await startTestServer({
+      db,
+      env: { AUDIT_SIGNIN_RETENTION_DAYS: '5' },
+      housekeeping: { firstRunMs: 20, intervalMs: 50 },
+    });
     try {
       await insertEntries([
         ['six-days', 6, LogEvent.SIGN_IN],
