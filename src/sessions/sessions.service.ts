@@ -195,8 +195,11 @@ export async function listSessions(em: EntityManager, userId: number, policy: Se
   );
 }
 
-/** How a sign-out was asked for, as the admin log records it: a form of Gatehouse's pages, or the GraphQL API. */
-export type SignOutVia = 'browser' | 'graphql';
+/**
+ * How a sign-out was asked for, as the admin log records it: a form of Gatehouse's pages, the
+ * GraphQL API, or the identity provider (back-channel logout).
+ */
+export type SignOutVia = 'browser' | 'graphql' | 'provider';
 
 /**
  * Signs `session` out: deletes it and records the sign-out (`auth.session`, event SIGN_OUT,
@@ -255,8 +258,8 @@ export async function endOtherSessions(em: EntityManager, user: User, currentSes
 
 function logSignOut(
   tx: EntityManager,
-  user: User,
-  details: { scope: 'this' | 'one' | 'others'; via: SignOutVia; authMethod?: AuthMethod; sessionsEnded: number },
+  user: Pick<User, 'id' | 'username'>,
+  details: { scope: 'this' | 'one' | 'others' | 'provider'; via: SignOutVia; authMethod?: AuthMethod; sessionsEnded: number },
 ): void {
   logSessionEvent(tx, {
     event: LogEvent.SIGN_OUT,
@@ -287,14 +290,29 @@ export async function endUserSessions(em: EntityManager, userId: number, exceptS
 /**
  * Ends the single sign-on sessions a provider's logout names: those recording its session ID
  * `sid`, and/or those of `userId` (the person its `sub` identifies). At least one must be given.
+ * Each person signed out is recorded (a SIGN_OUT with scope `provider`) within `em`'s
+ * transaction, which the caller should hold. Returns how many sessions ended.
  */
 export async function endProviderSessions(em: EntityManager, match: { sid?: string; userId?: number }): Promise<number> {
   if (match.sid === undefined && match.userId === undefined) throw new Error('endProviderSessions needs a sid or a user');
-  return em.nativeDelete(Session, {
+  const where = {
     authMethod: AuthMethod.OIDC,
     ...(match.sid !== undefined ? { providerSid: match.sid } : {}),
     ...(match.userId !== undefined ? { user: match.userId } : {}),
-  });
+  };
+  const ending = await em.find(Session, where, { populate: ['user'] });
+  if (!ending.length) return 0;
+  const ended = await em.nativeDelete(Session, { id: ending.map((s) => s.id) });
+  const perUser = new Map<number, { user: User; count: number }>();
+  for (const session of ending) {
+    const entry = perUser.get(session.user.id) ?? { user: session.user, count: 0 };
+    entry.count += 1;
+    perUser.set(session.user.id, entry);
+  }
+  for (const { user, count } of perUser.values())
+    logSignOut(em, user, { scope: 'provider', via: 'provider', authMethod: AuthMethod.OIDC, sessionsEnded: count });
+  await em.flush();
+  return ended;
 }
 
 /** What a session's refresh needs, read as the refresh is claimed. */
