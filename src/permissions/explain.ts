@@ -1,6 +1,4 @@
-import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Group } from '../groups/group.entity';
 import { notFound } from '../errors';
 import { evaluateRules } from '../sso/mapping';
 import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
@@ -90,7 +88,7 @@ export function explainMemberships(em: EntityManager, userId: number, options: C
 async function groupGrants(
   em: EntityManager,
   userId: number,
-  groupWhere: FilterQuery<Group> | null,
+  groupWhere: Record<string, unknown> | null,
   options: ClaimReading,
 ): Promise<GroupGrant[]> {
   const memberships = await em.find(UserGroup, groupWhere ? { user: userId, group: groupWhere } : { user: userId }, {
