@@ -65,6 +65,9 @@ export async function checkPasswordThrottled(
  * (`checkPasswordThrottled`); the others are refused without checking the password. A
  * successful sign-in upgrades a hash made with weaker argon2 parameters than Gatehouse's
  * (`needsRehash`) and ends the session the client held (`meta.replacing`).
+ *
+ * Every attempt is in the admin log (`logPasswordSignIn`): an allowed one in the transaction that
+ * starts the session, a refused one with its `PasswordRefusal` reason in a transaction of its own.
  */
 export async function loginWithPassword(
   em: EntityManager,
