@@ -128,6 +128,8 @@ function sameValue(a: unknown, b: unknown): boolean {
 /** Which log entries to list; every criterion given must hold. */
 export interface LogEntryFilter {
   userId?: string | null;
+  /** The actor by username (exact). */
+  username?: string | null;
   appLabel?: string | null;
   model?: string | null;
   objectId?: string | null;
@@ -149,11 +151,16 @@ export const LOG_ENTRY_ORDERING = [
 /** The query for `filter`; a user id that is not a number is BAD_USER_INPUT naming `filter.userId`. */
 export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry> {
   const where: FilterQuery<LogEntry> & Record<string, unknown> = {};
+  // The actor, by id and/or username.
+  const actor: { id?: number; username?: string } = {};
   if (filter.userId !== undefined && filter.userId !== null) {
     const userId = integerId(filter.userId);
     if (userId === null) throw badInput('filter.userId', 'must be the id of a user');
-    where.user = userId;
+    actor.id = userId;
   }
+  if (filter.username != null) actor.username = filter.username;
+  if (actor.username !== undefined) where.user = actor;
+  else if (actor.id !== undefined) where.user = actor.id;
   if (filter.appLabel != null) where.appLabel = filter.appLabel;
   if (filter.model != null) where.model = filter.model;
   if (filter.objectId != null) where.objectId = filter.objectId;

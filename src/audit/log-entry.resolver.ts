@@ -16,6 +16,9 @@ export class LogEntryFilterInput implements LogEntryFilter {
   @Field(() => ID, { nullable: true, description: 'Entries made by this user.' })
   userId?: string | null;
 
+  @Field(() => String, { nullable: true, description: 'Entries made by the user with this username (the actor).' })
+  username?: string | null;
+
   @Field(() => String, { nullable: true, description: 'e.g. core' })
   appLabel?: string | null;
 

@@ -28,7 +28,7 @@ main{background:#fff;margin:2rem auto;padding:2rem;border-radius:8px;box-shadow:
 h1{font-size:1.4rem;margin:0 0 1rem}h2{font-size:1.1rem;margin:1.6rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
 dl{display:grid;grid-template-columns:11rem 1fr;gap:.3rem .8rem;margin:0}dt{color:#555}dd{margin:0}
 ul{margin:.2rem 0;padding-left:1.2rem}li{margin:.15rem 0}code{font-size:.9em;background:#f0f1f4;padding:0 .25rem;border-radius:3px}
-table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #eee;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:.92rem}td.time{white-space:nowrap}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #eee;vertical-align:top}
 .muted{color:#666;font-size:.9rem}.tag{background:#e7eefc;color:#2d5be3;border-radius:3px;padding:0 .35rem;font-size:.85rem}
 form{display:inline;margin:0}button{background:#2d5be3;color:#fff;border:0;border-radius:4px;padding:.45rem .8rem;font-size:.95rem;cursor:pointer}
 button.secondary{background:#fff;color:#2d5be3;border:1px solid #2d5be3}header{display:flex;justify-content:space-between;align-items:center;gap:1rem}
@@ -259,7 +259,7 @@ function renderSessions(sessions: Session[], current: Session): string {
       ? '<span class="tag">this browser</span>'
       : `<form method="post" action="/account/sessions/end"><input type="hidden" name="session" value="${e(s.id)}"><button class="secondary" type="submit">Sign out this one</button></form>`;
     const agent = s.userAgent.length > 90 ? `${s.userAgent.slice(0, 90)}…` : s.userAgent;
-    return `<tr data-session="${e(s.id)}"><td>${e(how)}</td><td>${e(when(s.createdAt))}</td><td>${e(when(s.lastSeenAt))}</td><td>${e(s.ipAddress || '—')}</td><td title="${e(s.userAgent)}">${e(agent || '—')}</td><td>${action}</td></tr>`;
+    return `<tr data-session="${e(s.id)}"><td>${e(how)}</td><td class="time">${e(when(s.createdAt))}</td><td class="time">${e(when(s.lastSeenAt))}</td><td>${e(s.ipAddress || '—')}</td><td title="${e(s.userAgent)}">${e(agent || '—')}</td><td>${action}</td></tr>`;
   });
   const others = sessions.some((s) => s.id !== current.id)
     ? '<p><form method="post" action="/account/sessions/end-others"><button class="secondary" type="submit">Sign out everywhere else</button></form></p>'

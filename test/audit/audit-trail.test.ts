@@ -31,11 +31,14 @@ const SUPERUSER_PASSWORD = 'an unguessable superuser passphrase';
 describe('the audit trail', () => {
   let server: TestServer;
   let auditor: string;
+  let auditorId: number;
   const em = () => server.db.orm.em.fork();
 
   beforeAll(async () => {
     server = await startTestServer({ env: { PUBLIC_URL } });
-    ({ token: auditor } = await server.signInWith(['admin.view_logentry']));
+    const signedIn = await server.signInWith(['admin.view_logentry']);
+    auditor = signedIn.token;
+    auditorId = signedIn.user.id;
     // Fault injection in the real database: inserting a log entry of an (app, model) listed in audit_fault fails.
     await em().execute(`
       create table audit_fault (app_label text not null, model text not null);
@@ -280,6 +283,10 @@ describe('the audit trail', () => {
       const mine = await events({ userId: String(bob.id) });
       expect(mine.map((e) => e.event)).toEqual(['SIGN_OUT', 'SIGN_IN']);
       expect((await events({ userId: String(bob.id), event: 'SIGN_IN' })).map((e) => e.model)).toEqual(['login']);
+      // The actor by username, alone or with its id.
+      expect((await events({ username: bob.username })).map((e) => e.event)).toEqual(['SIGN_OUT', 'SIGN_IN']);
+      expect(await events({ username: bob.username, userId: String(auditorId) })).toEqual([]);
+      expect(await events({ username: 'nobody-by-that-name' })).toEqual([]);
       expect(await events({ userId: String(bob.id), isEvent: false })).toEqual([]);
       expect((await events({ isEvent: true })).every((e) => e.event !== null)).toBe(true);
       expect((await events({ isEvent: false })).every((e) => e.event === null)).toBe(true);

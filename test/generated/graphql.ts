@@ -110,6 +110,8 @@ export type LogEntryFilterInput = {
   since?: string | null | undefined;
   /** Entries made by this user. */
   userId?: string | number | null | undefined;
+  /** Entries made by the user with this username (the actor). */
+  username?: string | null | undefined;
 };
 
 /** A sign-in or sign-out event; admin changes have none. Events are deleted after AUDIT_SIGNIN_RETENTION_DAYS. */
