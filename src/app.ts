@@ -73,6 +73,8 @@ export async function startGatehouse(
       sso: sso.sso,
     };
     http = await startHttpServer({ services, db, schema });
+    // Migrated and listening: `gatehouse` commands run beside this process may now come in through it.
+    db.announce();
   } catch (error) {
     await stopSso().catch(() => undefined);
     await db.close().catch(() => undefined);
