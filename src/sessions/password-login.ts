@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { GatehouseError } from '../errors';
+import type { GatehouseMetrics, PasswordRefusal } from '../metrics/metrics';
 import { hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../users/passwords';
 import { User } from '../users/user.entity';
 import { AuthMethod, type Session } from './session.entity';
@@ -68,20 +69,30 @@ export async function loginWithPassword(
   em: EntityManager,
   input: PasswordLoginInput,
   meta: { userAgent: string; ipAddress: string; replacing?: string | null },
-  deps: { policy: SessionPolicy; throttle: RateLimiterAbstract },
+  deps: { policy: SessionPolicy; throttle: RateLimiterAbstract; metrics?: Pick<GatehouseMetrics, 'signIn'> },
 ): Promise<{ token: string; session: Session }> {
+  const refused = (reason: PasswordRefusal, error: GatehouseError) => {
+    deps.metrics?.signIn('password', 'refused', reason);
+    return error;
+  };
   const user = await em.findOne(User, { username: input.username }, { populate: ['password'] });
   const stored = user?.password ?? null;
   const checked = await checkPasswordThrottled(deps.throttle, input.username, stored, input.password);
-  if (checked instanceof RateLimiterRes) throw throttled(checked);
-  if (!user || checked !== 'ok' || !user.isActive) throw new GatehouseError('UNAUTHENTICATED', INVALID);
+  if (checked instanceof RateLimiterRes) throw refused('throttled', throttled(checked));
+  if (!user || checked !== 'ok' || !user.isActive)
+    throw refused(
+      !user ? 'unknown_user' : checked !== 'ok' ? 'wrong_password' : 'inactive',
+      new GatehouseError('UNAUTHENTICATED', INVALID),
+    );
   const rehashed = stored !== null && needsRehash(stored) ? await hashPassword(input.password) : null;
-  return em.transactional(async (tx) => {
+  const started = await em.transactional(async (tx) => {
     const signedIn = tx.merge(user);
     signedIn.lastLogin = new Date();
     if (rehashed) signedIn.password = rehashed;
     return createSession(tx, signedIn, { authMethod: AuthMethod.PASSWORD, ...meta }, deps.policy);
   });
+  deps.metrics?.signIn('password', 'allowed');
+  return started;
 }
 
 function throttled(state: RateLimiterRes): GatehouseError {
