@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { expectOneLine, gatehouse, query } from '../cli/run-gatehouse';
+import { collect, expectOneLine, gatehouse, query, spawnGatehouse } from '../cli/run-gatehouse';
 import { DeleteGroupMappingRuleDocument, GroupMappingRulesDocument, LoginDocument, MyAccountDocument } from '../generated/graphql';
 import { graphqlClient } from '../support/graphql-client';
 import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
+import { waitFor } from '../support/wait';
 
 // `npm start` holds the embedded database; `gatehouse` commands run beside it as separate
 // processes and go through the server's own connection. The steps build on each other.
@@ -159,5 +160,22 @@ describe('gatehouse commands beside a running server on the embedded database', 
       const again = await gatehouse(['createsuperuser', '--no-input', '--username', 'after_crash', '--password', 'after the crash'], env());
       expect(expectOneLine(again.stderr)).toBe('gatehouse createsuperuser: the username "after_crash" is already taken');
     });
+  });
+
+  it('waits for a server that holds the database but is still starting, then goes through it', async () => {
+    const starting = spawnGatehouse(['serve'], { ...env(), PORT: '0', LOG_LEVEL: 'error' });
+    const exited = collect(starting);
+    try {
+      await waitFor(() => fs.existsSync(lockFile()) && fs.readFileSync(lockFile(), 'utf8') === String(starting.pid), 60_000);
+      const check = await gatehouse(['check'], env());
+      expect(check.stderr).toBe('');
+      expect(check.stdout.split('\n')[0]).toBe(
+        `configuration ok (database: embedded, through the running Gatehouse server, pid ${starting.pid})`,
+      );
+    } finally {
+      starting.kill('SIGTERM');
+      expect((await exited).code).toBe(0);
+    }
+    expect(fs.existsSync(recordFile())).toBe(false);
   });
 });
