@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { SessionQueue } from './embedded-session';
 
 /** A running embedded PostgreSQL (PGlite) reachable over loopback TCP. */
 export interface EmbeddedPostgres {
@@ -24,8 +25,8 @@ export interface EmbeddedServerRecord {
 
 /**
  * How many connections the socket server accepts: the holder's pool (one connection) and the
- * `gatehouse` commands run beside it. All share PGlite's single backend session; the socket
- * server's queue gives a connection that opened a transaction the session until it ends.
+ * `gatehouse` commands run beside it. All share PGlite's single backend session, which
+ * `SessionQueue` gives a connection for a whole transaction or extended-protocol exchange.
  */
 const MAX_CONNECTIONS = 8;
 
@@ -50,6 +51,9 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const db = await PGlite.create({ dataDir });
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
+    // The library's queue lets another connection in between a Parse and its Bind (see SessionQueue);
+    // its connections take the server's queue when they connect, so it is replaced before start.
+    (server as unknown as { queryQueue: SessionQueue }).queryQueue = new SessionQueue(db);
     try {
       await server.start();
     } catch (error) {

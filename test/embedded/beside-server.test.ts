@@ -1,16 +1,101 @@
 import fs from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { collect, expectOneLine, gatehouse, query, spawnGatehouse } from '../cli/run-gatehouse';
 import { DeleteGroupMappingRuleDocument, GroupMappingRulesDocument, LoginDocument, MyAccountDocument } from '../generated/graphql';
 import { graphqlClient } from '../support/graphql-client';
 import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
-import { waitFor } from '../support/wait';
+import { sleep, waitFor } from '../support/wait';
 
 // `npm start` holds the embedded database; `gatehouse` commands run beside it as separate
 // processes and go through the server's own connection. The steps build on each other.
 jest.setTimeout(120_000);
+
+/** A bare PostgreSQL wire-protocol connection, to send an extended-protocol exchange in pieces as a slow client would. */
+class RawConnection {
+  private buffer = Buffer.alloc(0);
+  private messages: Array<{ type: string; body: Buffer }> = [];
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      while (this.buffer.length >= 5 && this.buffer.length >= 1 + this.buffer.readInt32BE(1)) {
+        const length = this.buffer.readInt32BE(1);
+        this.messages.push({ type: String.fromCharCode(this.buffer[0]), body: this.buffer.subarray(5, 1 + length) });
+        this.buffer = this.buffer.subarray(1 + length);
+      }
+    });
+  }
+
+  static async open(port: number): Promise<RawConnection> {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const connection = new RawConnection(socket);
+    const body = Buffer.concat([
+      int32(196608),
+      cstring('user'),
+      cstring('postgres'),
+      cstring('database'),
+      cstring('postgres'),
+      Buffer.from([0]),
+    ]);
+    socket.write(Buffer.concat([int32(body.length + 4), body]));
+    await connection.take('Z');
+    return connection;
+  }
+
+  write(...messages: Buffer[]): void {
+    this.socket.write(Buffer.concat(messages));
+  }
+
+  has(type: string): boolean {
+    return this.messages.some((m) => m.type === type);
+  }
+
+  /** Waits for a message of `type` and returns everything received up to it (an error fails). */
+  async take(type: string): Promise<Array<{ type: string; body: Buffer }>> {
+    await waitFor(() => this.has(type), 30_000);
+    const index = this.messages.findIndex((m) => m.type === type);
+    const taken = this.messages.splice(0, index + 1);
+    const error = taken.find((m) => m.type === 'E');
+    if (error) throw new Error(`the server answered an error: ${error.body.toString('latin1').replace(/\0/g, ' ')}`);
+    return taken;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+const int32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+const cstring = (s: string) => Buffer.from(`${s}\0`);
+const message = (type: string, body: Buffer = Buffer.alloc(0)) => Buffer.concat([Buffer.from(type), int32(body.length + 4), body]);
+const parse = (sql: string) => message('P', Buffer.concat([cstring(''), cstring(sql), int16(0)]));
+const bind = (values: string[]) =>
+  message(
+    'B',
+    Buffer.concat([
+      cstring(''),
+      cstring(''),
+      int16(0),
+      int16(values.length),
+      ...values.flatMap((v) => [int32(Buffer.byteLength(v)), Buffer.from(v)]),
+      int16(0),
+    ]),
+  );
+const DESCRIBE_PORTAL = message('D', Buffer.concat([Buffer.from('P'), cstring('')]));
+const EXECUTE = message('E', Buffer.concat([cstring(''), int32(0)]));
+const SYNC = message('S');
+const FLUSH = message('H');
+/** The first column of each DataRow, as text. */
+const rows = (messages: Array<{ type: string; body: Buffer }>) =>
+  messages.filter((m) => m.type === 'D').map((m) => m.body.subarray(6, 6 + m.body.readInt32BE(2)).toString());
 
 interface ServerRecord {
   pid: number;
@@ -116,6 +201,32 @@ describe('gatehouse commands beside a running server on the embedded database', 
     expect(expectOneLine(second.stderr)).toBe(
       `gatehouse serve: cannot open the embedded database in ${path.join(dataDir, 'pglite')}: it is in use by another Gatehouse process (pid ${server.pid}); stop that process, or set DATABASE_URL to use PostgreSQL`,
     );
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+
+  it('keeps each connection’s extended-protocol exchange whole while another queries, and frees the session when one leaves mid-exchange', async () => {
+    const port = readRecord().port;
+    const a = await RawConnection.open(port);
+    const b = await RawConnection.open(port);
+    try {
+      a.write(parse('select $1::text as who'), FLUSH);
+      await a.take('1'); // ParseComplete: A's unnamed statement exists, its exchange is open
+      b.write(parse('select 42::text as who'), bind([]), DESCRIBE_PORTAL, EXECUTE, SYNC);
+      await sleep(300);
+      expect(b.has('Z')).toBe(false); // B waits for A's Sync rather than replacing A's statement
+      a.write(bind(['mine']), DESCRIBE_PORTAL, EXECUTE, SYNC);
+      expect(rows(await a.take('Z'))).toEqual(['mine']);
+      expect(rows(await b.take('Z'))).toEqual(['42']);
+
+      a.write(parse('select $1::text as who'), FLUSH);
+      await a.take('1');
+      a.close();
+      b.write(parse('select 7::text as who'), bind([]), DESCRIBE_PORTAL, EXECUTE, SYNC);
+      expect(rows(await b.take('Z'))).toEqual(['7']);
+    } finally {
+      a.close();
+      b.close();
+    }
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
 
