@@ -137,6 +137,18 @@ describe('/metrics behind METRICS_TOKEN', () => {
     expect(counts).toEqual([1, 2, 1]);
   });
 
+  it('counts a password sign-in refused by the account’s throttle as throttled', async () => {
+    await makeUser(server.db.orm.em.fork(), { username: 'guessed' });
+    const [wrong, throttled] = await moved(metricsUrl, async () => {
+      for (let attempt = 0; attempt < 6; attempt++)
+        await server.graphql(LoginDocument, { username: 'guessed', password: `guess ${attempt}` });
+    }, [
+      ['gatehouse_sign_ins_total', { method: 'password', outcome: 'refused', reason: 'wrong_password' }],
+      ['gatehouse_sign_ins_total', { method: 'password', outcome: 'refused', reason: 'throttled' }],
+    ]);
+    expect([wrong, throttled]).toEqual([5, 1]);
+  });
+
   it('counts requests and observes their latency per operation name; anonymous and unparsable ones are collapsed', async () => {
     const [named, latencyCount, anonymous, unknown] = await moved(metricsUrl, async () => {
       await server.graphql(MeDocument);
