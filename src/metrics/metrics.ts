@@ -3,13 +3,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** How a sign-in was attempted. */
 export type SignInMethod = 'password' | 'sso';
 
-/**
- * Why a password sign-in was refused, as only the operator sees it (the client always gets the
- * same message): no such account, a wrong or unusable password, an inactive account, or the
- * account's throttle.
- */
-export type PasswordRefusal = 'unknown_user' | 'wrong_password' | 'inactive' | 'throttled';
-
 /** What one evaluation of the mapping rules at a sign-in gave. */
 export type MappingResult = 'matched' | 'no_match' | 'groups_claim_problem';
 
@@ -32,7 +25,7 @@ export interface GatehouseMetrics {
   graphqlRequest(operationName: string | null | undefined, type: string | undefined, failed: boolean, seconds: number): void;
   /** A field refused by its access declaration: `permission` null for one that needs a signed-in user only. */
   denied(code: 'UNAUTHENTICATED' | 'FORBIDDEN', permission: string | null): void;
-  /** A sign-in attempt: `reason` is a refusal's code (PasswordRefusal, or single sign-on's SsoErrorCode). */
+  /** A sign-in attempt: `reason` is a refusal's code (the sessions' PasswordRefusal, or single sign-on's SsoErrorCode). */
   signIn(method: SignInMethod, outcome: 'allowed' | 'refused', reason?: string): void;
   /** One evaluation of the enabled mapping rules (`via`: login, bearer or refresh). */
   mappingEvaluated(via: string, result: MappingResult, rules: number): void;

@@ -3,6 +3,7 @@ import { seedReferenceGroups } from '../../src/groups/seed';
 import { MAX_OPERATION_NAMES } from '../../src/metrics/metrics';
 import { seedReferenceRules } from '../../src/sso/seed-rules';
 import { LoginDocument, MeDocument, UsersDocument } from '../generated/graphql';
+import { hashPassword } from '../../src/users/passwords';
 import { makeUser } from '../support/factories';
 import { freePort } from '../support/ports';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../support/server';
@@ -138,7 +139,7 @@ describe('/metrics behind METRICS_TOKEN', () => {
   });
 
   it('counts a password sign-in refused by the account’s throttle as throttled', async () => {
-    await makeUser(server.db.orm.em.fork(), { username: 'guessed' });
+    await makeUser(server.db.orm.em.fork(), { username: 'guessed', password: await hashPassword('the real password') });
     const [wrong, throttled] = await moved(metricsUrl, async () => {
       for (let attempt = 0; attempt < 6; attempt++)
         await server.graphql(LoginDocument, { username: 'guessed', password: `guess ${attempt}` });
