@@ -290,7 +290,7 @@ function ruleKey(rule: Pick<MappingRule, 'matchType' | 'pattern' | 'caseSensitiv
   if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) return { kind: 'always' };
   if (matchType === MatchType.EXACT) {
     if (caseSensitive) return { kind: 'exact', text: pattern, folded: false };
-    if (ASCII.test(pattern)) return { kind: 'exact', text: pattern.toLowerCase(), folded: true };
+    if (isAscii(pattern)) return { kind: 'exact', text: pattern.toLowerCase(), folded: true };
   }
   const prefix =
     matchType === MatchType.EXACT
@@ -305,11 +305,12 @@ function ruleKey(rule: Pick<MappingRule, 'matchType' | 'pattern' | 'caseSensitiv
   return caseSensitive ? { kind: 'prefix', text, folded: false } : { kind: 'prefix', text: text.toLowerCase(), folded: true };
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const isAscii = (text: string) => [...text].every((c) => c.charCodeAt(0) <= 0x7f);
 
 function leadingAscii(text: string): string {
-  const match = /^[\x00-\x7f]*/.exec(text);
-  return match ? match[0] : '';
+  let end = 0;
+  while (end < text.length && text.charCodeAt(end) <= 0x7f) end++;
+  return text.slice(0, end);
 }
 
 /** The literal text before a glob's first wildcard or class (ASCII only). */
