@@ -227,18 +227,23 @@ export function loadUserPermissions(em: EntityManager, userIds: readonly number[
   return loadPermissionsOf(em, { table: 'auth_user_user_permissions', ownerColumn: 'user_id' }, userIds);
 }
 
+/** The tally is compacted once it holds more rows than this (summing them stays well under a millisecond). */
+const TALLY_COMPACT_AT = 1000;
+
 /**
  * Folds the tally's deltas into one row per (isActive, isStaff, isSuperuser), dropping those that
  * sum to nothing; returns how many rows it removed. One statement, so the sums never change; two
- * instances compacting at once each fold only the rows they deleted. Run by housekeeping.
+ * instances compacting at once each fold only the rows they deleted. Run by housekeeping; does
+ * nothing while the tally has at most `minRows` rows.
  */
-export async function compactUserTally(em: EntityManager): Promise<number> {
+export async function compactUserTally(em: EntityManager, minRows = TALLY_COMPACT_AT): Promise<number> {
   const [row] = await em.execute<Array<{ removed: string }>>(
-    `with gone as (delete from auth_user_tally returning is_active, is_staff, is_superuser, delta),
+    `with gone as (delete from auth_user_tally where (select count(*) from auth_user_tally) > ? returning is_active, is_staff, is_superuser, delta),
           kept as (insert into auth_user_tally (is_active, is_staff, is_superuser, delta)
                      select is_active, is_staff, is_superuser, sum(delta) from gone group by 1, 2, 3 having sum(delta) <> 0
                    returning 1)
      select (select count(*) from gone) - (select count(*) from kept) as removed`,
+    [minRows],
   );
   return Number(row.removed);
 }
