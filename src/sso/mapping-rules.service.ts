@@ -234,7 +234,9 @@ export interface UserImpact {
 export type MappedGroup = Pick<Group, 'id' | 'name'>;
 
 /** How long the preview computes before letting other work run: it never holds the event loop longer. */
-const PREVIEW_SLICE_MS = 10;
+const PREVIEW_SLICE_MS = 5;
+/** How many identities' claims the preview reads at a time. */
+const PREVIEW_BATCH = 500;
 
 /**
  * For a proposed new rule or change: which SSO users would gain or lose which groups at their
@@ -246,9 +248,9 @@ const PREVIEW_SLICE_MS = 10;
  * The rules in force are the compiled, versioned ones of sign-ins (`rule-cache.ts`), evaluated
  * once per identity; the proposal changes one rule, so what the rules would grant with it is
  * what they grant now without the rule it replaces, plus the proposal's group if it matches.
- * The identities are read as rows and evaluated in slices of at most PREVIEW_SLICE_MS, yielding
- * to the event loop between them, so other requests are served while a preview over thousands
- * of identities runs.
+ * The identities are read as rows, PREVIEW_BATCH at a time, and evaluated in slices of at most
+ * PREVIEW_SLICE_MS, yielding to the event loop between them, so other requests are served while a
+ * preview over thousands of identities runs.
  */
 export async function previewRuleChange(
   em: EntityManager,
@@ -279,39 +281,57 @@ export async function previewRuleChange(
   };
   const proposed = compileRules([candidate], groupsClaim);
 
-  const identities = await em.execute<Array<{ user_id: number; last_claims: Record<string, unknown> | null }>>(
-    'select i.user_id, i.last_claims from sso_identity i order by i.user_id, i.id',
-  );
-  const adminGroups = new Map<number, Set<number>>();
-  for (const row of await em.execute<Array<{ user_id: number; group_id: number }>>(
-    'select ug.user_id, ug.group_id from auth_user_groups ug where ug.rule_id is null and ug.user_id in (select user_id from sso_identity)',
-  )) {
-    const held = adminGroups.get(row.user_id) ?? new Set<number>();
-    held.add(row.group_id);
-    adminGroups.set(row.user_id, held);
-  }
   const groups = new Map<number, MappedGroup>([...current.rules, candidate].map((r) => [r.group.id, r.group]));
-  const impacts = new Map<number, { gained: Set<number>; lost: Set<number> }>();
+  const changes = new Map<number, { gained: Set<number>; lost: Set<number> }>();
   let slice = performance.now();
-  for (const identity of identities) {
-    if (performance.now() - slice > PREVIEW_SLICE_MS) {
-      await yieldToEventLoop();
-      slice = performance.now();
+  // The identities in batches (by id): a bounded amount of claims in memory at a time.
+  for (let afterId = 0; ;) {
+    const batch = await em.execute<Array<{ id: number; user_id: number; last_claims: Record<string, unknown> | null }>>(
+      'select i.id, i.user_id, i.last_claims from sso_identity i where i.id > ? order by i.id limit ?',
+      [afterId, PREVIEW_BATCH],
+    );
+    for (const identity of batch) {
+      if (performance.now() - slice > PREVIEW_SLICE_MS) {
+        await yieldToEventLoop();
+        slice = performance.now();
+      }
+      const claims = identity.last_claims ?? {};
+      const now = current.evaluate(claims, claimOptions).matches;
+      const before = new Set(now.map((m) => m.rule.group.id));
+      const after = new Set(now.filter((m) => m.rule.id !== replaced).map((m) => m.rule.group.id));
+      if (proposed.evaluate(claims, claimOptions).matches.length) after.add(group.id);
+      const gained = [...after].filter((id) => !before.has(id));
+      const lost = [...before].filter((id) => !after.has(id));
+      if (!gained.length && !lost.length) continue;
+      // A user with identities at several providers: the union of their changes.
+      const entry = changes.get(identity.user_id) ?? { gained: new Set<number>(), lost: new Set<number>() };
+      gained.forEach((id) => entry.gained.add(id));
+      lost.forEach((id) => entry.lost.add(id));
+      changes.set(identity.user_id, entry);
     }
-    const claims = identity.last_claims ?? {};
-    const now = current.evaluate(claims, claimOptions).matches;
-    const before = new Set(now.map((m) => m.rule.group.id));
-    const after = new Set(now.filter((m) => m.rule.id !== replaced).map((m) => m.rule.group.id));
-    if (proposed.evaluate(claims, claimOptions).matches.length) after.add(group.id);
-    const held = adminGroups.get(identity.user_id) ?? new Set<number>();
-    const gained = [...after].filter((id) => !before.has(id) && !held.has(id));
-    const lost = [...before].filter((id) => !after.has(id) && !held.has(id));
-    if (!gained.length && !lost.length) continue;
-    // A user with identities at several providers: the union of their changes.
-    const entry = impacts.get(identity.user_id) ?? { gained: new Set<number>(), lost: new Set<number>() };
-    gained.forEach((id) => entry.gained.add(id));
-    lost.forEach((id) => entry.lost.add(id));
-    impacts.set(identity.user_id, entry);
+    if (batch.length < PREVIEW_BATCH) break;
+    afterId = batch[batch.length - 1].id;
+  }
+  // A group the user also holds through an admin is neither gained nor lost.
+  const held = new Map<number, Set<number>>();
+  const heldRows = changes.size
+    ? await em.execute<Array<{ user_id: number; group_id: number }>>(
+        'select ug.user_id, ug.group_id from auth_user_groups ug where ug.rule_id is null and ug.user_id = any(?::int[])',
+        [intArray([...changes.keys()])],
+      )
+    : [];
+  for (const row of heldRows) {
+    const set = held.get(row.user_id) ?? new Set<number>();
+    set.add(row.group_id);
+    held.set(row.user_id, set);
+  }
+  const impacts = new Map<number, { gained: number[]; lost: number[] }>();
+  for (const userId of [...changes.keys()].sort((a, b) => a - b)) {
+    const { gained, lost } = changes.get(userId)!;
+    const admin = held.get(userId) ?? new Set<number>();
+    const kept = (ids: Set<number>) => [...ids].filter((id) => !admin.has(id)).sort((a, b) => a - b);
+    const impact = { gained: kept(gained), lost: kept(lost) };
+    if (impact.gained.length || impact.lost.length) impacts.set(userId, impact);
   }
   const users = new Map(
     impacts.size
@@ -325,7 +345,7 @@ export async function previewRuleChange(
     .filter(([userId]) => users.has(userId))
     .map(([userId, { gained, lost }]) => ({
       user: users.get(userId)!,
-      gained: [...gained].sort((a, b) => a - b).map((id) => groups.get(id)!),
-      lost: [...lost].sort((a, b) => a - b).map((id) => groups.get(id)!),
+      gained: gained.map((id) => groups.get(id)!),
+      lost: lost.map((id) => groups.get(id)!),
     }));
 }
