@@ -234,9 +234,9 @@ export interface UserImpact {
 export type MappedGroup = Pick<Group, 'id' | 'name'>;
 
 /** How long the preview computes before letting other work run: it never holds the event loop longer. */
-const PREVIEW_SLICE_MS = 5;
+const PREVIEW_SLICE_MS = 2;
 /** How many identities' claims the preview reads at a time. */
-const PREVIEW_BATCH = 500;
+const PREVIEW_BATCH = 250;
 
 /**
  * For a proposed new rule or change: which SSO users would gain or lose which groups at their
