@@ -1,11 +1,11 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { RE2JS } from 're2js';
 import { badInput } from '../errors';
-import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
+import { MatchType } from './group-mapping-rule.entity';
 
 /**
  * The group-mapping engine: reads claims and turns them into local groups, by the rules
- * admins manage (`sso.GroupMappingRule`). Everything here but `loadEnabledRules` is pure.
+ * admins manage (`sso.GroupMappingRule`). Everything here is pure; the rules in force, compiled
+ * once per version of the rule set, come from `rule-cache.ts`.
  *
  * Patterns are matched with RE2 (the `re2js` port): linear time in the length of the value,
  * whatever the pattern, so no rule an admin writes can stall a sign-in (no catastrophic
@@ -125,11 +125,6 @@ export function evaluateRules<R extends MappingRule>(
   options: GroupsClaimOptions = {},
 ): MappingResult<R> {
   return compileRules(rules, groupsClaim).evaluate(claims, options);
-}
-
-/** The enabled rules, their groups loaded, oldest first. */
-export async function loadEnabledRules(em: EntityManager): Promise<GroupMappingRule[]> {
-  return em.find(GroupMappingRule, { enabled: true }, { populate: ['group'], orderBy: { id: 'asc' } });
 }
 
 /** A rule ready to test: its position in the rule list, and its matcher, compiled on first use. */
