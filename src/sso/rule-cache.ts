@@ -39,11 +39,12 @@ class RuleCache {
     const [row] = await em.execute<Array<{ version: string }>>('select version from sso_rule_set_version where id = 1');
     const version = String(row?.version ?? '0');
     if (this.current?.version === version) return this.current;
-    // Requests that find the same new version share one load (and a later version wins).
+    // Requests that find the same new version share one load; one that read another version
+    // than the shared load found (a change in between) loads again, never mapping with rules
+    // older than the version it read.
     this.loading ??= this.load(em).finally(() => (this.loading = null));
     const loaded = await this.loading;
-    if (loaded.version !== version && this.current?.version === version) return this.current;
-    return loaded;
+    return loaded.version === version ? loaded : this.load(em);
   }
 
   private async load(em: EntityManager): Promise<VersionedRules> {
