@@ -49,7 +49,9 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   try {
     const { PGlite } = await import('@electric-sql/pglite');
     const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-    const db = await PGlite.create({ dataDir });
+    // PGlite builds its extensions in only when asked; the migrations create pg_trgm (user search).
+    const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+    const db = await PGlite.create({ dataDir, extensions: { pg_trgm } });
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
     // The library's queue lets another connection in between a Parse and its Bind (see SessionQueue);
     // its connections take the server's queue when they connect, so it is replaced before start.

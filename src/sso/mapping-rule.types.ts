@@ -29,7 +29,8 @@ registerEnumType(GroupsClaimProblemEnum, {
   description: 'Why the groups claim cannot be used; each refuses the login.',
 });
 
-@ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.' })
+// simpleResolvers: read straight off the object; a preview answers thousands of these.
+@ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.', simpleResolvers: true })
 export class MappedGroup {
   @Field(() => ID)
   id!: number;
@@ -185,7 +186,10 @@ export class GroupMappingPreview {
   requireMappedGroup!: boolean;
 }
 
-@ObjectType({ description: 'How a proposed rule would change one single sign-on user’s groups at their next sign-in.' })
+@ObjectType({
+  description: 'How a proposed rule would change one single sign-on user’s groups at their next sign-in.',
+  simpleResolvers: true,
+})
 export class GroupMappingImpact {
   @Field(() => ID)
   userId!: number;

@@ -8,12 +8,14 @@ import { Group } from '../groups/group.entity';
 import { assertMayGrant } from '../permissions/grant-rule';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
-import { UserGroup } from '../users/user-group.entity';
-import { SsoIdentity } from './sso-identity.entity';
 import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
 import { decideLogin, type LoginDecision } from './login-decision';
 import { withDirectoryGroups } from './directory';
-import { compilePattern, evaluateRules, loadEnabledRules, readClaim, type GroupsClaimOptions, type MappingResult } from './mapping';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { intArray } from '../db/sql';
+import { USER_COLUMNS, userFromRow, type UserRow } from '../users/users.queries';
+import { compilePattern, compileRules, readClaim, type GroupsClaimOptions, type MappingResult, type MappingRule } from './mapping';
+import { enabledRules } from './rule-cache';
 
 /**
  * Managing the mapping rules (`sso.GroupMappingRule`) and previewing what they do. Knows
@@ -163,7 +165,7 @@ export async function deleteRule(em: EntityManager, actor: User | null, id: stri
 export type MatchSource = 'token' | 'scim';
 
 export interface MappingPreview {
-  result: MappingResult;
+  result: MappingResult<GroupMappingRule>;
   groups: Group[];
   decision: LoginDecision;
   /** For each of `result.matches`, in order: the sources that hold its value. */
@@ -180,17 +182,29 @@ export async function previewMapping(
   claims: Record<string, unknown>,
   options: { groupsClaim: string; requireMappedGroup: boolean; groupsClaimAllowString?: boolean; directoryGroups?: readonly string[] },
 ): Promise<MappingPreview> {
-  const rules = await loadEnabledRules(em);
+  // The compiled rules of sign-ins; the matched rules are then read as entities for the answer.
+  const { rules } = await enabledRules(em, options.groupsClaim);
   const directoryGroups = options.directoryGroups ?? [];
-  const result = evaluateRules(
-    rules,
-    withDirectoryGroups(claims, options.groupsClaim, directoryGroups, { allowString: options.groupsClaimAllowString }),
-    options.groupsClaim,
-    {
-      allowString: options.groupsClaimAllowString,
-    },
+  const allowString = options.groupsClaimAllowString;
+  const mapped = rules.evaluate(withDirectoryGroups(claims, options.groupsClaim, directoryGroups, { allowString }), { allowString });
+  const entities = new Map(
+    mapped.matches.length
+      ? (await em.find(GroupMappingRule, { id: { $in: mapped.matches.map((m) => m.rule.id) } }, { populate: ['group'] })).map(
+          (rule) => [rule.id, rule] as const,
+        )
+      : [],
   );
-  const byId = new Map(rules.map((r) => [r.group.id, r.group]));
+  // A rule deleted since the rules were read is left out, as a sign-in a moment later would.
+  const matches = mapped.matches.flatMap((m) => {
+    const rule = entities.get(m.rule.id);
+    return rule ? [{ rule, claim: m.claim, value: m.value }] : [];
+  });
+  const result: MappingResult<GroupMappingRule> = {
+    matches,
+    groupIds: [...new Set(matches.map((m) => m.rule.group.id))].sort((a, b) => a - b),
+    groupsClaimProblem: mapped.groupsClaimProblem,
+  };
+  const byId = new Map(matches.map((m) => [m.rule.group.id, m.rule.group]));
   const sources = result.matches.map((match): MatchSource[] => {
     const fromScim = match.claim === options.groupsClaim && directoryGroups.includes(match.value);
     const inToken = readClaim(claims, match.claim);
@@ -212,9 +226,17 @@ export interface ProposedRule extends RuleFields {
 
 export interface UserImpact {
   user: User;
-  gained: Group[];
-  lost: Group[];
+  gained: MappedGroup[];
+  lost: MappedGroup[];
 }
+
+/** A group as a preview names it. */
+export type MappedGroup = Pick<Group, 'id' | 'name'>;
+
+/** How long the preview computes before letting other work run: it never holds the event loop longer. */
+const PREVIEW_SLICE_MS = 2;
+/** How many identities' claims the preview reads at a time. */
+const PREVIEW_BATCH = 250;
 
 /**
  * For a proposed new rule or change: which SSO users would gain or lose which groups at their
@@ -222,6 +244,13 @@ export interface UserImpact {
  * Compares what all rules grant now with what they would grant with the proposal applied; a
  * group the user also holds by another rule, or by an admin, is neither gained nor lost.
  * Validates the proposal as `createRule`/`updateRule` would; writes nothing.
+ *
+ * The rules in force are the compiled, versioned ones of sign-ins (`rule-cache.ts`), evaluated
+ * once per identity; the proposal changes one rule, so what the rules would grant with it is
+ * what they grant now without the rule it replaces, plus the proposal's group if it matches.
+ * The identities are read as rows, PREVIEW_BATCH at a time, and evaluated in slices of at most
+ * PREVIEW_SLICE_MS, yielding to the event loop between them, so other requests are served while a
+ * preview over thousands of identities runs.
  */
 export async function previewRuleChange(
   em: EntityManager,
@@ -232,63 +261,91 @@ export async function previewRuleChange(
   const claim = validateClaim(proposal.claim);
   compilePattern(proposal.matchType, proposal.pattern, proposal.caseSensitive);
   const group = await findGroup(em, proposal.groupId);
-  const current = await em.find(GroupMappingRule, {}, { populate: ['group'], orderBy: { id: 'asc' } });
-  let proposedRules: GroupMappingRule[];
-  const candidate = Object.assign(new GroupMappingRule(), {
-    id: 0,
+  let replaced: number | null = null;
+  if (proposal.id !== undefined && proposal.id !== null) {
+    const ruleId = integerId(proposal.id);
+    const [existing] =
+      ruleId === null ? [] : await em.execute<Array<{ id: number }>>('select id from sso_groupmappingrule where id = ?', [ruleId]);
+    if (!existing) throw notFound('group mapping rule', proposal.id);
+    replaced = existing.id;
+  }
+  const { rules: current } = await enabledRules(em, groupsClaim);
+  const candidate: MappingRule = {
+    id: replaced ?? 0,
     claim,
     matchType: proposal.matchType,
     pattern: proposal.pattern,
     caseSensitive: proposal.caseSensitive,
     enabled: proposal.enabled,
-    group,
-    description: proposal.description,
-  });
-  if (proposal.id !== undefined && proposal.id !== null) {
-    const ruleId = integerId(proposal.id);
-    const existing = current.find((r) => r.id === ruleId);
-    if (!existing) throw notFound('group mapping rule', proposal.id);
-    candidate.id = existing.id;
-    proposedRules = current.map((r) => (r === existing ? candidate : r));
-  } else {
-    proposedRules = [...current, candidate];
-  }
+    group: { id: group.id, name: group.name },
+  };
+  const proposed = compileRules([candidate], groupsClaim);
 
-  const identities = await em.find(SsoIdentity, {}, { populate: ['user'], orderBy: { user: { id: 'asc' }, id: 'asc' } });
-  const adminGroups = await adminMemberships(
-    em,
-    identities.map((i) => i.user.id),
-  );
-  const groups = new Map<number, Group>([...current, candidate].map((r) => [r.group.id, r.group]));
-  const impacts = new Map<number, { user: User; gained: Set<number>; lost: Set<number> }>();
-  for (const identity of identities) {
-    const before = new Set(evaluateRules(current, identity.lastClaims, groupsClaim, claimOptions).groupIds);
-    const after = new Set(evaluateRules(proposedRules, identity.lastClaims, groupsClaim, claimOptions).groupIds);
-    const held = adminGroups.get(identity.user.id) ?? new Set<number>();
-    const gained = [...after].filter((id) => !before.has(id) && !held.has(id));
-    const lost = [...before].filter((id) => !after.has(id) && !held.has(id));
-    if (!gained.length && !lost.length) continue;
-    // A user with identities at several providers: the union of their changes.
-    const entry = impacts.get(identity.user.id) ?? { user: identity.user, gained: new Set<number>(), lost: new Set<number>() };
-    gained.forEach((id) => entry.gained.add(id));
-    lost.forEach((id) => entry.lost.add(id));
-    impacts.set(identity.user.id, entry);
+  const groups = new Map<number, MappedGroup>([...current.rules, candidate].map((r) => [r.group.id, r.group]));
+  const changes = new Map<number, { gained: Set<number>; lost: Set<number> }>();
+  let slice = performance.now();
+  // The identities in batches (by id): a bounded amount of claims in memory at a time.
+  for (let afterId = 0; ;) {
+    const batch = await em.execute<Array<{ id: number; user_id: number; last_claims: Record<string, unknown> | null }>>(
+      'select i.id, i.user_id, i.last_claims from sso_identity i where i.id > ? order by i.id limit ?',
+      [afterId, PREVIEW_BATCH],
+    );
+    for (const identity of batch) {
+      if (performance.now() - slice > PREVIEW_SLICE_MS) {
+        await yieldToEventLoop();
+        slice = performance.now();
+      }
+      const claims = identity.last_claims ?? {};
+      const now = current.evaluate(claims, claimOptions).matches;
+      const before = new Set(now.map((m) => m.rule.group.id));
+      const after = new Set(now.filter((m) => m.rule.id !== replaced).map((m) => m.rule.group.id));
+      if (proposed.evaluate(claims, claimOptions).matches.length) after.add(group.id);
+      const gained = [...after].filter((id) => !before.has(id));
+      const lost = [...before].filter((id) => !after.has(id));
+      if (!gained.length && !lost.length) continue;
+      // A user with identities at several providers: the union of their changes.
+      const entry = changes.get(identity.user_id) ?? { gained: new Set<number>(), lost: new Set<number>() };
+      gained.forEach((id) => entry.gained.add(id));
+      lost.forEach((id) => entry.lost.add(id));
+      changes.set(identity.user_id, entry);
+    }
+    if (batch.length < PREVIEW_BATCH) break;
+    afterId = batch[batch.length - 1].id;
   }
-  return [...impacts.values()].map(({ user, gained, lost }) => ({
-    user,
-    gained: [...gained].sort((a, b) => a - b).map((id) => groups.get(id)!),
-    lost: [...lost].sort((a, b) => a - b).map((id) => groups.get(id)!),
-  }));
-}
-
-async function adminMemberships(em: EntityManager, userIds: number[]): Promise<Map<number, Set<number>>> {
+  // A group the user also holds through an admin is neither gained nor lost.
   const held = new Map<number, Set<number>>();
-  if (!userIds.length) return held;
-  const rows = await em.find(UserGroup, { user: { $in: userIds }, rule: null });
-  for (const row of rows) {
-    const set = held.get(row.user.id) ?? new Set<number>();
-    set.add(row.group.id);
-    held.set(row.user.id, set);
+  const heldRows = changes.size
+    ? await em.execute<Array<{ user_id: number; group_id: number }>>(
+        'select ug.user_id, ug.group_id from auth_user_groups ug where ug.rule_id is null and ug.user_id = any(?::int[])',
+        [intArray([...changes.keys()])],
+      )
+    : [];
+  for (const row of heldRows) {
+    const set = held.get(row.user_id) ?? new Set<number>();
+    set.add(row.group_id);
+    held.set(row.user_id, set);
   }
-  return held;
+  const impacts = new Map<number, { gained: number[]; lost: number[] }>();
+  for (const userId of [...changes.keys()].sort((a, b) => a - b)) {
+    const { gained, lost } = changes.get(userId)!;
+    const admin = held.get(userId) ?? new Set<number>();
+    const kept = (ids: Set<number>) => [...ids].filter((id) => !admin.has(id)).sort((a, b) => a - b);
+    const impact = { gained: kept(gained), lost: kept(lost) };
+    if (impact.gained.length || impact.lost.length) impacts.set(userId, impact);
+  }
+  const users = new Map(
+    impacts.size
+      ? (
+          await em.execute<UserRow[]>(`select ${USER_COLUMNS} from auth_user u where u.id = any(?::int[])`, [intArray([...impacts.keys()])])
+        ).map((row) => [row.id, userFromRow(row)] as const)
+      : [],
+  );
+  // (A user deleted meanwhile is left out.)
+  return [...impacts]
+    .filter(([userId]) => users.has(userId))
+    .map(([userId, { gained, lost }]) => ({
+      user: users.get(userId)!,
+      gained: gained.map((id) => groups.get(id)!),
+      lost: lost.map((id) => groups.get(id)!),
+    }));
 }

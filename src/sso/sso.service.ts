@@ -7,6 +7,7 @@ import { AuthMethod, Session } from '../sessions/session.entity';
 import { createSession, type SessionPolicy } from '../sessions/sessions.service';
 import { TokenCipher } from '../sessions/token-cipher';
 import { backChannelLogout } from './backchannel-logout';
+import { BearerOutcomeCache } from './bearer-cache';
 import type { User } from '../users/user.entity';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
@@ -47,6 +48,8 @@ export class SsoService {
   /** The sign-in policy: the settings' groups claim, requirement and e-mail trust, and the provisioned directory groups. */
   private readonly loginPolicy: SsoLoginPolicy;
   private readonly metrics: GatehouseMetrics | null;
+  /** What recent provider access tokens' sign-ins came to (bearer-cache.ts). */
+  private readonly bearerOutcomes: BearerOutcomeCache;
 
   constructor(
     readonly settings: SsoSettings,
@@ -71,6 +74,7 @@ export class SsoService {
       directoryGroups: options.directoryGroups,
       metrics: options.metrics ?? undefined,
     };
+    this.bearerOutcomes = new BearerOutcomeCache(options.directoryGroups);
   }
 
   start(): void {
@@ -215,18 +219,24 @@ export class SsoService {
   /**
    * The user behind a provider-issued JWT access token, through the same policy as a sign-in
    * (groups re-mapped, disabled users refused) but without a session; null when the token
-   * is not valid, bearer tokens are off, or the policy refuses.
+   * is not valid, bearer tokens are off, or the policy refuses. The token is verified on every
+   * request; the sign-in runs again only when something it read has changed since the token's
+   * last one (`BearerOutcomeCache`).
    */
   async authenticateBearer(em: EntityManager, jwt: string): Promise<User | null> {
     if (!this.bearerTokensEnabled) return null;
     try {
       const payload = await this.relyingParty.verifyAccessToken(jwt);
-      const { outcome } = await signInWithClaims(
-        em,
-        { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' },
-        this.loginPolicy,
-        this.logger,
-      );
+      // The same token again, with nothing its sign-in read changed since: the same user, at the
+      // cost of one statement (bearer-cache.ts).
+      const key = BearerOutcomeCache.keyOf(jwt);
+      const recalled = await this.bearerOutcomes.recall(em, key);
+      if (recalled) return recalled;
+      const { issuer } = this.relyingParty;
+      const claims = userClaims(payload as Record<string, unknown>);
+      const read = await this.bearerOutcomes.before(em, issuer, payload.sub);
+      const { outcome } = await signInWithClaims(em, { issuer, claims, via: 'bearer' }, this.loginPolicy, this.logger);
+      if (typeof payload.exp === 'number') this.bearerOutcomes.remember(key, payload.exp * 1000, read, issuer, payload.sub, outcome);
       return outcome.user;
     } catch (error) {
       if (!(error instanceof SsoLoginRefused)) this.logger.info({ err: error }, 'bearer access token refused');

@@ -1,4 +1,4 @@
-import { Collection, Entity, ManyToMany, OneToMany, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Collection, Entity, Index, ManyToMany, OneToMany, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Permission } from '../permissions/permission.entity';
 import { UserGroup } from './user-group.entity';
@@ -13,6 +13,26 @@ import { UserGroup } from './user-group.entity';
  */
 @ObjectType('User', { simpleResolvers: true })
 @Entity({ tableName: 'auth_user' })
+// Search (`users(filter: { search })`, ILIKE '%term%' on four columns): a pg_trgm GIN index per
+// column, which PostgreSQL combines with a BitmapOr. The orderings of `users` each have an index
+// (USERNAME_*: the unique index; DATE_JOINED_*: date_joined, id), read forwards or backwards.
+@Index({
+  name: 'auth_user_username_trgm_index',
+  expression: 'create index "auth_user_username_trgm_index" on "auth_user" using gin ("username" gin_trgm_ops)',
+})
+@Index({
+  name: 'auth_user_email_trgm_index',
+  expression: 'create index "auth_user_email_trgm_index" on "auth_user" using gin ("email" gin_trgm_ops)',
+})
+@Index({
+  name: 'auth_user_first_name_trgm_index',
+  expression: 'create index "auth_user_first_name_trgm_index" on "auth_user" using gin ("first_name" gin_trgm_ops)',
+})
+@Index({
+  name: 'auth_user_last_name_trgm_index',
+  expression: 'create index "auth_user_last_name_trgm_index" on "auth_user" using gin ("last_name" gin_trgm_ops)',
+})
+@Index({ name: 'auth_user_date_joined_id_index', properties: ['dateJoined', 'id'] })
 export class User {
   @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
