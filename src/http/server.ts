@@ -14,6 +14,7 @@ import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookies';
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
+import { compiledExecution } from '../graphql/compiled-execution';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
 import { graphiqlRoutes } from './graphiql';
@@ -48,7 +49,8 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   const development = config.NODE_ENV !== 'production';
   const limits = queryLimits();
   const apollo = new ApolloServer<GatehouseContext>({
-    schema,
+    // Operations run compiled (graphql-jit) with the schema's own resolvers and guards.
+    gateway: compiledExecution(schema),
     introspection: development,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
