@@ -159,7 +159,7 @@ function guarded(
   resolve: GraphQLFieldResolver<unknown, GatehouseContext>,
 ): GraphQLFieldResolver<unknown, GatehouseContext> {
   return (source, args, context, info) => {
-    const user = context.user;
+    const user = context.viewer;
     if (!user) throw unauthenticated();
     if (access.kind === 'authenticated') return resolve(source, args, context, info);
     const known = context.permissions.peek(user);

@@ -121,7 +121,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         const jwt = token !== null && token.split('.').length === 3 && services.sso?.bearerTokensEnabled ? token : null;
         let resolved = token && !jwt ? await resolveSessionWithPermissions(em, token, services.sessionPolicy) : null;
         // A single sign-on session due for refresh asks the provider first (no statement when it is not due).
-        const need = resolved && services.sso ? services.sso.refreshNeed(resolved.session) : 'none';
+        const need = resolved && services.sso ? services.sso.refreshNeed(resolved) : 'none';
         if (resolved && need !== 'none') {
           const outcome = need === 'refresh' ? await services.sso!.refreshSession(db.orm.em.fork(), resolved.session) : 'refused';
           if (outcome === 'refused') resolved = null;
@@ -134,8 +134,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,
-          session: resolved?.session ?? null,
-          sessionPermissions: resolved?.permissions,
+          session: resolved,
           user,
           services,
           request: {
