@@ -1,6 +1,7 @@
 import { ReferenceKind, type EntityMetadata, type MetadataStorage } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomBytes } from 'node:crypto';
+import { executePrepared, preparedStatement, type PreparedStatement } from '../db/prepared';
 import { grantedPermissionsSql } from '../permissions/has-perm';
 import { User } from '../users/user.entity';
 import { userFromRow, type UserRow } from '../users/users.queries';
@@ -119,7 +120,7 @@ export async function resolveSessionWithPermissions(
   if (token.length < 16 || token.length > 256) return null;
   const now = Date.now();
   const lookup = sessionLookup(em);
-  const [row] = await em.execute<Array<Record<string, unknown>>>(lookup.sql, [
+  const [row] = await executePrepared<Record<string, unknown>>(em, lookup.statement, [
     hashToken(token),
     new Date(now),
     new Date(now - policy.idleTimeout * 1000),
@@ -191,7 +192,8 @@ interface Column {
 }
 
 interface SessionLookup {
-  readonly sql: string;
+  /** Run on every request: prepared (see db/prepared.ts). */
+  readonly statement: PreparedStatement;
   readonly session: readonly Column[];
   readonly user: readonly Column[];
 }
@@ -214,7 +216,7 @@ function sessionLookup(em: EntityManager): SessionLookup {
             case when u.is_superuser then null else array(${grantedPermissionsSql('u.id')}) end as permissions
        from auth_session s join auth_user u on u.id = s.user_id
       where s.token_hash = ? and s.expires_at > ? and s.last_seen_at > ? and u.is_active`;
-    lookup = { sql, session, user };
+    lookup = { statement: preparedStatement('gatehouse_session_lookup', sql), session, user };
     lookups.set(metadata, lookup);
   }
   return lookup;
