@@ -7,12 +7,9 @@
 const path = require('node:path');
 
 if (process.argv[2] === 'serve') {
-  // A server's memory (bench/README.md, "Memory"): V8 would grow the young generation to 2 × 16 MB
-  // and let the old one reach up to four times what survives a collection; requests are short
-  // and their objects die young, so a young generation kept at its initial size and an old one
-  // grown to twice the live heap hold RSS near 100 MB idle and under 150 MB under load, for the
-  // same CPU per request (measured). Both flags are read by V8 as the heap grows, so they take
-  // effect when set here, before anything is loaded.
+  // A server's heap while it starts (src/config/heap.ts; bench/README.md, "Memory"): the young
+  // generation kept at its initial size, the old one grown to twice the live heap. V8 reads both
+  // flags as the heap grows, so they take effect when set here, before anything is loaded.
   require('node:v8').setFlagsFromString('--semi-space-growth-factor=1 --heap-growing-percent=100');
 }
 const { ensureBuilt, BuildError } = require('./build');
