@@ -12,6 +12,7 @@ import { buildGatehouseSchema } from './graphql/schema';
 import { createLoginThrottle } from './sessions/login-throttle';
 import { startHousekeeping, type HousekeepingSchedule } from './db/housekeeping';
 import { startHttpServer, type HttpServer } from './http/server';
+import { letYoungGenerationGrow } from './config/heap';
 import { scimDirectoryGroups } from './scim/directory';
 import type { RetryPolicy } from './sso/relying-party';
 import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
@@ -103,6 +104,7 @@ export async function startGatehouse(
     { url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) },
     'Gatehouse is ready',
   );
+  letYoungGenerationGrow();
   const server = http;
   const housekeeping = startHousekeeping({
     fork: () => db.orm.em.fork(),

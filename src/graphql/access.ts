@@ -166,7 +166,7 @@ function guarded(
   resolve: GraphQLFieldResolver<unknown, GatehouseContext>,
 ): GraphQLFieldResolver<unknown, GatehouseContext> {
   return (source, args, context, info) => {
-    const user = context.user;
+    const user = context.viewer;
     if (!user) throw unauthenticated(context, access);
     if (access.kind === 'authenticated') return resolve(source, args, context, info);
     const known = context.permissions.peek(user);

@@ -14,6 +14,7 @@ import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookies';
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
+import { compiledExecution } from '../graphql/compiled-execution';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
 import { metricsPlugin, timedContext } from '../graphql/metrics-plugin';
@@ -53,7 +54,8 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   const development = config.NODE_ENV !== 'production';
   const limits = queryLimits();
   const apollo = new ApolloServer<GatehouseContext>({
-    schema,
+    // Operations run compiled (graphql-jit) with the schema's own resolvers and guards.
+    gateway: compiledExecution(schema),
     introspection: development,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
@@ -132,7 +134,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         const jwt = token !== null && token.split('.').length === 3 && services.sso?.bearerTokensEnabled ? token : null;
         let resolved = token && !jwt ? await resolveSessionWithPermissions(em, token, services.sessionPolicy) : null;
         // A single sign-on session due for refresh asks the provider first (no statement when it is not due).
-        const need = resolved && services.sso ? services.sso.refreshNeed(resolved.session) : 'none';
+        const need = resolved && services.sso ? services.sso.refreshNeed(resolved) : 'none';
         if (resolved && need !== 'none') {
           const outcome = need === 'refresh' ? await services.sso!.refreshSession(db.orm.em.fork(), resolved.session) : 'refused';
           if (outcome === 'refused') resolved = null;
@@ -145,8 +147,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,
-          session: resolved?.session ?? null,
-          sessionPermissions: resolved?.permissions,
+          session: resolved,
           user,
           services,
           request: {

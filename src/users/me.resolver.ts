@@ -16,7 +16,7 @@ export class Me {
 export class MeResolver {
   @Query(() => Me, { nullable: true, description: 'The signed-in user; null when the request has no valid session.' })
   @Public()
-  async me(@Ctx() { user, permissions }: GatehouseContext): Promise<Me | null> {
+  async me(@Ctx() { viewer: user, permissions }: GatehouseContext): Promise<Me | null> {
     if (!user) return null;
     return { user, permissions: [...(await permissions.getAllPermissions(user))].sort() };
   }
