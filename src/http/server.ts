@@ -16,6 +16,7 @@ import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookie
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { KnownOperationTypesRule } from '../graphql/operation-types';
 import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
@@ -56,7 +57,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     // `gatehouse serve` owns shutdown (HTTP, then the database); Apollo's own signal handlers
     // would end the process before the database is closed.
     stopOnTerminationSignals: false,
-    validationRules: limits.validationRules,
+    validationRules: [KnownOperationTypesRule, ...limits.validationRules],
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: false,
     plugins: [
