@@ -48,7 +48,8 @@ class EnumLiteral {
   constructor(readonly name: string) {}
 }
 
-const HUGE_INTEGERS = [2147483647, 2147483648, -2147483649, 9007199254740993, 1e21, -1e300];
+// Beyond Int's 32 bits and beyond what a double holds exactly; BigInt so that literals keep every digit.
+const HUGE_INTEGERS = [2147483647n, 2147483648n, -2147483649n, 9007199254740993n, 10n ** 21n, -(10n ** 300n)];
 const NASTY_STRINGS = ['', 'a\u0000b', '\u0000', '\ud800', 'x\udfffy', '%', '_', '\\', '"', '😀', 'ʃ\u200b', "'; select 1; --", '../..'];
 
 type Gen = fc.GeneratorValue;
@@ -258,12 +259,14 @@ export function printLiteral(value: unknown): string {
     return `{${Object.entries(value as Record<string, unknown>)
       .map(([key, item]) => `${/^[_A-Za-z][_0-9A-Za-z]*$/.test(key) ? key : 'badKey'}: ${printLiteral(item)}`)
       .join(', ')}}`;
+  if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value).toString() : String(value);
   return JSON.stringify(value);
 }
 
 function toJson(value: unknown): unknown {
   if (value instanceof EnumLiteral) return value.name;
+  if (typeof value === 'bigint') return Number(value);
   if (Array.isArray(value)) return value.map(toJson);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toJson(item)]));
   return value;
