@@ -29,9 +29,9 @@ import {
 
 /** A request as it goes to POST /graphql. */
 export interface GeneratedRequest {
-  query: string;
-  variables: Record<string, unknown>;
-  operationName?: string;
+  query: unknown;
+  variables: unknown;
+  operationName?: unknown;
 }
 
 export interface GenerationOptions {
@@ -296,6 +296,12 @@ export function requestArbitrary(schema: GraphQLSchema, options: GenerationOptio
     let query = [`${keyword}${name ? ` ${name}` : ''}${b.header()} { ${selection} }`, ...b.fragments].join('\n');
     if (b.mistake(8)) query = damage(g, query);
     const operationName = name && !b.mistake(10) ? name : b.mistake(20) ? 'Nope' : undefined;
-    return { query, variables: b.variables, ...(operationName ? { operationName } : {}) };
+    const request: GeneratedRequest = { query, variables: b.variables, ...(operationName ? { operationName } : {}) };
+    // Now and then the envelope itself is wrong: a member of the wrong JSON type.
+    if (b.mistake(4)) {
+      const member = b.pick(['query', 'variables', 'operationName'] as const);
+      request[member] = b.pick<unknown>([null, 42, true, [], [query], {}, 'text', { query }]);
+    }
+    return request;
   });
 }
