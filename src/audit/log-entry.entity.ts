@@ -13,6 +13,22 @@ export enum ActionFlag {
 registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entry records: Django admin’s action flags.' });
 
 /**
+ * The events of signing in and out, which Django's admin log does not have: they are kept
+ * AUDIT_SIGNIN_RETENTION_DAYS, while admin changes (no event) are kept forever.
+ */
+export enum LogEvent {
+  /** A sign-in, allowed or refused: with a password (`auth.login`) or single sign-on (`sso.login`). */
+  SIGN_IN = 'sign_in',
+  /** A sign-out, or a person ending sessions of their own (`auth.session`). */
+  SIGN_OUT = 'sign_out',
+}
+
+registerEnumType(LogEvent, {
+  name: 'LogEvent',
+  description: 'A sign-in or sign-out event; admin changes have none. Events are deleted after AUDIT_SIGNIN_RETENTION_DAYS.',
+});
+
+/**
  * `admin.LogEntry`: the history of every change made through Gatehouse. `user` is null only
  * for events without a local account (e.g. a refused single sign-on attempt), or once the
  * actor's account is deleted.
@@ -21,6 +37,12 @@ registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entr
 @Entity({ tableName: 'admin_logentry' })
 @Index({ name: 'admin_logentry_action_time_index', properties: ['actionTime'] })
 @Index({ name: 'admin_logentry_object_index', properties: ['appLabel', 'model', 'objectId'] })
+// Retention deletes the oldest events first, a batch at a time; admin changes are not in it.
+@Index({
+  name: 'admin_logentry_event_action_time_index',
+  expression:
+    'create index "admin_logentry_event_action_time_index" on "admin_logentry" ("event", "action_time") where "event" is not null',
+})
 export class LogEntry {
   @Field(() => ID)
   @PrimaryKey({ type: 'integer', autoincrement: true })
@@ -53,6 +75,10 @@ export class LogEntry {
   @Field(() => ActionFlag)
   @Enum({ items: () => ActionFlag, type: 'smallint' })
   actionFlag!: ActionFlag;
+
+  @Field(() => LogEvent, { nullable: true, description: 'The sign-in or sign-out this entry records; null for an admin change.' })
+  @Enum({ items: () => LogEvent, nullable: true })
+  event: LogEvent | null = null;
 
   @Field(() => GraphQLJSON, { description: 'Django admin’s JSON change message, e.g. [{"changed": {"fields": ["screenName"]}}].' })
   @Property({ type: 'json' })

@@ -17,6 +17,7 @@ import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
 import { KnownOperationTypesRule } from '../graphql/operation-types';
+import { accountPageRoutes } from './account-page';
 import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
@@ -33,7 +34,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/` (the account page), `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
@@ -89,6 +90,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   });
   app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
+  app.use(accountPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
   if (config.GRAPHQL_EXPLORER !== 'none') app.use(graphiqlRoutes({ services, db }));
   if (config.GRAPHQL_EXPLORER === 'graphiql') {
