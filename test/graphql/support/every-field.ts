@@ -183,15 +183,15 @@ export function documentFor(path: FieldPath, fixtures: Fixtures, pageSize: numbe
 }
 
 /**
- * The largest page size from 10 down at which the document of `path` stays within the cost
- * limit (the server's own estimate), so that nested pages are as full as a client may ask.
+ * The largest page size from 50 (the default page) down at which the document of `path` stays
+ * within the cost limit (the server's own estimate), so that pages are as full as a client may ask.
  */
 export function affordableDocument(
   schema: GraphQLSchema,
   path: FieldPath,
   fixtures: Fixtures,
 ): { query: string; variables: Record<string, unknown> } {
-  for (let pageSize = 10; pageSize >= 1; pageSize--) {
+  for (let pageSize = 50; pageSize >= 1; pageSize--) {
     const document = documentFor(path, fixtures, pageSize);
     const cost = operationCost({ schema, document: parse(document.query), variables: document.variables }, QUERY_LIMITS.maxCost);
     if (typeof cost === 'number' && cost <= QUERY_LIMITS.maxCost) return document;
