@@ -17,6 +17,7 @@ import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { compiledExecution } from '../graphql/compiled-execution';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { KnownOperationTypesRule } from '../graphql/operation-types';
 import { metricsPlugin, timedContext } from '../graphql/metrics-plugin';
 import { accountPageRoutes } from './account-page';
 import { graphiqlRoutes } from './graphiql';
@@ -63,7 +64,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     // `gatehouse serve` owns shutdown (HTTP, then the database); Apollo's own signal handlers
     // would end the process before the database is closed.
     stopOnTerminationSignals: false,
-    validationRules: limits.validationRules,
+    validationRules: [KnownOperationTypesRule, ...limits.validationRules],
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: false,
     plugins: [

@@ -34,8 +34,9 @@ export interface UserRow {
   is_active: boolean;
   is_staff: boolean;
   is_superuser: boolean;
-  date_joined: Date;
-  last_login: Date | null;
+  /** As the driver returns a `timestamptz`: text, which the snapshot turns into a Date. */
+  date_joined: string;
+  last_login: string | null;
   /** Exact (microsecond) date joined, only selected when ordering by it. */
   joined_key?: string;
 }
