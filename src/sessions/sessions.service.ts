@@ -161,8 +161,8 @@ class LookedUpSession implements ResolvedSession {
   get viewer(): User {
     if (this.managed) return this.managed.user;
     if (!this.snapshot) {
-      const row = this.userRow as unknown as UserRow;
-      this.snapshot = userFromRow({ ...row, date_joined: this.date(row.date_joined)!, last_login: this.date(row.last_login) });
+      // The snapshot turns the driver's date-time text into Dates, as for every user row.
+      this.snapshot = userFromRow(this.userRow as unknown as UserRow);
     }
     return this.snapshot;
   }
