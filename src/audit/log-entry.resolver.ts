@@ -1,5 +1,6 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Query, Resolver, Root } from 'type-graphql';
 import { HasPermission } from '../graphql/access';
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { findPage, type Page } from '../db/keyset';
 import { Connection } from '../graphql/connection';
 import type { GatehouseContext } from '../graphql/context';
@@ -38,8 +39,8 @@ export class LogEntryResolver {
   @HasPermission(permissionFor(LOG_ENTRY, 'view'))
   logEntries(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
     @Arg('filter', () => LogEntryFilterInput, { nullable: true }) filter?: LogEntryFilterInput | null,
   ): Promise<Page<LogEntry>> {
     // The actors come in one batched statement with the page, never one per row.

@@ -5,6 +5,7 @@ import { permissionFor } from '../permissions/registry';
 import { HasPermission } from './access';
 import { Connection } from './connection';
 import type { GatehouseContext } from './context';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from './conventions';
 
 /*
  * The GraphQL edge of a registered model's administration: five root operations derived from
@@ -40,7 +41,7 @@ export interface CrudTypes<E extends object, CreateInput extends object, UpdateI
  *   tweet(id): Tweet                              @hasPermission("core.view_tweet")
  *   createTweet(input): Tweet!                    @hasPermission("core.add_tweet")
  *   updateTweet(id, input): Tweet!                @hasPermission("core.change_tweet")
- *   deleteTweet(id): ID!                          @hasPermission("core.delete_tweet")
+ *   deleteTweet(id): DeletePayload!               @hasPermission("core.delete_tweet")
  *
  * The permission check runs before anything is looked up, so `tweet(id)` is FORBIDDEN for a
  * caller without the permission whether or not the row exists; with it, an absent row is null
@@ -73,8 +74,8 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
     @HasPermission(permissionFor(admin.ref, 'view'))
     list(
       @Ctx() ctx: GatehouseContext,
-      @Arg('first', () => Int, { nullable: true }) first?: number | null,
-      @Arg('after', () => String, { nullable: true }) after?: string | null,
+      @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+      @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
     ): Promise<Page<E>> {
       return service.list(ctx.em, { first, after });
     }
@@ -100,10 +101,13 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       return service.update(ctx.em, ctx.user!, id, input);
     }
 
-    @Mutation(() => ID, { name: names.delete, description: `Deletes a ${what} and returns its id; logged in the admin log.` })
+    @Mutation(() => DeletePayload, { name: names.delete, description: `Deletes a ${what}; logged in the admin log.` })
     @HasPermission(permissionFor(admin.ref, 'delete'))
-    remove(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-      return service.delete(ctx.em, ctx.user!, id);
+    async remove(
+      @Ctx() ctx: GatehouseContext,
+      @Arg('id', () => ID, { description: `The ${what}’s id.` }) id: string,
+    ): Promise<DeletePayload> {
+      return deleted(await service.delete(ctx.em, ctx.user!, id));
     }
   }
   return GeneratedCrudResolver;

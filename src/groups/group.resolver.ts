@@ -3,6 +3,7 @@ import { existingId, integerId } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { Permission } from '../permissions/permission.entity';
 import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { modelRef, permissionFor } from '../permissions/registry';
@@ -27,8 +28,8 @@ export class GroupResolver {
   @HasPermission(permissionFor(GROUP, 'view'))
   groups(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
     @Arg('filter', () => GroupFilter, { nullable: true }) filter?: GroupFilter | null,
   ): Promise<Page<Group>> {
     return listGroups(em, { search: filter?.search, limit: pageSize(first), after });
@@ -57,10 +58,13 @@ export class GroupResolver {
     return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, existingId(id, 'group'), input));
   }
 
-  @Mutation(() => ID, { description: 'Deletes a group and its memberships (never its members) and returns its id.' })
+  @Mutation(() => DeletePayload, { description: 'Deletes a group and its memberships (never its members).' })
   @HasPermission(permissionFor(GROUP, 'delete'))
-  async deleteGroup(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return afterWrite(ctx, String(await deleteGroup(ctx.em, ctx.user!, existingId(id, 'group'))));
+  async deleteGroup(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+  ): Promise<DeletePayload> {
+    return afterWrite(ctx, deleted(await deleteGroup(ctx.em, ctx.user!, existingId(id, 'group'))));
   }
 
   @Mutation(() => Group, { description: `Sets the group’s permissions, by full name (core.view_tweet). ${GRANT_RULE_SUMMARY}` })
@@ -84,8 +88,8 @@ export class GroupResolver {
   async users(
     @Root() group: Group,
     @Ctx() { loaders }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ): Promise<Page<User>> {
     const page = await loaders.groups.membersOf(group.id, { limit: pageSize(first), after: MEMBER_ORDER.decode(after) });
     return MEMBER_ORDER.pageOf(page.users, page.hasNextPage, () => loaders.groups.memberCount.load(group.id));

@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from '../graphql/conventions';
 import type { GatehouseContext } from '../graphql/context';
 import { permissionFor } from '../permissions/registry';
 import type { ProvisioningToken } from './provisioning-token.entity';
@@ -29,8 +30,8 @@ export class ProvisioningTokenResolver {
   @HasPermission(permissionFor(TOKEN_MODEL, 'view'))
   async provisioningTokens(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ): Promise<Page<ProvisioningTokenType>> {
     const page = await listProvisioningTokens(em, first, after);
     return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toType(edge.node) })) };

@@ -3,6 +3,7 @@ import { uuidId } from '../db/ids';
 import { notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { DeletePayload, deleted } from '../graphql/conventions';
 import { User } from '../users/user.entity';
 import { loginWithPassword } from './password-login';
 import { AuthMethod, Session } from './session.entity';
@@ -109,12 +110,17 @@ export class SessionResolver {
     return sessions.map((s) => toInfo(s, ctx.session?.id));
   }
 
-  @Mutation(() => Boolean, { description: 'Ends one of the current user’s sessions.' })
+  @Mutation(() => DeletePayload, {
+    description: 'Ends one of the current user’s sessions (it leaves `mySessions`); another user’s is NOT_FOUND.',
+  })
   @Authenticated()
-  async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
+  async revokeSession(
+    @Arg('id', () => ID, { description: 'The session’s id, from `mySessions`.' }) id: string,
+    @Ctx() ctx: GatehouseContext,
+  ): Promise<DeletePayload> {
     const sessionId = uuidId(id);
     if (sessionId === null || !(await endSession(ctx.em, sessionId, ctx.user!.id))) throw notFound('session', id);
     if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
-    return true;
+    return deleted(sessionId);
   }
 }

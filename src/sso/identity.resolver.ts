@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type
 import { existingId } from '../db/ids';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { DeletePayload, deleted } from '../graphql/conventions';
 import { permissionFor } from '../permissions/registry';
 import { IDENTITY_MODEL, linkIdentity, listIdentities, unlinkIdentity } from './identities.service';
 import type { SsoIdentity } from './sso-identity.entity';
@@ -60,11 +61,14 @@ export class SsoIdentityResolver {
     return toType(await linkIdentity(ctx.em, ctx.user!, existingId(userId, 'user'), { issuer, subject }));
   }
 
-  @Mutation(() => ID, {
-    description: `Unlinks an identity from its user and ends the user’s single sign-on sessions; returns its id; audited. ${HAND_OVER}`,
+  @Mutation(() => DeletePayload, {
+    description: `Unlinks an identity from its user and ends the user’s single sign-on sessions; audited. ${HAND_OVER}`,
   })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'delete'))
-  async unlinkIdentity(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return String(await unlinkIdentity(ctx.em, ctx.user!, existingId(id, 'single sign-on identity')));
+  async unlinkIdentity(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The identity’s id (SsoIdentity.id).' }) id: string,
+  ): Promise<DeletePayload> {
+    return deleted(await unlinkIdentity(ctx.em, ctx.user!, existingId(id, 'single sign-on identity')));
   }
 }

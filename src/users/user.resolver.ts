@@ -5,6 +5,7 @@ import { pageSize, type Page } from '../db/keyset';
 import { unknownValues } from '../errors';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { selects } from '../graphql/selection';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
@@ -32,8 +33,8 @@ export class UserResolver {
   async users(
     @Ctx() { em, loaders }: GatehouseContext,
     @Info() info: GraphQLResolveInfo,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
     @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter | null,
     @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC }) orderBy?: UserOrder | null,
   ): Promise<Page<User>> {
@@ -74,11 +75,14 @@ export class UserResolver {
     return afterWrite(ctx, user, user.id);
   }
 
-  @Mutation(() => ID, { description: 'Deletes a user (never yourself, never the last active superuser) and returns its id.' })
+  @Mutation(() => DeletePayload, { description: 'Deletes a user (never yourself, never the last active superuser).' })
   @HasPermission(permissionFor(USER, 'delete'))
-  async deleteUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    const deleted = await deleteUser(ctx.em, ctx.user!, existingId(id, 'user'));
-    return afterWrite(ctx, String(deleted), deleted);
+  async deleteUser(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+  ): Promise<DeletePayload> {
+    const removed = await deleteUser(ctx.em, ctx.user!, existingId(id, 'user'));
+    return afterWrite(ctx, deleted(removed), removed);
   }
 
   @Mutation(() => User, {

@@ -196,7 +196,7 @@ describe('user mutations', () => {
       const target = await makeUser(e, { username: 'm-doomed', groups: [group], perms: ['core.add_tweet'] });
       await server.signIn(target);
       const result = await server.graphql(DELETE, { id: String(target.id) }, admin.token);
-      expect(result.data).toEqual({ deleteUser: String(target.id) });
+      expect(result.data).toEqual({ deleteUser: { deletedId: String(target.id) } });
       expect(await em().count(User, { id: target.id })).toBe(0);
       expect(await em().count(UserGroup, { user: target.id })).toBe(0);
       expect(await em().count(Session, { user: target.id })).toBe(0);
