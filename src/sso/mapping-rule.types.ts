@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
+import { updateInputDescription } from '../graphql/conventions';
 import { MatchType } from './group-mapping-rule.entity';
 
 /*
@@ -80,57 +81,73 @@ export { GroupMappingRule as GroupMappingRuleType };
 
 export const GroupMappingRuleConnection = Connection(GroupMappingRule);
 
-@InputType()
+const RULE_FIELDS = {
+  claim:
+    'The claim read: a name or dotted path (`email`, `realm_access.roles`), at most 255 characters; null or omitted: the configured groups claim.',
+  matchType: 'How `pattern` is compared with the claim’s values.',
+  pattern: 'What a claim value must match, whole: 1-255 characters, valid for `matchType`.',
+  caseSensitive: 'Whether case counts when comparing; false folds case (Unicode simple case folding).',
+  groupId: 'The local group whoever matches is put in; a non-superuser only one whose every permission it holds.',
+  enabled: 'A disabled rule is kept but matches nothing.',
+  description: 'What the rule is for; at most 1,000 characters.',
+} as const;
+
+const DUPLICATE_RULE =
+  'A rule that repeats an existing one (the same claim, match type, case sensitivity, pattern as compared, and group) is CONFLICT naming it.';
+
+@InputType({ description: `A new mapping rule. ${DUPLICATE_RULE}` })
 export class CreateGroupMappingRuleInput {
-  @Field(() => String, { nullable: true, description: 'Claim name or dotted path; null or omitted: the configured groups claim.' })
+  @Field(() => String, { nullable: true, description: RULE_FIELDS.claim })
   claim?: string | null;
 
-  @Field(() => MatchType, { defaultValue: MatchType.EXACT })
+  @Field(() => MatchType, { defaultValue: MatchType.EXACT, description: RULE_FIELDS.matchType })
   matchType!: MatchType;
 
-  @Field(() => String)
+  @Field(() => String, { description: RULE_FIELDS.pattern })
   pattern!: string;
 
-  @Field(() => Boolean, { defaultValue: true })
+  @Field(() => Boolean, { defaultValue: true, description: RULE_FIELDS.caseSensitive })
   caseSensitive!: boolean;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: RULE_FIELDS.groupId })
   groupId!: string;
 
-  @Field(() => Boolean, { defaultValue: true })
+  @Field(() => Boolean, { defaultValue: true, description: RULE_FIELDS.enabled })
   enabled!: boolean;
 
-  @Field(() => String, { defaultValue: '' })
+  @Field(() => String, { defaultValue: '', description: RULE_FIELDS.description })
   description!: string;
 }
 
-@InputType({ description: 'Only the fields given change; `claim: null` goes back to the groups claim.' })
+@InputType({
+  description: updateInputDescription(`The fields of a mapping rule to change. ${DUPLICATE_RULE}`, '`claim` (back to the groups claim)'),
+})
 export class UpdateGroupMappingRuleInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: `${RULE_FIELDS.claim.replace('null or omitted', 'null')}` })
   claim?: string | null;
 
-  @Field(() => MatchType, { nullable: true })
+  @Field(() => MatchType, { nullable: true, description: RULE_FIELDS.matchType })
   matchType?: MatchType | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: RULE_FIELDS.pattern })
   pattern?: string | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: RULE_FIELDS.caseSensitive })
   caseSensitive?: boolean | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: RULE_FIELDS.groupId })
   groupId?: string | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: RULE_FIELDS.enabled })
   enabled?: boolean | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: RULE_FIELDS.description })
   description?: string | null;
 }
 
 @InputType({ description: 'A rule as it would be: a new one (no id) or an existing one changed (its id).' })
 export class ProposedGroupMappingRuleInput extends CreateGroupMappingRuleInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'The rule the proposal changes; omitted: a new rule.' })
   id?: string | null;
 }
 

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
+import { updateInputDescription } from '../graphql/conventions';
 import { Group } from '../groups/group.entity';
 import { MembershipSource } from './user-group.entity';
 import { User } from './user.entity';
@@ -23,31 +24,31 @@ export class UserFilter {
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of username, e-mail, first or last name.' })
   search?: string | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only active (true) or inactive (false) users.' })
   isActive?: boolean | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only staff (true) or non-staff (false) users.' })
   isStaff?: boolean | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only superusers (true) or the others (false).' })
   isSuperuser?: boolean | null;
 
   @Field(() => ID, { nullable: true, description: 'Only members of this group (by any membership).' })
   groupId?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'A new user; an omitted or null optional field takes its default.' })
 export class CreateUserInput {
-  @Field(() => String, { description: '1-150 characters: letters, digits and @ . + - _' })
+  @Field(() => String, { description: '1-150 characters: letters, digits and @ . + - _; unique.' })
   username!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'An e-mail address; default: none ("").' })
   email?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'At most 150 characters; default: none ("").' })
   firstName?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'At most 150 characters; default: none ("").' })
   lastName?: string | null;
 
   @Field(() => String, { nullable: true, description: 'Write-only. Omitted: the user has no usable password (single sign-on only).' })
@@ -63,18 +64,22 @@ export class CreateUserInput {
   isSuperuser?: boolean | null;
 }
 
-@InputType({ description: 'Only the fields given are changed. The password has its own mutation, setUserPassword.' })
+@InputType({
+  description: updateInputDescription(
+    'The fields of a user to change (the password has its own mutation, setUserPassword). Every field of a user has a value: clear the e-mail or a name with "".',
+  ),
+})
 export class UpdateUserInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: '1-150 characters: letters, digits and @ . + - _; unique.' })
   username?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'An e-mail address, or "" for none.' })
   email?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'At most 150 characters, or "" for none.' })
   firstName?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'At most 150 characters, or "" for none.' })
   lastName?: string | null;
 
   @Field(() => Boolean, { nullable: true, description: 'false ends all of the user’s sessions.' })

@@ -23,30 +23,38 @@ export type AuthMethod =
   | 'OIDC'
   | 'PASSWORD';
 
+/** A new group. */
 export type CreateGroupInput = {
-  /** 1-150 characters, unique. */
+  /** The group’s name: 1-150 characters, unique. */
   name: string;
 };
 
+/** A new mapping rule. A rule that repeats an existing one (the same claim, match type, case sensitivity, pattern as compared, and group) is CONFLICT naming it. */
 export type CreateGroupMappingRuleInput = {
+  /** Whether case counts when comparing; false folds case (Unicode simple case folding). */
   caseSensitive?: boolean;
-  /** Claim name or dotted path; null or omitted: the configured groups claim. */
+  /** The claim read: a name or dotted path (`email`, `realm_access.roles`), at most 255 characters; null or omitted: the configured groups claim. */
   claim?: string | null | undefined;
+  /** What the rule is for; at most 1,000 characters. */
   description?: string;
+  /** A disabled rule is kept but matches nothing. */
   enabled?: boolean;
+  /** The local group whoever matches is put in; a non-superuser only one whose every permission it holds. */
   groupId: string | number;
+  /** How `pattern` is compared with the claim’s values. */
   matchType?: MatchType;
+  /** What a claim value must match, whole: 1-255 characters, valid for `matchType`. */
   pattern: string;
 };
 
 export type CreateLanguageInput = {
-  /** At most 50 characters. */
+  /** The accent or dialect, e.g. British; at most 50 characters. */
   accentOrDialect?: string | null | undefined;
-  /** At most 50 characters. */
+  /** The language family, e.g. Indo-European; at most 50 characters. */
   family?: string | null | undefined;
-  /** At most 50 characters. */
+  /** The language’s name, e.g. English; at most 50 characters. */
   language?: string | null | undefined;
-  /** At most 20 characters; unique. */
+  /** A BCP 47 tag such as en-GB: at most 20 characters; unique. */
   languageTag: string;
 };
 
@@ -58,15 +66,19 @@ export type CreateProvisioningTokenInput = {
 };
 
 export type CreateTweetInput = {
-  /** At most 16 characters. */
+  /** The author’s screen name, without the @; at most 16 characters. */
   screenName: string;
   /** A positive 64-bit integer as a decimal string, e.g. "1460323737035677698". */
   tweetId: string;
+  /** When the tweet was posted. */
   whenTweetWasCreated: string;
 };
 
+/** A new user; an omitted or null optional field takes its default. */
 export type CreateUserInput = {
+  /** An e-mail address; default: none (""). */
   email?: string | null | undefined;
+  /** At most 150 characters; default: none (""). */
   firstName?: string | null | undefined;
   /** Default true. */
   isActive?: boolean | null | undefined;
@@ -74,13 +86,15 @@ export type CreateUserInput = {
   isStaff?: boolean | null | undefined;
   /** Default false. Only a superuser may set it. */
   isSuperuser?: boolean | null | undefined;
+  /** At most 150 characters; default: none (""). */
   lastName?: string | null | undefined;
   /** Write-only. Omitted: the user has no usable password (single sign-on only). */
   password?: string | null | undefined;
-  /** 1-150 characters: letters, digits and @ . + - _ */
+  /** 1-150 characters: letters, digits and @ . + - _; unique. */
   username: string;
 };
 
+/** Which groups to list. */
 export type GroupFilter = {
   /** Case-insensitive substring of the name. */
   search?: string | null | undefined;
@@ -137,51 +151,75 @@ export type PermissionReason =
 
 /** A rule as it would be: a new one (no id) or an existing one changed (its id). */
 export type ProposedGroupMappingRuleInput = {
+  /** Whether case counts when comparing; false folds case (Unicode simple case folding). */
   caseSensitive?: boolean;
-  /** Claim name or dotted path; null or omitted: the configured groups claim. */
+  /** The claim read: a name or dotted path (`email`, `realm_access.roles`), at most 255 characters; null or omitted: the configured groups claim. */
   claim?: string | null | undefined;
+  /** What the rule is for; at most 1,000 characters. */
   description?: string;
+  /** A disabled rule is kept but matches nothing. */
   enabled?: boolean;
+  /** The local group whoever matches is put in; a non-superuser only one whose every permission it holds. */
   groupId: string | number;
+  /** The rule the proposal changes; omitted: a new rule. */
   id?: string | number | null | undefined;
+  /** How `pattern` is compared with the claim’s values. */
   matchType?: MatchType;
+  /** What a claim value must match, whole: 1-255 characters, valid for `matchType`. */
   pattern: string;
 };
 
-/** Only the fields given are changed. */
+/** The fields of a group to change. An absent field keeps its value. `null` for a field is BAD_USER_INPUT naming the field. */
 export type UpdateGroupInput = {
+  /** The group’s name: 1-150 characters, unique. */
   name?: string | null | undefined;
 };
 
-/** Only the fields given change; `claim: null` goes back to the groups claim. */
+/** The fields of a mapping rule to change. A rule that repeats an existing one (the same claim, match type, case sensitivity, pattern as compared, and group) is CONFLICT naming it. An absent field keeps its value. `null` clears `claim` (back to the groups claim); `null` for any other field is BAD_USER_INPUT naming the field. */
 export type UpdateGroupMappingRuleInput = {
+  /** Whether case counts when comparing; false folds case (Unicode simple case folding). */
   caseSensitive?: boolean | null | undefined;
+  /** The claim read: a name or dotted path (`email`, `realm_access.roles`), at most 255 characters; null: the configured groups claim. */
   claim?: string | null | undefined;
+  /** What the rule is for; at most 1,000 characters. */
   description?: string | null | undefined;
+  /** A disabled rule is kept but matches nothing. */
   enabled?: boolean | null | undefined;
+  /** The local group whoever matches is put in; a non-superuser only one whose every permission it holds. */
   groupId?: string | number | null | undefined;
+  /** How `pattern` is compared with the claim’s values. */
   matchType?: MatchType | null | undefined;
+  /** What a claim value must match, whole: 1-255 characters, valid for `matchType`. */
   pattern?: string | null | undefined;
 };
 
-/** Omitted fields are kept; null clears an optional field. */
+/** The fields of a language to change. An absent field keeps its value. `null` clears `language`, `accentOrDialect` and `family` (to none); `null` for any other field is BAD_USER_INPUT naming the field. */
 export type UpdateLanguageInput = {
+  /** The accent or dialect; at most 50 characters; null clears it. */
   accentOrDialect?: string | null | undefined;
+  /** The language family; at most 50 characters; null clears it. */
   family?: string | null | undefined;
+  /** The language’s name; at most 50 characters; null clears it. */
   language?: string | null | undefined;
+  /** A BCP 47 tag such as en-GB: at most 20 characters; unique. */
   languageTag?: string | null | undefined;
 };
 
-/** Omitted fields are kept. */
+/** The fields of a tweet to change. An absent field keeps its value. `null` for a field is BAD_USER_INPUT naming the field. */
 export type UpdateTweetInput = {
+  /** The author’s screen name, without the @; at most 16 characters. */
   screenName?: string | null | undefined;
+  /** A positive 64-bit integer as a decimal string. */
   tweetId?: string | null | undefined;
+  /** When the tweet was posted. */
   whenTweetWasCreated?: string | null | undefined;
 };
 
-/** Only the fields given are changed. The password has its own mutation, setUserPassword. */
+/** The fields of a user to change (the password has its own mutation, setUserPassword). Every field of a user has a value: clear the e-mail or a name with "". An absent field keeps its value. `null` for a field is BAD_USER_INPUT naming the field. */
 export type UpdateUserInput = {
+  /** An e-mail address, or "" for none. */
   email?: string | null | undefined;
+  /** At most 150 characters, or "" for none. */
   firstName?: string | null | undefined;
   /** false ends all of the user’s sessions. */
   isActive?: boolean | null | undefined;
@@ -189,7 +227,9 @@ export type UpdateUserInput = {
   isStaff?: boolean | null | undefined;
   /** Only a superuser may change it. */
   isSuperuser?: boolean | null | undefined;
+  /** At most 150 characters, or "" for none. */
   lastName?: string | null | undefined;
+  /** 1-150 characters: letters, digits and @ . + - _; unique. */
   username?: string | null | undefined;
 };
 
@@ -197,8 +237,11 @@ export type UpdateUserInput = {
 export type UserFilter = {
   /** Only members of this group (by any membership). */
   groupId?: string | number | null | undefined;
+  /** Only active (true) or inactive (false) users. */
   isActive?: boolean | null | undefined;
+  /** Only staff (true) or non-staff (false) users. */
   isStaff?: boolean | null | undefined;
+  /** Only superusers (true) or the others (false). */
   isSuperuser?: boolean | null | undefined;
   /** Case-insensitive substring of username, e-mail, first or last name. */
   search?: string | null | undefined;
