@@ -10,7 +10,15 @@ export enum ActionFlag {
   DELETION = 3,
 }
 
-registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entry records: Django admin’s action flags.' });
+registerEnumType(ActionFlag, {
+  name: 'ActionFlag',
+  description: 'What a log entry records: Django admin’s action flags.',
+  valuesConfig: {
+    ADDITION: { description: 'The object was created.' },
+    CHANGE: { description: 'The object was changed; the change message names the fields.' },
+    DELETION: { description: 'The object was deleted.' },
+  },
+});
 
 /**
  * `admin.LogEntry`: the history of every change made through Gatehouse. `user` is null only
@@ -22,11 +30,11 @@ registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entr
 @Index({ name: 'admin_logentry_action_time_index', properties: ['actionTime'] })
 @Index({ name: 'admin_logentry_object_index', properties: ['appLabel', 'model', 'objectId'] })
 export class LogEntry {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The entry’s id.' })
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the change was made.' })
   @Property({ type: 'datetime' })
   actionTime: Date & Opt = new Date();
 
@@ -34,15 +42,15 @@ export class LogEntry {
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
   user: Rel<User> | null = null;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The app of the changed object’s model, e.g. core.' })
   @Property({ type: 'string', length: 100 })
   appLabel!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The changed object’s model, e.g. tweet.' })
   @Property({ type: 'string', length: 100 })
   model!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The changed object’s id; null when the change named no single object.' })
   @Property({ type: 'text', nullable: true })
   objectId: string | null = null;
 
@@ -50,7 +58,7 @@ export class LogEntry {
   @Property({ type: 'string', length: 200 })
   objectRepr!: string;
 
-  @Field(() => ActionFlag)
+  @Field(() => ActionFlag, { description: 'Whether the object was added, changed or deleted.' })
   @Enum({ items: () => ActionFlag, type: 'smallint' })
   actionFlag!: ActionFlag;
 

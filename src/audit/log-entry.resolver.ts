@@ -26,7 +26,7 @@ export class LogEntryFilterInput implements LogEntryFilter {
   @Field(() => String, { nullable: true, description: 'The changed object’s id (with appLabel and model).' })
   objectId?: string | null;
 
-  @Field(() => ActionFlag, { nullable: true })
+  @Field(() => ActionFlag, { nullable: true, description: 'Entries of this kind of change.' })
   actionFlag?: ActionFlag | null;
 
   @Field(() => Date, { nullable: true, description: 'Entries made at or after this instant.' })
@@ -41,7 +41,8 @@ export class LogEntryResolver {
     @Ctx() { em }: GatehouseContext,
     @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
-    @Arg('filter', () => LogEntryFilterInput, { nullable: true }) filter?: LogEntryFilterInput | null,
+    @Arg('filter', () => LogEntryFilterInput, { nullable: true, description: 'Which entries; omitted: all.' })
+    filter?: LogEntryFilterInput | null,
   ): Promise<Page<LogEntry>> {
     // The actors come in one batched statement with the page, never one per row.
     return findPage(em, LogEntry, logEntryWhere(filter ?? {}), LOG_ENTRY_ORDERING, { first, after }, { populate: ['user'] });

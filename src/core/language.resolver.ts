@@ -4,7 +4,7 @@ import { CrudResolver } from '../graphql/crud-resolver';
 import { Language } from './language.entity';
 import { languageAdmin, type LanguageChanges, type LanguageInput } from './languages.service';
 
-@InputType()
+@InputType({ description: 'A new language.' })
 export class CreateLanguageInput implements LanguageInput {
   @Field(() => String, { description: 'A BCP 47 tag such as en-GB: at most 20 characters; unique.' })
   languageTag!: string;

@@ -4,7 +4,7 @@ import { CrudResolver } from '../graphql/crud-resolver';
 import { Tweet } from './tweet.entity';
 import { tweetAdmin, type TweetChanges, type TweetInput } from './tweets.service';
 
-@InputType()
+@InputType({ description: 'A new tweet.' })
 export class CreateTweetInput implements TweetInput {
   @Field(() => String, { description: 'The author’s screen name, without the @; at most 16 characters.' })
   screenName!: string;

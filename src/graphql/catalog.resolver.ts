@@ -23,7 +23,7 @@ export class OperationAccess {
   @Field(() => String, { description: 'The schema coordinate, e.g. Mutation.createTweet.' })
   coordinate!: string;
 
-  @Field(() => AccessKind)
+  @Field(() => AccessKind, { description: 'What the operation requires: a permission, a signed-in user, or nothing.' })
   kind!: AccessKind;
 
   @Field(() => String, { nullable: true, description: 'The permission required (app_label.codename) when kind is PERMISSION.' })

@@ -82,13 +82,16 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
 
     @Query(() => objectType, { name: names.singular, nullable: true, description: `The ${what} with this id; null when there is none.` })
     @HasPermission(permissionFor(admin.ref, 'view'))
-    one(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<E | null> {
+    one(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID, { description: `The id of the ${what}.` }) id: string): Promise<E | null> {
       return service.get(ctx.em, id);
     }
 
     @Mutation(() => objectType, { name: names.create, description: `Creates a ${what}; logged in the admin log.` })
     @HasPermission(permissionFor(admin.ref, 'add'))
-    create(@Ctx() ctx: GatehouseContext, @Arg('input', () => createInput) input: CreateInput): Promise<E> {
+    create(
+      @Ctx() ctx: GatehouseContext,
+      @Arg('input', () => createInput, { description: `The new ${what}.` }) input: CreateInput,
+    ): Promise<E> {
       return service.create(ctx.em, ctx.user!, input);
     }
 
@@ -97,7 +100,11 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       description: `Changes a ${what}; logged with the changed fields. Omitted fields are kept.`,
     })
     @HasPermission(permissionFor(admin.ref, 'change'))
-    update(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => updateInput) input: UpdateInput): Promise<E> {
+    update(
+      @Ctx() ctx: GatehouseContext,
+      @Arg('id', () => ID, { description: `The id of the ${what}.` }) id: string,
+      @Arg('input', () => updateInput, { description: 'The fields to change.' }) input: UpdateInput,
+    ): Promise<E> {
       return service.update(ctx.em, ctx.user!, id, input);
     }
 

@@ -58,6 +58,9 @@ export const SCHEMA_DESCRIPTION = [
 /** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
 export async function buildDeclaredSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({ resolvers: RESOLVERS, directives: SCHEMA_DIRECTIVES, validate: false });
+  // type-graphql builds the root types without a description; the schema's own types are ours to describe.
+  schema.getQueryType()!.description = 'What can be read. Each field says the order of what it lists.';
+  schema.getMutationType()!.description = 'What can be changed. A refused mutation changes nothing.';
   return new GraphQLSchema({ ...schema.toConfig(), description: SCHEMA_DESCRIPTION });
 }
 

@@ -30,21 +30,24 @@ export class GroupResolver {
     @Ctx() { em }: GatehouseContext,
     @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
-    @Arg('filter', () => GroupFilter, { nullable: true }) filter?: GroupFilter | null,
+    @Arg('filter', () => GroupFilter, { nullable: true, description: 'Which groups; omitted: all.' }) filter?: GroupFilter | null,
   ): Promise<Page<Group>> {
     return listGroups(em, { search: filter?.search, limit: pageSize(first), after });
   }
 
   @Query(() => Group, { nullable: true, description: 'The group with this id; null when there is none.' })
   @HasPermission(permissionFor(GROUP, 'view'))
-  group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<Group | null> {
+  group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID, { description: 'The group’s id.' }) id: string): Promise<Group | null> {
     const key = integerId(id);
     return key === null ? Promise.resolve(null) : findGroup(em, key);
   }
 
   @Mutation(() => Group, { description: 'Creates a group.' })
   @HasPermission(permissionFor(GROUP, 'add'))
-  async createGroup(@Ctx() ctx: GatehouseContext, @Arg('input', () => CreateGroupInput) input: CreateGroupInput): Promise<Group> {
+  async createGroup(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('input', () => CreateGroupInput, { description: 'The new group.' }) input: CreateGroupInput,
+  ): Promise<Group> {
     return afterWrite(ctx, await createGroup(ctx.em, ctx.user!, input));
   }
 
@@ -52,8 +55,8 @@ export class GroupResolver {
   @HasPermission(permissionFor(GROUP, 'change'))
   async updateGroup(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateGroupInput) input: UpdateGroupInput,
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+    @Arg('input', () => UpdateGroupInput, { description: 'The fields to change.' }) input: UpdateGroupInput,
   ): Promise<Group> {
     return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, existingId(id, 'group'), input));
   }
@@ -71,8 +74,9 @@ export class GroupResolver {
   @HasPermission(permissionFor(GROUP, 'change'))
   async setGroupPermissions(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('permissions', () => [String]) permissions: string[],
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+    @Arg('permissions', () => [String], { description: 'Every permission of the group, as app_label.codename; [] for none.' })
+    permissions: string[],
   ): Promise<Group> {
     return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, existingId(id, 'group'), permissions));
   }

@@ -14,7 +14,8 @@ export class PermissionResolver {
   @HasPermission('auth.view_permission')
   permissions(
     @Ctx() { em }: GatehouseContext,
-    @Arg('appLabel', () => String, { nullable: true }) appLabel?: string | null,
+    @Arg('appLabel', () => String, { nullable: true, description: 'Only the permissions of this app, e.g. core; omitted: all.' })
+    appLabel?: string | null,
     @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ): Promise<Page<Permission>> {

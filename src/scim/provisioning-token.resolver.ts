@@ -42,7 +42,7 @@ export class ProvisioningTokenResolver {
   })
   @HasPermission(permissionFor(TOKEN_MODEL, 'add'))
   async createProvisioningToken(
-    @Arg('input', () => CreateProvisioningTokenInput) input: CreateProvisioningTokenInput,
+    @Arg('input', () => CreateProvisioningTokenInput, { description: 'The new token.' }) input: CreateProvisioningTokenInput,
     @Ctx() { em, user, services }: GatehouseContext,
   ): Promise<CreatedProvisioningToken> {
     const { token, secret } = await createProvisioningToken(
@@ -58,7 +58,10 @@ export class ProvisioningTokenResolver {
     description: 'Revokes a provisioning token at once; the SCIM requests that present it are refused.',
   })
   @HasPermission(permissionFor(TOKEN_MODEL, 'change'))
-  async revokeProvisioningToken(@Arg('id', () => ID) id: string, @Ctx() { em, user }: GatehouseContext): Promise<ProvisioningTokenType> {
+  async revokeProvisioningToken(
+    @Arg('id', () => ID, { description: 'The token’s id.' }) id: string,
+    @Ctx() { em, user }: GatehouseContext,
+  ): Promise<ProvisioningTokenType> {
     return toType(await revokeProvisioningToken(em, user, id));
   }
 }

@@ -10,43 +10,50 @@ import { AuthMethod, Session } from './session.entity';
 import { endSession, listSessions } from './sessions.service';
 import { registerEnumType } from 'type-graphql';
 
-registerEnumType(AuthMethod, { name: 'AuthMethod', description: 'How a session was signed in.' });
+registerEnumType(AuthMethod, {
+  name: 'AuthMethod',
+  description: 'How a session was signed in.',
+  valuesConfig: {
+    PASSWORD: { description: 'A local username and password.' },
+    OIDC: { description: 'Single sign-on at the OpenID provider.' },
+  },
+});
 
 @ObjectType('Session', { description: 'A sign-in of the current user.' })
 export class SessionInfo {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The session’s id, for `revokeSession`.' })
   id!: string;
 
-  @Field(() => AuthMethod)
+  @Field(() => AuthMethod, { description: 'How it was signed in.' })
   authMethod!: AuthMethod;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was signed in.' })
   createdAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Its last request (to the minute).' })
   lastSeenAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it ends at the latest (the absolute timeout).' })
   expiresAt!: Date;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The browser or client that signed in (its User-Agent).' })
   userAgent!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The address it signed in from.' })
   ipAddress!: string;
 
   @Field(() => Boolean, { description: 'True for the session this request uses.' })
   current!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A new session.' })
 export class LoginResult {
   @Field(() => String, {
     description: 'The session token, for `Authorization: Bearer <token>`. Browsers also get it as an HttpOnly cookie.',
   })
   token!: string;
 
-  @Field(() => User)
+  @Field(() => User, { description: 'The signed-in user.' })
   user!: User;
 }
 
@@ -69,8 +76,8 @@ export class SessionResolver {
   })
   @Public()
   async login(
-    @Arg('username', () => String) username: string,
-    @Arg('password', () => String) password: string,
+    @Arg('username', () => String, { description: 'The username.' }) username: string,
+    @Arg('password', () => String, { description: 'The password.' }) password: string,
     @Ctx() ctx: GatehouseContext,
   ): Promise<LoginResult> {
     const { ipAddress, userAgent, sessionToken } = ctx.request;

@@ -9,7 +9,7 @@ import type { SsoIdentity } from './sso-identity.entity';
 
 @ObjectType('SsoIdentity', { description: 'A person’s identity at an OpenID provider (issuer + subject), linked to one account.' })
 export class SsoIdentityType {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The identity’s id, for `unlinkIdentity`.' })
   id!: number;
 
   @Field(() => ID, { description: 'The account it signs in as.' })
@@ -21,7 +21,7 @@ export class SsoIdentityType {
   @Field(() => String, { description: 'The `sub` the provider names the person by.' })
   subject!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was linked.' })
   createdAt!: Date;
 
   @Field(() => Date, { description: 'The last single sign-on through it (its creation, if never used).' })
@@ -44,7 +44,10 @@ const HAND_OVER =
 export class SsoIdentityResolver {
   @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user.' })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'view'))
-  async ssoIdentities(@Ctx() { em }: GatehouseContext, @Arg('userId', () => ID) userId: string): Promise<SsoIdentityType[]> {
+  async ssoIdentities(
+    @Ctx() { em }: GatehouseContext,
+    @Arg('userId', () => ID, { description: 'The user’s id.' }) userId: string,
+  ): Promise<SsoIdentityType[]> {
     return (await listIdentities(em, existingId(userId, 'user'))).map(toType);
   }
 
@@ -54,9 +57,9 @@ export class SsoIdentityResolver {
   @HasPermission(permissionFor(IDENTITY_MODEL, 'add'))
   async linkIdentity(
     @Ctx() ctx: GatehouseContext,
-    @Arg('userId', () => ID) userId: string,
-    @Arg('issuer', () => String) issuer: string,
-    @Arg('subject', () => String) subject: string,
+    @Arg('userId', () => ID, { description: 'The user’s id.' }) userId: string,
+    @Arg('issuer', () => String, { description: 'The provider’s issuer identifier, as its tokens carry it in `iss`.' }) issuer: string,
+    @Arg('subject', () => String, { description: 'The person’s `sub` at that provider.' }) subject: string,
   ): Promise<SsoIdentityType> {
     return toType(await linkIdentity(ctx.em, ctx.user!, existingId(userId, 'user'), { issuer, subject }));
   }

@@ -61,7 +61,7 @@ export class GroupMappingRuleResolver {
   })
   @HasPermission(ADD)
   createGroupMappingRule(
-    @Arg('input', () => CreateGroupMappingRuleInput) input: CreateGroupMappingRuleInput,
+    @Arg('input', () => CreateGroupMappingRuleInput, { description: 'The new rule.' }) input: CreateGroupMappingRuleInput,
     @Ctx() { em, user }: GatehouseContext,
   ): Promise<GroupMappingRuleEntity> {
     return createRule(em, user, { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) });
@@ -104,7 +104,10 @@ export class GroupMappingRuleResolver {
   })
   @HasPermission(VIEW)
   async previewGroupMapping(
-    @Arg('claims', () => GraphQLJSON) claims: unknown,
+    @Arg('claims', () => GraphQLJSON, {
+      description: 'ID-token claims, as a JSON object, e.g. {"groups": ["B2E_APP_MANAGEMENT_SUPPORT"]}.',
+    })
+    claims: unknown,
     @Ctx() { em, services }: GatehouseContext,
     @Arg('scimGroups', () => [String], {
       nullable: true,
@@ -135,7 +138,7 @@ export class GroupMappingRuleResolver {
   })
   @HasPermission(VIEW)
   async previewGroupMappingRule(
-    @Arg('input', () => ProposedGroupMappingRuleInput) input: ProposedGroupMappingRuleInput,
+    @Arg('input', () => ProposedGroupMappingRuleInput, { description: 'The rule as it would be.' }) input: ProposedGroupMappingRuleInput,
     @Ctx() { em, services }: GatehouseContext,
   ): Promise<GroupMappingImpact[]> {
     const policy = loginPolicyInForce(services.config, services.sso?.settings);

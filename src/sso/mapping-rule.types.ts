@@ -28,14 +28,20 @@ const GroupsClaimProblemEnum = {
 registerEnumType(GroupsClaimProblemEnum, {
   name: 'GroupsClaimProblem',
   description: 'Why the groups claim cannot be used; each refuses the login.',
+  valuesConfig: {
+    MISSING: { description: 'The claim is absent or null.' },
+    EMPTY: { description: 'The claim is an empty list.' },
+    NOT_A_LIST: { description: 'The claim is a single string (accepted as a list of one only with OIDC_GROUPS_CLAIM_ALLOW_STRING).' },
+    NOT_A_STRING_LIST: { description: 'The claim is not a list of strings.' },
+  },
 });
 
 @ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.' })
 export class MappedGroup {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The group’s id.' })
   id!: number;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The group’s name.' })
   name!: string;
 }
 
@@ -44,7 +50,7 @@ export class MappedGroup {
   description: 'A single sign-on rule: a claim value matching `pattern` puts the user in `group` at sign-in.',
 })
 class GroupMappingRule {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The rule’s id.' })
   id!: number;
 
   @Field(() => String, {
@@ -53,28 +59,28 @@ class GroupMappingRule {
   })
   claim!: string | null;
 
-  @Field(() => MatchType)
+  @Field(() => MatchType, { description: 'How `pattern` is compared with the claim’s values.' })
   matchType!: MatchType;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'What a claim value must match, whole.' })
   pattern!: string;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether case counts when comparing.' })
   caseSensitive!: boolean;
 
-  @Field(() => MappedGroup)
+  @Field(() => MappedGroup, { description: 'The local group whoever matches is put in.' })
   group!: MappedGroup;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'A disabled rule is kept but matches nothing.' })
   enabled!: boolean;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'What the rule is for.' })
   description!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was created.' })
   createdAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was last changed.' })
   updatedAt!: Date;
 }
 export { GroupMappingRule as GroupMappingRuleType };
@@ -155,31 +161,36 @@ const MappingSourceEnum = { TOKEN: 'token', SCIM: 'scim' } as const;
 registerEnumType(MappingSourceEnum, {
   name: 'MappingSource',
   description: 'Where a claim value came from: the token’s claims, or the directory groups pushed through SCIM provisioning.',
+  valuesConfig: {
+    TOKEN: { description: 'The claims given (an ID token’s).' },
+    SCIM: { description: 'The SCIM groups given, read as values of the groups claim.' },
+  },
 });
 
 @ObjectType({ description: 'A rule that matched, the claim it read and the value that matched.' })
 export class GroupMappingMatch {
-  @Field(() => GroupMappingRule)
+  @Field(() => GroupMappingRule, { description: 'The rule.' })
   rule!: GroupMappingRule;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The claim it read (the groups claim for a rule without one).' })
   claim!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The first value of that claim that matched.' })
   value!: string;
 
   @Field(() => [MappingSourceEnum], {
-    description: 'Which sources hold the value: TOKEN (the claims given), SCIM (the `scimGroups` given, as the groups claim), or both.',
+    description:
+      'Which sources hold the value: TOKEN (the claims given), SCIM (the `scimGroups` given, as the groups claim), or both, TOKEN first.',
   })
   sources!: string[];
 }
 
 @ObjectType({ description: 'What the enabled mapping rules make of a set of claims.' })
 export class GroupMappingPreview {
-  @Field(() => [GroupMappingMatch])
+  @Field(() => [GroupMappingMatch], { description: 'Every enabled rule that matched, oldest rule first (by id).' })
   matches!: GroupMappingMatch[];
 
-  @Field(() => [MappedGroup], { description: 'The local groups the matching rules grant.' })
+  @Field(() => [MappedGroup], { description: 'The local groups the matching rules grant, by id.' })
   groups!: MappedGroup[];
 
   @Field(() => Boolean, { description: 'Whether a sign-in with these claims would be let in.' })
@@ -195,7 +206,10 @@ export class GroupMappingPreview {
   @Field(() => String, { description: 'The groups claim read.' })
   groupsClaim!: string;
 
-  @Field(() => GroupsClaimProblemEnum, { nullable: true })
+  @Field(() => GroupsClaimProblemEnum, {
+    nullable: true,
+    description: 'What is wrong with the groups claim; null when it is a non-empty list of strings.',
+  })
   groupsClaimProblem!: string | null;
 
   @Field(() => Boolean, { description: 'SSO_REQUIRE_MAPPED_GROUP: whether a sign-in matching no rule is refused.' })
@@ -204,15 +218,15 @@ export class GroupMappingPreview {
 
 @ObjectType({ description: 'How a proposed rule would change one single sign-on user’s groups at their next sign-in.' })
 export class GroupMappingImpact {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The user’s id.' })
   userId!: number;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The user’s username.' })
   username!: string;
 
-  @Field(() => [MappedGroup])
+  @Field(() => [MappedGroup], { description: 'The groups the user would join, by group id.' })
   gained!: MappedGroup[];
 
-  @Field(() => [MappedGroup])
+  @Field(() => [MappedGroup], { description: 'The groups the user would leave, by group id.' })
   lost!: MappedGroup[];
 }

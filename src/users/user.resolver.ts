@@ -35,8 +35,9 @@ export class UserResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
-    @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter | null,
-    @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC }) orderBy?: UserOrder | null,
+    @Arg('filter', () => UserFilter, { nullable: true, description: 'Which users; omitted: all.' }) filter?: UserFilter | null,
+    @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC, description: 'The order of the list.' })
+    orderBy?: UserOrder | null,
   ): Promise<Page<User>> {
     const groupId = filter?.groupId ? parseId(filter.groupId, 'filter.groupId') : null;
     const page = await listUsers(em, {
@@ -53,14 +54,17 @@ export class UserResolver {
 
   @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
   @HasPermission(permissionFor(USER, 'view'))
-  user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<User | null> {
+  user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID, { description: 'The user’s id.' }) id: string): Promise<User | null> {
     const key = integerId(id);
     return key === null ? Promise.resolve(null) : findUser(em, key);
   }
 
   @Mutation(() => User, { description: 'Creates a user; only a superuser may create a superuser or a staff user.' })
   @HasPermission(permissionFor(USER, 'add'))
-  async createUser(@Ctx() ctx: GatehouseContext, @Arg('input', () => CreateUserInput) input: CreateUserInput): Promise<User> {
+  async createUser(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('input', () => CreateUserInput, { description: 'The new user.' }) input: CreateUserInput,
+  ): Promise<User> {
     return afterWrite(ctx, await createUser(ctx.em, ctx.user!, input));
   }
 
@@ -68,8 +72,8 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async updateUser(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('input', () => UpdateUserInput, { description: 'The fields to change.' }) input: UpdateUserInput,
   ): Promise<User> {
     const user = await updateUser(ctx.em, ctx.user!, existingId(id, 'user'), input);
     return afterWrite(ctx, user, user.id);
@@ -92,8 +96,8 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async setUserPassword(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('password', () => String) password: string,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('password', () => String, { description: 'The new password: 12 to 1,024 characters, not a common one.' }) password: string,
     @Arg('currentPassword', () => String, { nullable: true, description: 'Your current password: required to change your own.' })
     currentPassword?: string | null,
   ): Promise<User> {
@@ -110,8 +114,11 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async setUserGroups(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('groupIds', () => [ID]) groupIds: string[],
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('groupIds', () => [ID], {
+      description: 'Every group an admin puts the user in, replacing the ones an admin put them in before; [] for none.',
+    })
+    groupIds: string[],
   ): Promise<User> {
     const bad = groupIds.filter((gid) => integerId(gid) === null);
     if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
@@ -123,8 +130,9 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async setUserPermissions(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('permissions', () => [String]) permissions: string[],
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('permissions', () => [String], { description: 'Every direct permission, as app_label.codename; [] for none.' })
+    permissions: string[],
   ): Promise<User> {
     const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id, 'user'), permissions);
     return afterWrite(ctx, user, user.id);

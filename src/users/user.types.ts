@@ -13,10 +13,23 @@ import { UserOrder } from './users.queries';
  */
 
 export { UserOrder };
-registerEnumType(UserOrder, { name: 'UserOrder', description: 'How `users` is sorted. Ties on date joined are broken by id.' });
+registerEnumType(UserOrder, {
+  name: 'UserOrder',
+  description: 'How `users` is sorted. Ties on date joined are broken by id, in the same direction.',
+  valuesConfig: {
+    USERNAME_ASC: { description: 'By username, A to Z.' },
+    USERNAME_DESC: { description: 'By username, Z to A.' },
+    DATE_JOINED_ASC: { description: 'Oldest account first; ties by id, ascending.' },
+    DATE_JOINED_DESC: { description: 'Newest account first; ties by id, descending.' },
+  },
+});
 registerEnumType(MembershipSource, {
   name: 'MembershipSource',
   description: 'Who put a user in a group: an admin, or a single sign-on mapping rule.',
+  valuesConfig: {
+    ADMIN: { description: 'An admin (setUserGroups); kept at every sign-in.' },
+    SSO_RULE: { description: 'A mapping rule at a sign-in; re-evaluated at the next one.' },
+  },
 });
 
 @InputType({ description: 'Every condition given must hold.' })
@@ -95,12 +108,12 @@ export class UpdateUserInput {
 export const UserConnection = Connection(User);
 
 /** One reason a user is in a group. A user can be in one group for several reasons. */
-@ObjectType('Membership', { simpleResolvers: true })
+@ObjectType('Membership', { simpleResolvers: true, description: 'One reason a user is in a group.' })
 export class Membership implements UserMembership {
-  @Field(() => Group)
+  @Field(() => Group, { description: 'The group.' })
   group!: Group;
 
-  @Field(() => MembershipSource)
+  @Field(() => MembershipSource, { description: 'Who put the user in it: an admin, or a mapping rule.' })
   source!: MembershipSource;
 
   @Field(() => ID, { nullable: true, description: 'The single sign-on mapping rule that granted it; null when an admin did.' })

@@ -14,13 +14,18 @@ export type AccessKind =
 
 /** What a log entry records: Django admin’s action flags. */
 export type ActionFlag =
+  /** The object was created. */
   | 'ADDITION'
+  /** The object was changed; the change message names the fields. */
   | 'CHANGE'
+  /** The object was deleted. */
   | 'DELETION';
 
 /** How a session was signed in. */
 export type AuthMethod =
+  /** Single sign-on at the OpenID provider. */
   | 'OIDC'
+  /** A local username and password. */
   | 'PASSWORD';
 
 /** A new group. */
@@ -47,6 +52,7 @@ export type CreateGroupMappingRuleInput = {
   pattern: string;
 };
 
+/** A new language. */
 export type CreateLanguageInput = {
   /** The accent or dialect, e.g. British; at most 50 characters. */
   accentOrDialect?: string | null | undefined;
@@ -58,6 +64,7 @@ export type CreateLanguageInput = {
   languageTag: string;
 };
 
+/** A new provisioning token. */
 export type CreateProvisioningTokenInput = {
   /** What the token is for, e.g. "Okta production". */
   description: string;
@@ -65,6 +72,7 @@ export type CreateProvisioningTokenInput = {
   issuer?: string | null | undefined;
 };
 
+/** A new tweet. */
 export type CreateTweetInput = {
   /** The author’s screen name, without the @; at most 16 characters. */
   screenName: string;
@@ -102,13 +110,18 @@ export type GroupFilter = {
 
 /** Why the groups claim cannot be used; each refuses the login. */
 export type GroupsClaimProblem =
+  /** The claim is an empty list. */
   | 'EMPTY'
+  /** The claim is absent or null. */
   | 'MISSING'
+  /** The claim is a single string (accepted as a list of one only with OIDC_GROUPS_CLAIM_ALLOW_STRING). */
   | 'NOT_A_LIST'
+  /** The claim is not a list of strings. */
   | 'NOT_A_STRING_LIST';
 
 /** Every criterion given must hold. */
 export type LogEntryFilterInput = {
+  /** Entries of this kind of change. */
   actionFlag?: ActionFlag | null | undefined;
   /** e.g. core */
   appLabel?: string | null | undefined;
@@ -124,7 +137,9 @@ export type LogEntryFilterInput = {
 
 /** Where a claim value came from: the token’s claims, or the directory groups pushed through SCIM provisioning. */
 export type MappingSource =
+  /** The SCIM groups given, read as values of the groups claim. */
   | 'SCIM'
+  /** The claims given (an ID token’s). */
   | 'TOKEN';
 
 /** How a mapping rule’s pattern is compared with a claim value; always against the whole value. */
@@ -138,15 +153,22 @@ export type MatchType =
 
 /** Who put a user in a group: an admin, or a single sign-on mapping rule. */
 export type MembershipSource =
+  /** An admin (setUserGroups); kept at every sign-in. */
   | 'ADMIN'
+  /** A mapping rule at a sign-in; re-evaluated at the next one. */
   | 'SSO_RULE';
 
 /** Which rule of the permission policy decided. */
 export type PermissionReason =
+  /** Granted to the user directly. */
   | 'DIRECT_GRANT'
+  /** Granted only through one or more of the user’s groups. */
   | 'GROUPS'
+  /** The user is inactive: no permission at all, superuser or not. */
   | 'INACTIVE'
+  /** Not granted. */
   | 'NONE'
+  /** An active superuser has every permission. */
   | 'SUPERUSER';
 
 /** A rule as it would be: a new one (no id) or an existing one changed (its id). */
@@ -247,11 +269,15 @@ export type UserFilter = {
   search?: string | null | undefined;
 };
 
-/** How `users` is sorted. Ties on date joined are broken by id. */
+/** How `users` is sorted. Ties on date joined are broken by id, in the same direction. */
 export type UserOrder =
+  /** Oldest account first; ties by id, ascending. */
   | 'DATE_JOINED_ASC'
+  /** Newest account first; ties by id, descending. */
   | 'DATE_JOINED_DESC'
+  /** By username, A to Z. */
   | 'USERNAME_ASC'
+  /** By username, Z to A. */
   | 'USERNAME_DESC';
 
 /** A Directive can be adjacent to many parts of the GraphQL language, a __DirectiveLocation describes one such possible adjacencies. */
