@@ -35,7 +35,7 @@ export class LogEntryFilterInput implements LogEntryFilter {
 
 @Resolver(() => LogEntry)
 export class LogEntryResolver {
-  @Query(() => LogEntryConnection, { description: 'The admin log, newest first.' })
+  @Query(() => LogEntryConnection, { description: 'The admin log, newest first (by action time; ties by id, descending).' })
   @HasPermission(permissionFor(LOG_ENTRY, 'view'))
   logEntries(
     @Ctx() { em }: GatehouseContext,

@@ -70,7 +70,7 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
   abstract class GeneratedCrudResolver {
     protected readonly crud = service;
 
-    @Query(() => ObjectConnection, { name: names.plural, description: `Every ${what}, oldest first.` })
+    @Query(() => ObjectConnection, { name: names.plural, description: `Every ${what}, oldest first (by creation time; ties by id).` })
     @HasPermission(permissionFor(admin.ref, 'view'))
     list(
       @Ctx() ctx: GatehouseContext,

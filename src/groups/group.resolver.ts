@@ -24,7 +24,7 @@ const PERMISSION = modelRef('auth', 'permission');
  */
 @Resolver(() => Group)
 export class GroupResolver {
-  @Query(() => GroupConnection, { description: 'Groups whose name matches `filter`, by name.' })
+  @Query(() => GroupConnection, { description: 'Groups whose name matches `filter`, by name (unique).' })
   @HasPermission(permissionFor(GROUP, 'view'))
   groups(
     @Ctx() { em }: GatehouseContext,
@@ -81,13 +81,13 @@ export class GroupResolver {
     return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, existingId(id, 'group'), permissions));
   }
 
-  @FieldResolver(() => [Permission], { nullable: true, description: 'The group’s permissions, in app, model, codename order.' })
+  @FieldResolver(() => [Permission], { nullable: true, description: 'The group’s permissions, by id.' })
   @HasPermission(permissionFor(PERMISSION, 'view'))
   permissions(@Root() group: Group, @Ctx() { loaders }: GatehouseContext): readonly Permission[] | Promise<readonly Permission[]> {
     return loaders.groups.permissionsOf(group.id);
   }
 
-  @FieldResolver(() => UserConnection, { nullable: true, description: 'The group’s members (by any membership), by username.' })
+  @FieldResolver(() => UserConnection, { nullable: true, description: 'The group’s members (by any membership), by username (unique).' })
   @HasPermission(permissionFor(USER, 'view'))
   async users(
     @Root() group: Group,

@@ -10,7 +10,7 @@ const PermissionConnection = Connection(Permission);
 
 @Resolver(() => Permission)
 export class PermissionResolver {
-  @Query(() => PermissionConnection, { description: 'The permission catalogue, in registry order.' })
+  @Query(() => PermissionConnection, { description: 'The permission catalogue, by id (the registry’s order on a fresh database).' })
   @HasPermission('auth.view_permission')
   permissions(
     @Ctx() { em }: GatehouseContext,

@@ -26,7 +26,7 @@ const toType = (token: ProvisioningToken): ProvisioningTokenType => ({
 
 @Resolver()
 export class ProvisioningTokenResolver {
-  @Query(() => ProvisioningTokenConnection, { description: 'The SCIM provisioning tokens, revoked ones included, oldest first.' })
+  @Query(() => ProvisioningTokenConnection, { description: 'The SCIM provisioning tokens, revoked ones included, oldest first (by id).' })
   @HasPermission(permissionFor(TOKEN_MODEL, 'view'))
   async provisioningTokens(
     @Ctx() { em }: GatehouseContext,

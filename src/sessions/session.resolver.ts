@@ -110,7 +110,7 @@ export class SessionResolver {
     return ctx.services.sso.logoutUrl(ctx.em, ctx.session);
   }
 
-  @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first.' })
+  @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first (by sign-in time; ties by id, descending).' })
   @Authenticated()
   async mySessions(@Ctx() ctx: GatehouseContext): Promise<SessionInfo[]> {
     const sessions = await listSessions(ctx.em, ctx.user!.id, ctx.services.sessionPolicy);

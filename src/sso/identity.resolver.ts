@@ -42,7 +42,7 @@ const HAND_OVER =
 
 @Resolver()
 export class SsoIdentityResolver {
-  @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user.' })
+  @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user, by issuer, then subject.' })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'view'))
   async ssoIdentities(
     @Ctx() { em }: GatehouseContext,

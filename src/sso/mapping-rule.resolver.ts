@@ -134,7 +134,7 @@ export class GroupMappingRuleResolver {
 
   @Query(() => [GroupMappingImpact], {
     description:
-      'For a proposed new rule or change: which single sign-on users would gain or lose which groups, judged on the claims of their last sign-in. Writes nothing.',
+      'For a proposed new rule or change: which single sign-on users would gain or lose which groups, judged on the claims of their last sign-in, by user id. Writes nothing.',
   })
   @HasPermission(VIEW)
   async previewGroupMappingRule(

@@ -8,7 +8,7 @@ export class Me {
   @Field(() => User, { description: 'The signed-in user’s account.' })
   user!: User;
 
-  @Field(() => [String], { description: 'Effective permissions as app_label.codename, sorted.' })
+  @Field(() => [String], { description: 'Effective permissions as app_label.codename, sorted (by code point).' })
   permissions!: string[];
 }
 

@@ -28,7 +28,7 @@ const PERMISSION = modelRef('auth', 'permission');
  */
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => UserConnection, { description: 'Users matching `filter`, in `orderBy` order (keyset pages).' })
+  @Query(() => UserConnection, { description: 'Users matching `filter`, in `orderBy` order (keyset pages; ties by id).' })
   @HasPermission(permissionFor(USER, 'view'))
   async users(
     @Ctx() { em, loaders }: GatehouseContext,
@@ -138,7 +138,7 @@ export class UserResolver {
     return afterWrite(ctx, user, user.id);
   }
 
-  @FieldResolver(() => [Group], { nullable: true, description: 'The groups the user is in, each once, by name.' })
+  @FieldResolver(() => [Group], { nullable: true, description: 'The groups the user is in, each once, by name (unique).' })
   @HasPermission(permissionFor(GROUP, 'view'))
   groups(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Group[] | Promise<Group[]> {
     const known = loaders.users.groupsOf(user.id);
@@ -147,7 +147,8 @@ export class UserResolver {
 
   @FieldResolver(() => [Membership], {
     nullable: true,
-    description: 'Why the user is in each group: one entry per admin assignment or mapping rule.',
+    description:
+      'Why the user is in each group: one entry per admin assignment or mapping rule; by group name, then the admin’s first, then by rule id.',
   })
   @HasPermission(permissionFor(GROUP, 'view'))
   memberships(@Root() user: User, @Ctx() { loaders }: GatehouseContext): UserMembership[] | Promise<UserMembership[]> {
@@ -155,7 +156,10 @@ export class UserResolver {
     return known instanceof Promise ? known.then((loaded) => loaded.memberships) : known.memberships;
   }
 
-  @FieldResolver(() => [Permission], { nullable: true, description: 'Permissions granted to the user directly (not through groups).' })
+  @FieldResolver(() => [Permission], {
+    nullable: true,
+    description: 'Permissions granted to the user directly (not through groups), by id.',
+  })
   @HasPermission(permissionFor(PERMISSION, 'view'))
   userPermissions(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Promise<readonly Permission[]> {
     return loaders.users.permissionsOfUser.load(user.id);
