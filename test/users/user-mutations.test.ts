@@ -138,7 +138,7 @@ describe('user mutations', () => {
       const target = await makeUser(em(), { username: 'm-upd' });
       const result = await server.graphql(
         UPDATE,
-        { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2', firstName: null } },
+        { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2' } },
         admin.token,
       );
       expect(result.data).toEqual({ updateUser: userFields(target, { username: 'm-upd2', email: 'upd@example.com' }) });
