@@ -35,7 +35,8 @@ export const AFTER_DESCRIPTION =
 export function updateInputDescription(what: string, clears?: string): string {
   return (
     `${what} An absent field keeps its value. ` +
-    (clears ? `\`null\` clears ${clears}; ` : '') +
-    `\`null\` for ${clears ? 'any other' : 'a'} field is BAD_USER_INPUT naming the field.`
+    (clears
+      ? `\`null\` clears ${clears}; \`null\` for any other field is BAD_USER_INPUT naming the field.`
+      : 'No field can be emptied: `null` for any field is BAD_USER_INPUT naming the field.')
   );
 }

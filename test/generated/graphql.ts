@@ -191,7 +191,7 @@ export type ProposedGroupMappingRuleInput = {
   pattern: string;
 };
 
-/** The fields of a group to change. An absent field keeps its value. `null` for a field is BAD_USER_INPUT naming the field. */
+/** The fields of a group to change. An absent field keeps its value. No field can be emptied: `null` for any field is BAD_USER_INPUT naming the field. */
 export type UpdateGroupInput = {
   /** The group’s name: 1-150 characters, unique. */
   name?: string | null | undefined;
@@ -227,7 +227,7 @@ export type UpdateLanguageInput = {
   languageTag?: string | null | undefined;
 };
 
-/** The fields of a tweet to change. An absent field keeps its value. `null` for a field is BAD_USER_INPUT naming the field. */
+/** The fields of a tweet to change. An absent field keeps its value. No field can be emptied: `null` for any field is BAD_USER_INPUT naming the field. */
 export type UpdateTweetInput = {
   /** The author’s screen name, without the @; at most 16 characters. */
   screenName?: string | null | undefined;
@@ -237,7 +237,7 @@ export type UpdateTweetInput = {
   whenTweetWasCreated?: string | null | undefined;
 };
 
-/** The fields of a user to change (the password has its own mutation, setUserPassword). Every field of a user has a value: clear the e-mail or a name with "". An absent field keeps its value. `null` for a field is BAD_USER_INPUT naming the field. */
+/** The fields of a user to change (the password has its own mutation, setUserPassword). Every field of a user has a value: clear the e-mail or a name with "". An absent field keeps its value. No field can be emptied: `null` for any field is BAD_USER_INPUT naming the field. */
 export type UpdateUserInput = {
   /** An e-mail address, or "" for none. */
   email?: string | null | undefined;
