@@ -89,7 +89,13 @@ export async function startGatehouse(
     'Gatehouse is ready',
   );
   const server = http;
-  const housekeeping = startHousekeeping({ fork: () => db.orm.em.fork(), policy: sessionPolicy, logger, schedule: options.housekeeping });
+  const housekeeping = startHousekeeping({
+    fork: () => db.orm.em.fork(),
+    policy: sessionPolicy,
+    logger,
+    schedule: options.housekeeping,
+    signInRetentionDays: config.AUDIT_SIGNIN_RETENTION_DAYS,
+  });
   return {
     db,
     http: server,

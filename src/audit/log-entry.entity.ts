@@ -21,6 +21,26 @@ registerEnumType(ActionFlag, {
 });
 
 /**
+ * The events of signing in and out, which Django's admin log does not have: they are kept
+ * AUDIT_SIGNIN_RETENTION_DAYS, while admin changes (no event) are kept forever.
+ */
+export enum LogEvent {
+  /** A sign-in, allowed or refused: with a password (`auth.login`) or single sign-on (`sso.login`). */
+  SIGN_IN = 'sign_in',
+  /** A sign-out, or a person ending sessions of their own (`auth.session`). */
+  SIGN_OUT = 'sign_out',
+}
+
+registerEnumType(LogEvent, {
+  name: 'LogEvent',
+  description: 'A sign-in or sign-out event; admin changes have none. Events are deleted after AUDIT_SIGNIN_RETENTION_DAYS.',
+  valuesConfig: {
+    SIGN_IN: { description: 'A sign-in, allowed or refused, with a password or through single sign-on.' },
+    SIGN_OUT: { description: 'A sign-out, or sessions ended by their owner or an admin.' },
+  },
+});
+
+/**
  * `admin.LogEntry`: the history of every change made through Gatehouse. `user` is null only
  * for events without a local account (e.g. a refused single sign-on attempt), or once the
  * actor's account is deleted.
@@ -29,6 +49,12 @@ registerEnumType(ActionFlag, {
 @Entity({ tableName: 'admin_logentry' })
 @Index({ name: 'admin_logentry_action_time_index', properties: ['actionTime'] })
 @Index({ name: 'admin_logentry_object_index', properties: ['appLabel', 'model', 'objectId'] })
+// Retention deletes the oldest events first, a batch at a time; admin changes are not in it.
+@Index({
+  name: 'admin_logentry_event_action_time_index',
+  expression:
+    'create index "admin_logentry_event_action_time_index" on "admin_logentry" ("event", "action_time") where "event" is not null',
+})
 export class LogEntry {
   @Field(() => ID, { description: 'The entry’s id.' })
   @PrimaryKey({ type: 'integer', autoincrement: true })
@@ -61,6 +87,10 @@ export class LogEntry {
   @Field(() => ActionFlag, { description: 'Whether the object was added, changed or deleted.' })
   @Enum({ items: () => ActionFlag, type: 'smallint' })
   actionFlag!: ActionFlag;
+
+  @Field(() => LogEvent, { nullable: true, description: 'The sign-in or sign-out this entry records; null for an admin change.' })
+  @Enum({ items: () => LogEvent, nullable: true })
+  event: LogEvent | null = null;
 
   @Field(() => GraphQLJSON, { description: 'Django admin’s JSON change message, e.g. [{"changed": {"fields": ["screenName"]}}].' })
   @Property({ type: 'json' })

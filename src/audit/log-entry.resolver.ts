@@ -7,7 +7,7 @@ import type { GatehouseContext } from '../graphql/context';
 import { permissionFor, modelRef } from '../permissions/registry';
 import { LOG_ENTRY_ORDERING, logEntryWhere, type LogEntryFilter } from './audit.service';
 import { User } from '../users/user.entity';
-import { ActionFlag, LogEntry } from './log-entry.entity';
+import { ActionFlag, LogEntry, LogEvent } from './log-entry.entity';
 
 const LOG_ENTRY = modelRef('admin', 'logentry');
 const LogEntryConnection = Connection(LogEntry);
@@ -16,6 +16,9 @@ const LogEntryConnection = Connection(LogEntry);
 export class LogEntryFilterInput implements LogEntryFilter {
   @Field(() => ID, { nullable: true, description: 'Entries made by this user.' })
   userId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Entries made by the user with this username (the actor).' })
+  username?: string | null;
 
   @Field(() => String, { nullable: true, description: 'e.g. core' })
   appLabel?: string | null;
@@ -28,6 +31,12 @@ export class LogEntryFilterInput implements LogEntryFilter {
 
   @Field(() => ActionFlag, { nullable: true, description: 'Entries of this kind of change.' })
   actionFlag?: ActionFlag | null;
+
+  @Field(() => LogEvent, { nullable: true, description: 'Sign-in or sign-out events of this kind only.' })
+  event?: LogEvent | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'true: sign-in and sign-out events only; false: admin changes only.' })
+  isEvent?: boolean | null;
 
   @Field(() => Date, { nullable: true, description: 'Entries made at or after this instant.' })
   since?: Date | null;

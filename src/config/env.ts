@@ -142,6 +142,7 @@ const schema = z.object({
     .default('info'),
   SESSION_IDLE_TIMEOUT: seconds.default(2 * 60 * 60),
   SESSION_ABSOLUTE_TIMEOUT: seconds.default(7 * 24 * 60 * 60),
+  AUDIT_SIGNIN_RETENTION_DAYS: wholeNumber(1, 36500, 'expected a whole number of days from 1 to 36500, e.g. 90').default(90),
   OIDC_ISSUER: issuerUrl.optional(),
   OIDC_CLIENT_ID: z.string().min(1, 'expected the client ID registered at the identity provider').optional(),
   OIDC_CLIENT_SECRET: z.string().min(1, 'expected the client secret registered at the identity provider').optional(),

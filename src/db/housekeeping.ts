@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { purgeSignInEvents } from '../audit/audit.service';
 import type { Logger } from '../config/logger';
 import { LoginThrottle } from '../sessions/login-throttle.entity';
 import { purgeExpiredSessions, type SessionPolicy } from '../sessions/sessions.service';
@@ -18,20 +19,32 @@ export interface PurgeResult {
   loginTransactions: number;
   throttleCounters: number;
   logoutTokens: number;
+  /** Sign-in and sign-out events of the admin log past AUDIT_SIGNIN_RETENTION_DAYS. */
+  signInEvents: number;
 }
+
+/** AUDIT_SIGNIN_RETENTION_DAYS's default. */
+export const DEFAULT_SIGNIN_RETENTION_DAYS = 90;
 
 /**
  * Deletes the rows that only wait to expire — sessions past their idle or absolute timeout,
  * single sign-on login transactions past their 10 minutes, throttle counters past their
  * window, back-channel logout token IDs past the tokens' age — and returns how many of each. Live rows are untouched; every reader already ignores
- * expired ones, so this only keeps the tables small.
+ * expired ones, so this only keeps the tables small. Then the admin log's sign-in and sign-out
+ * events older than `signInRetentionDays`, in batches of 1,000 rows (`purgeSignInEvents`); admin
+ * changes are never deleted.
  */
-export async function purgeExpiredRows(em: EntityManager, policy: SessionPolicy): Promise<PurgeResult> {
+export async function purgeExpiredRows(
+  em: EntityManager,
+  policy: SessionPolicy,
+  signInRetentionDays = DEFAULT_SIGNIN_RETENTION_DAYS,
+): Promise<PurgeResult> {
   return {
     sessions: await purgeExpiredSessions(em, policy),
     loginTransactions: await purgeExpiredLoginTransactions(em),
     throttleCounters: await purgeExpiredThrottleCounters(em),
     logoutTokens: await purgeExpiredLogoutTokens(em),
+    signInEvents: await purgeSignInEvents(em, signInRetentionDays),
   };
 }
 
@@ -55,8 +68,10 @@ export function startHousekeeping(deps: {
   policy: SessionPolicy;
   logger: Logger;
   schedule?: HousekeepingSchedule;
+  /** AUDIT_SIGNIN_RETENTION_DAYS. */
+  signInRetentionDays?: number;
 }): { stop(): Promise<void> } {
-  const { fork, policy, logger } = deps;
+  const { fork, policy, logger, signInRetentionDays } = deps;
   const schedule = deps.schedule ?? DEFAULT_HOUSEKEEPING;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -64,7 +79,7 @@ export function startHousekeeping(deps: {
 
   const run = async () => {
     try {
-      const purged = await purgeExpiredRows(fork(), policy);
+      const purged = await purgeExpiredRows(fork(), policy, signInRetentionDays);
       if (Object.values(purged).some((count) => count > 0)) logger.info({ purged }, 'housekeeping: purged expired rows');
     } catch (error) {
       logger.warn({ err: error }, 'housekeeping: purging expired rows failed; retrying at the next run');

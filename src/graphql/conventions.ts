@@ -10,7 +10,8 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/keyset';
  * What every mutation that removes an object answers (`delete*`, `unlinkIdentity`,
  * `revokeSession`): the id the object had, which a client's cache evicts. A mutation that keeps
  * its object (`revokeProvisioningToken`: the token stays, revoked) answers the object instead,
- * as every change does.
+ * as every change does; a bulk removal (`revokeUserSessions`, `revokeOtherSessions`) answers
+ * how many it removed.
  */
 @ObjectType({ description: 'What a mutation that removes an object answers.' })
 export class DeletePayload {

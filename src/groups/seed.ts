@@ -1,7 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ALL_PERMISSIONS, type AppLabel, type PermissionName } from '../permissions/registry';
+import { ALL_PERMISSIONS, modelRef, type AppLabel, type PermissionName } from '../permissions/registry';
 import { Permission } from '../permissions/permission.entity';
+import { logChange, setChange } from '../audit/audit.service';
+import { ActionFlag } from '../audit/log-entry.entity';
 import { Group } from './group.entity';
+
+const GROUP = modelRef('auth', 'group');
 
 const permissionsOf = (appLabel: AppLabel, ...codenamePrefixes: string[]): PermissionName[] =>
   ALL_PERMISSIONS.filter((p) => p.appLabel === appLabel && codenamePrefixes.some((prefix) => p.codename.startsWith(prefix))).map(
@@ -41,6 +45,7 @@ export async function seedReferenceGroups(em: EntityManager): Promise<SeedResult
     const byName = new Map(permissions.map((p) => [p.fullName, p]));
     const groups = await tx.find(Group, { name: Object.keys(REFERENCE_GROUPS) }, { populate: ['permissions'] });
     const result: SeedResult = { createdGroups: [], completedGroups: [] };
+    const touched: Group[] = [];
     for (const [name, wanted] of Object.entries(REFERENCE_GROUPS)) {
       let group: Group | undefined = groups.find((g) => g.name === name);
       if (!group) {
@@ -55,7 +60,23 @@ export async function seedReferenceGroups(em: EntityManager): Promise<SeedResult
         group.permissions.add(permission);
       }
       if (missing.length > 0 && !result.createdGroups.includes(name)) result.completedGroups.push({ group: name, added: missing });
+      if (missing.length > 0 || result.createdGroups.includes(name)) touched.push(group);
     }
+    if (!touched.length) return result;
+    await tx.flush();
+    // Each group created or completed is logged with no actor (the command line has no account), in this transaction.
+    for (const group of touched) {
+      const completed = result.completedGroups.find((c) => c.group === group.name);
+      logChange(tx, {
+        actor: null,
+        model: GROUP,
+        objectId: group.id,
+        objectRepr: group.name,
+        action: completed ? ActionFlag.CHANGE : ActionFlag.ADDITION,
+        message: [...(completed ? (setChange('permissions', [...completed.added], []) ?? []) : [{ added: {} }]), { command: 'seed' }],
+      });
+    }
+    await tx.flush();
     return result;
   });
 }

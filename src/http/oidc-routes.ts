@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Database } from '../db/database';
 import type { GatehouseServices } from '../graphql/context';
 import { clearCookie, clearSessionCookie, readCookie, readSessionToken, setCookie, setSessionCookie } from './cookies';
-import { endSession, resolveSession } from '../sessions/sessions.service';
+import { resolveSession, signOut } from '../sessions/sessions.service';
 import { LogoutTokenRefused } from '../sso/backchannel-logout';
 import { LOGIN_TRANSACTION_TTL_MS, MAX_PENDING_PER_BROWSER } from '../sso/login-transactions';
 import { SsoFailure, type SsoErrorCode } from '../sso/sso.service';
@@ -115,7 +115,7 @@ export function oidcRoutes(deps: { services: GatehouseServices; db: Database }):
     let destination: string | null = null;
     if (session) {
       destination = services.sso ? await services.sso.logoutUrl(em, session) : null;
-      await endSession(em, session.id);
+      await signOut(em, session, 'browser');
     }
     clearSessionCookie(res, config);
     res.redirect(303, destination ?? '/login');

@@ -5,9 +5,12 @@ import type { Request } from 'express';
  * without one, its `Referer`) is PUBLIC_URL's origin. SameSite cookies do not stop login CSRF
  * (an attacker's page signing the victim in as the attacker), because the login form needs no
  * cookie; browsers send `Origin` with every cross-origin POST, so checking it does.
- * A request with neither header is refused.
+ * A request with neither header is refused, and so is one whose `Sec-Fetch-Site` (Fetch
+ * Metadata, sent by every current browser) says it came from anywhere but this origin.
  */
 export function isSameOriginPost(req: Request, publicUrl: string): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin') return false;
   const expected = new URL(publicUrl).origin;
   const origin = req.get('origin');
   if (origin !== undefined) return origin === expected;

@@ -1,8 +1,8 @@
-/** Where a sign-in returns to when `next` is absent or refused: Apollo Sandbox. */
-export const DEFAULT_NEXT = '/graphql';
+/** Where a sign-in returns to when `next` is absent or refused: the account page. */
+export const DEFAULT_NEXT = '/';
 
 /**
- * `value` if it is a same-origin path to return to after sign-in, else `/graphql`. The only
+ * `value` if it is a same-origin path to return to after sign-in, else `/` (the account page). The only
  * check of `next` in Gatehouse: the login page, the password form and single sign-on all use it.
  *
  * Accepted: a path starting with exactly one `/` and made of printable ASCII other than `\`,
@@ -11,7 +11,7 @@ export const DEFAULT_NEXT = '/graphql';
  * encoded variants such as `/%2F%2Fevil` or `/%5Cevil`.
  *
  * @example safeNext('/graphql?x=1') // '/graphql?x=1'
- * @example safeNext('//evil.example') // '/graphql'
+ * @example safeNext('//evil.example') // '/'
  */
 export function safeNext(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2000) return DEFAULT_NEXT;

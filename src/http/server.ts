@@ -16,6 +16,7 @@ import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookie
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { accountPageRoutes } from './account-page';
 import { graphiqlRoutes } from './graphiql';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
@@ -32,7 +33,7 @@ export interface HttpServer {
 
 const READY_TIMEOUT_MS = 2000;
 
-/** Serves `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
+/** Serves `/` (the account page), `/graphql`, `/graphiql`, `/login`, `/oidc/*`, `/scim/v2/*`, `/healthz` and `/readyz` on `HOST:PORT`. */
 export async function startHttpServer(deps: { services: GatehouseServices; db: Database; schema: GraphQLSchema }): Promise<HttpServer> {
   const { services, db, schema } = deps;
   const { config, logger } = services;
@@ -88,6 +89,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   });
   app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
+  app.use(accountPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
   if (config.GRAPHQL_EXPLORER !== 'none') app.use(graphiqlRoutes({ services, db }));
   if (config.GRAPHQL_EXPLORER === 'graphiql') {

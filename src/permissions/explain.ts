@@ -60,11 +60,41 @@ export async function explainPermission(
   if (!user) throw notFound('user', userId);
   const [appLabel, codename] = permission.split('.');
   const direct = (await em.count(User, { id: userId, userPermissions: { appLabel, codename } })) > 0;
-  const memberships = await em.find(
-    UserGroup,
-    { user: userId, group: { permissions: { appLabel, codename } } },
-    { populate: ['group', 'rule', 'rule.group'], orderBy: [{ group: { name: 'asc' } }, { id: 'asc' }] },
-  );
+  const groups = await groupGrants(em, userId, { permissions: { appLabel, codename } }, options);
+  const { granted, reason } = decidePermission(user, permission, { direct, throughGroups: groups.length > 0 });
+  const grantable = mayGrant(user, new Set(granted ? [permission] : []), permission);
+  return { user, permission, granted, reason, directGrant: direct, groups, grantable };
+}
+
+/** Options of the explanations: how the groups claim is read, to tell which value a rule matched. */
+export interface ClaimReading {
+  groupsClaim: string;
+  groupsClaimAllowString?: boolean;
+}
+
+/**
+ * Every group user `userId` is in, by name, each with why: one entry per membership — an admin's,
+ * or a single sign-on mapping rule's with the claim value it matched in the claims of the user's
+ * last sign-in (null when they no longer match, or the user never signed in through single sign-on).
+ *
+ * @example
+ *   await explainMemberships(em, 7, { groupsClaim: 'groups' })
+ *   // [{ groupName: 'support', memberships: [{ source: 'sso_rule', ruleId: 2, claimValue: 'B2E_APP_MANAGEMENT_SUPPORT', … }] }]
+ */
+export function explainMemberships(em: EntityManager, userId: number, options: ClaimReading): Promise<GroupGrant[]> {
+  return groupGrants(em, userId, null, options);
+}
+
+async function groupGrants(
+  em: EntityManager,
+  userId: number,
+  groupWhere: Record<string, unknown> | null,
+  options: ClaimReading,
+): Promise<GroupGrant[]> {
+  const memberships = await em.find(UserGroup, groupWhere ? { user: userId, group: groupWhere } : { user: userId }, {
+    populate: ['group', 'rule', 'rule.group'],
+    orderBy: [{ group: { name: 'asc' } }, { id: 'asc' }],
+  });
   // The claims presented at the user's last single sign-on say which value each rule matched.
   const identity = memberships.some((m) => m.rule)
     ? await em.findOne(SsoIdentity, { user: userId }, { orderBy: { lastLoginAt: 'desc' } })
@@ -81,7 +111,5 @@ export async function explainPermission(
     const rule = membership.rule ?? null;
     grant.memberships.push({ source: membership.source, ruleId: rule?.id ?? null, rule, claimValue: rule ? claimValueOf(rule) : null });
   }
-  const { granted, reason } = decidePermission(user, permission, { direct, throughGroups: groups.length > 0 });
-  const grantable = mayGrant(user, new Set(granted ? [permission] : []), permission);
-  return { user, permission, granted, reason, directGrant: direct, groups, grantable };
+  return groups;
 }

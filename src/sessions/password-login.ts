@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { logSessionEvent } from '../audit/audit.service';
+import { LogEvent } from '../audit/log-entry.entity';
 import { GatehouseError } from '../errors';
 import { hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../users/passwords';
 import { User } from '../users/user.entity';
@@ -63,6 +65,9 @@ export async function checkPasswordThrottled(
  * (`checkPasswordThrottled`); the others are refused without checking the password. A
  * successful sign-in upgrades a hash made with weaker argon2 parameters than Gatehouse's
  * (`needsRehash`) and ends the session the client held (`meta.replacing`).
+ *
+ * Every attempt is in the admin log (`logPasswordSignIn`): an allowed one in the transaction that
+ * starts the session, a refused one with its `PasswordRefusal` reason in a transaction of its own.
  */
 export async function loginWithPassword(
   em: EntityManager,
@@ -73,14 +78,70 @@ export async function loginWithPassword(
   const user = await em.findOne(User, { username: input.username }, { populate: ['password'] });
   const stored = user?.password ?? null;
   const checked = await checkPasswordThrottled(deps.throttle, input.username, stored, input.password);
-  if (checked instanceof RateLimiterRes) throw throttled(checked);
-  if (!user || checked !== 'ok' || !user.isActive) throw new GatehouseError('UNAUTHENTICATED', INVALID);
+  const refusal: PasswordRefusal | null =
+    checked instanceof RateLimiterRes
+      ? 'throttled'
+      : input.password.length > MAX_PASSWORD_LENGTH
+        ? 'password_too_long'
+        : !user
+          ? 'unknown_user'
+          : stored === null
+            ? 'no_password'
+            : checked !== 'ok'
+              ? 'wrong_password'
+              : !user.isActive
+                ? 'inactive'
+                : null;
+  if (refusal) {
+    // Written for every refusal alike (one INSERT), so the audit adds nothing to tell them apart by timing.
+    await em.transactional(async (tx) => {
+      logPasswordSignIn(tx, { user, username: input.username, refusal, ipAddress: meta.ipAddress });
+    });
+    if (checked instanceof RateLimiterRes) throw throttled(checked);
+    throw new GatehouseError('UNAUTHENTICATED', INVALID);
+  }
   const rehashed = stored !== null && needsRehash(stored) ? await hashPassword(input.password) : null;
   return em.transactional(async (tx) => {
-    const signedIn = tx.merge(user);
+    const signedIn = tx.merge(user!);
     signedIn.lastLogin = new Date();
     if (rehashed) signedIn.password = rehashed;
+    logPasswordSignIn(tx, { user: signedIn, username: signedIn.username, refusal: null, ipAddress: meta.ipAddress });
     return createSession(tx, signedIn, { authMethod: AuthMethod.PASSWORD, ...meta }, deps.policy);
+  });
+}
+
+/**
+ * Why a password sign-in was refused, as the admin log records it (the person is only ever told
+ * "invalid username or password", or to wait).
+ */
+export type PasswordRefusal = 'unknown_user' | 'wrong_password' | 'no_password' | 'inactive' | 'password_too_long' | 'throttled';
+
+/**
+ * The admin log entry of a password sign-in (`auth.login`, event SIGN_IN): the outcome, the
+ * reason code and the client's address — never the password. The actor is the person signed
+ * in; nobody for a refusal, whose object is the account tried, if it exists.
+ */
+function logPasswordSignIn(
+  tx: EntityManager,
+  attempt: { user: User | null; username: string; refusal: PasswordRefusal | null; ipAddress: string },
+): void {
+  const { user, refusal } = attempt;
+  logSessionEvent(tx, {
+    event: LogEvent.SIGN_IN,
+    actor: refusal ? null : user,
+    appLabel: 'auth',
+    model: 'login',
+    objectId: user?.id ?? null,
+    objectRepr: user?.username ?? attempt.username.slice(0, 150),
+    message: [
+      {
+        password_login: {
+          outcome: refusal ? 'refused' : 'allowed',
+          reason: refusal ?? 'password',
+          ipAddress: attempt.ipAddress.slice(0, 64),
+        },
+      },
+    ],
   });
 }
 

@@ -1,13 +1,13 @@
-import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { uuidId } from '../db/ids';
-import { notFound } from '../errors';
+import { GatehouseError, notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
 import { DeletePayload, deleted } from '../graphql/conventions';
 import { User } from '../users/user.entity';
 import { loginWithPassword } from './password-login';
 import { AuthMethod, Session } from './session.entity';
-import { endSession, listSessions } from './sessions.service';
+import { endOtherSessions, endOwnSession, listSessions, signOut } from './sessions.service';
 import { registerEnumType } from 'type-graphql';
 
 registerEnumType(AuthMethod, {
@@ -94,7 +94,7 @@ export class SessionResolver {
   @Authenticated()
   async logout(@Ctx() ctx: GatehouseContext): Promise<boolean> {
     // A request authenticated by a provider access token has no session to end.
-    if (ctx.session) await endSession(ctx.em, ctx.session.id);
+    if (ctx.session) await signOut(ctx.em, ctx.session, 'graphql');
     ctx.request.clearSessionToken();
     return true;
   }
@@ -126,8 +126,20 @@ export class SessionResolver {
     @Ctx() ctx: GatehouseContext,
   ): Promise<DeletePayload> {
     const sessionId = uuidId(id);
-    if (sessionId === null || !(await endSession(ctx.em, sessionId, ctx.user!.id))) throw notFound('session', id);
+    if (sessionId === null || !(await endOwnSession(ctx.em, ctx.user!, sessionId, 'graphql', ctx.session?.id)))
+      throw notFound('session', id);
     if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
     return deleted(sessionId);
+  }
+
+  @Mutation(() => Int, {
+    description:
+      'Ends every session of the current user but the one this request uses ("sign out everywhere else"); returns how many ended.',
+  })
+  @Authenticated()
+  async revokeOtherSessions(@Ctx() ctx: GatehouseContext): Promise<number> {
+    // A provider access token is no session: "everywhere else" would be everywhere.
+    if (!ctx.session) throw new GatehouseError('BAD_USER_INPUT', 'only a request made with a session can keep it', { field: 'session' });
+    return endOtherSessions(ctx.em, ctx.user!, ctx.session.id, 'graphql');
   }
 }

@@ -1,6 +1,8 @@
 import { ReferenceKind, type EntityMetadata, type MetadataStorage } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomBytes } from 'node:crypto';
+import { logSessionEvent } from '../audit/audit.service';
+import { ActionFlag, LogEvent } from '../audit/log-entry.entity';
 import { grantedPermissionsSql } from '../permissions/has-perm';
 import { User } from '../users/user.entity';
 import { AuthMethod, Session } from './session.entity';
@@ -193,6 +195,84 @@ export async function listSessions(em: EntityManager, userId: number, policy: Se
   );
 }
 
+/**
+ * How a sign-out was asked for, as the admin log records it: a form of Gatehouse's pages, the
+ * GraphQL API, or the identity provider (back-channel logout).
+ */
+export type SignOutVia = 'browser' | 'graphql' | 'provider';
+
+/**
+ * Signs `session` out: deletes it and records the sign-out (`auth.session`, event SIGN_OUT,
+ * its owner the actor) in one transaction. False when the session had already ended (nothing
+ * is recorded then).
+ */
+export async function signOut(em: EntityManager, session: Session, via: SignOutVia): Promise<boolean> {
+  return em.transactional(async (tx) => {
+    if (!(await endSession(tx, session.id))) return false;
+    logSignOut(tx, session.user, { scope: 'this', via, authMethod: session.authMethod, sessionsEnded: 1 });
+    await tx.flush();
+    return true;
+  });
+}
+
+/**
+ * Ends one of `user`'s own sessions by its id (a "sign out this one" on another device; the
+ * current one is a sign-out) and records it, in one transaction. False when `user` has no such
+ * live session (another user's counts as none).
+ */
+export async function endOwnSession(
+  em: EntityManager,
+  user: User,
+  sessionId: string,
+  via: SignOutVia,
+  currentSessionId?: string | null,
+): Promise<boolean> {
+  return em.transactional(async (tx) => {
+    const session = await tx.findOne(Session, { id: sessionId, user: user.id });
+    if (!session || !(await endSession(tx, session.id))) return false;
+    logSignOut(tx, user, {
+      scope: session.id === currentSessionId ? 'this' : 'one',
+      via,
+      authMethod: session.authMethod,
+      sessionsEnded: 1,
+    });
+    await tx.flush();
+    return true;
+  });
+}
+
+/**
+ * "Sign out everywhere else": ends every session of `user` but `currentSessionId`, and records
+ * it when any ended, in one transaction. Returns how many ended.
+ */
+export async function endOtherSessions(em: EntityManager, user: User, currentSessionId: string, via: SignOutVia): Promise<number> {
+  return em.transactional(async (tx) => {
+    const ended = await endUserSessions(tx, user.id, currentSessionId);
+    if (ended > 0) {
+      logSignOut(tx, user, { scope: 'others', via, sessionsEnded: ended });
+      await tx.flush();
+    }
+    return ended;
+  });
+}
+
+function logSignOut(
+  tx: EntityManager,
+  user: Pick<User, 'id' | 'username'>,
+  details: { scope: 'this' | 'one' | 'others' | 'provider'; via: SignOutVia; authMethod?: AuthMethod; sessionsEnded: number },
+): void {
+  logSessionEvent(tx, {
+    event: LogEvent.SIGN_OUT,
+    actor: tx.getReference(User, user.id),
+    appLabel: 'auth',
+    model: 'session',
+    objectId: user.id,
+    objectRepr: user.username,
+    action: ActionFlag.DELETION,
+    message: [{ sign_out: details }],
+  });
+}
+
 /** Ends one session; true when it existed (and, with `userId`, belonged to that user). */
 export async function endSession(em: EntityManager, sessionId: string, userId?: number): Promise<boolean> {
   const where = userId === undefined ? { id: sessionId } : { id: sessionId, user: userId };
@@ -210,14 +290,29 @@ export async function endUserSessions(em: EntityManager, userId: number, exceptS
 /**
  * Ends the single sign-on sessions a provider's logout names: those recording its session ID
  * `sid`, and/or those of `userId` (the person its `sub` identifies). At least one must be given.
+ * Each person signed out is recorded (a SIGN_OUT with scope `provider`) within `em`'s
+ * transaction, which the caller should hold. Returns how many sessions ended.
  */
 export async function endProviderSessions(em: EntityManager, match: { sid?: string; userId?: number }): Promise<number> {
   if (match.sid === undefined && match.userId === undefined) throw new Error('endProviderSessions needs a sid or a user');
-  return em.nativeDelete(Session, {
+  const where = {
     authMethod: AuthMethod.OIDC,
     ...(match.sid !== undefined ? { providerSid: match.sid } : {}),
     ...(match.userId !== undefined ? { user: match.userId } : {}),
-  });
+  };
+  const ending = await em.find(Session, where, { populate: ['user'] });
+  if (!ending.length) return 0;
+  const ended = await em.nativeDelete(Session, { id: ending.map((s) => s.id) });
+  const perUser = new Map<number, { user: User; count: number }>();
+  for (const session of ending) {
+    const entry = perUser.get(session.user.id) ?? { user: session.user, count: 0 };
+    entry.count += 1;
+    perUser.set(session.user.id, entry);
+  }
+  for (const { user, count } of perUser.values())
+    logSignOut(em, user, { scope: 'provider', via: 'provider', authMethod: AuthMethod.OIDC, sessionsEnded: count });
+  await em.flush();
+  return ended;
 }
 
 /** What a session's refresh needs, read as the refresh is claimed. */

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash } from 'node:crypto';
-import { ActionFlag, LogEntry } from '../audit/log-entry.entity';
+import { ActionFlag, LogEntry, LogEvent } from '../audit/log-entry.entity';
 import type { User } from '../users/user.entity';
 import type { GroupsClaimProblem, RuleMatch } from './mapping';
 
@@ -38,6 +38,9 @@ export function writeSignInAudit(em: EntityManager, entry: SignInAuditEntry): vo
     objectId: entry.user?.id === undefined ? null : String(entry.user.id),
     objectRepr: (entry.user?.username ?? `${entry.subject} at ${entry.issuer}`).slice(0, 200),
     actionFlag: entry.created ? ActionFlag.ADDITION : ActionFlag.CHANGE,
+    // A sign-in is an event, kept AUDIT_SIGNIN_RETENTION_DAYS; a refresh or bearer token that
+    // changed someone's groups is a change of the directory, kept with the admin history.
+    event: entry.via === 'login' ? LogEvent.SIGN_IN : null,
     changeMessage: [
       {
         sso_login: {

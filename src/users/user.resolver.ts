@@ -15,7 +15,15 @@ import { User } from './user.entity';
 import { CreateUserInput, Membership, UpdateUserInput, UserConnection, UserFilter, UserOrder } from './user.types';
 import type { UserMembership } from './users.loaders';
 import { findUser, listUsers } from './users.queries';
-import { createUser, deleteUser, setUserGroups, setUserPassword, setUserPermissions, updateUser } from './users.service';
+import {
+  createUser,
+  deleteUser,
+  revokeUserSessions,
+  setUserGroups,
+  setUserPassword,
+  setUserPermissions,
+  updateUser,
+} from './users.service';
 
 const USER = modelRef('auth', 'user');
 const GROUP = modelRef('auth', 'group');
@@ -106,6 +114,21 @@ export class UserResolver {
       throttle: ctx.services.loginThrottle,
     });
     return afterWrite(ctx, user, user.id);
+  }
+
+  @Mutation(() => Int, {
+    description:
+      'Signs the user out everywhere: ends all their sessions and returns how many ended (recorded in the admin log). Only a superuser may do it to a superuser.',
+  })
+  @HasPermission(permissionFor(USER, 'change'))
+  async revokeUserSessions(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+  ): Promise<number> {
+    const userId = existingId(id, 'user');
+    const ended = await revokeUserSessions(ctx.em, ctx.user!, userId);
+    if (userId === ctx.user!.id) ctx.request.clearSessionToken();
+    return ended;
   }
 
   @Mutation(() => User, {

@@ -68,6 +68,16 @@ export async function createSuperuser(em: EntityManager, input: NewSuperuser): P
         if (await tx.count(User, { username })) throw taken();
         const user = tx.create(User, { username, email, password, isStaff: true, isSuperuser: true });
         await tx.flush();
+        // No actor: the command line has no account. Committed with the user or not at all.
+        logChange(tx, {
+          actor: null,
+          model: USER,
+          objectId: user.id,
+          objectRepr: user.username,
+          action: ActionFlag.ADDITION,
+          message: [{ added: {} }, { command: 'createsuperuser' }],
+        });
+        await tx.flush();
         return user;
       }),
     { auth_user_username_unique: taken },
@@ -244,6 +254,30 @@ export async function deleteUser(em: EntityManager, actor: User, id: number): Pr
     await tx.flush();
     await tx.nativeDelete(User, { id });
     return id;
+  });
+}
+
+/**
+ * An admin signs a user out everywhere: ends every session of user `id` (the caller's own
+ * current one included, when it is the caller) and records it as a change of the user, kept with
+ * the admin history, in one transaction. Managing a superuser needs a superuser. Returns how
+ * many sessions ended.
+ */
+export async function revokeUserSessions(em: EntityManager, actor: User, id: number): Promise<number> {
+  return em.transactional(async (tx) => {
+    const user = await lockUser(tx, id);
+    assertMayManage(actor, user);
+    const ended = await endUserSessions(tx, user.id);
+    logChange(tx, {
+      actor,
+      model: USER,
+      objectId: user.id,
+      objectRepr: user.username,
+      action: ActionFlag.CHANGE,
+      message: [{ sessions_revoked: { sessionsEnded: ended } }],
+    });
+    await tx.flush();
+    return ended;
   });
 }
 

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       SESSION_IDLE_TIMEOUT: 7200,
       SESSION_ABSOLUTE_TIMEOUT: 604800,
+      AUDIT_SIGNIN_RETENTION_DAYS: 90,
     });
   });
 
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'warn',
       SESSION_IDLE_TIMEOUT: '60',
       SESSION_ABSOLUTE_TIMEOUT: '3600',
+      AUDIT_SIGNIN_RETENTION_DAYS: '400',
     });
     expect(config).toMatchObject({
       NODE_ENV: 'test',
@@ -62,6 +64,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'warn',
       SESSION_IDLE_TIMEOUT: 60,
       SESSION_ABSOLUTE_TIMEOUT: 3600,
+      AUDIT_SIGNIN_RETENTION_DAYS: 400,
     });
     expect(loadConfig({ PUBLIC_URL: 'https://gatehouse.example.com/' }).PUBLIC_URL).toBe('https://gatehouse.example.com');
   });
@@ -90,6 +93,9 @@ describe('loadConfig', () => {
     ['SESSION_ABSOLUTE_TIMEOUT', '0', 'expected a positive whole number of seconds, e.g. 7200'],
     ['SESSION_ABSOLUTE_TIMEOUT', '-1', 'expected a positive whole number of seconds, e.g. 7200'],
     ['SESSION_ABSOLUTE_TIMEOUT', 'abc', 'expected a positive whole number of seconds, e.g. 7200'],
+    ['AUDIT_SIGNIN_RETENTION_DAYS', '0', 'expected a whole number of days from 1 to 36500, e.g. 90'],
+    ['AUDIT_SIGNIN_RETENTION_DAYS', '90d', 'expected a whole number of days from 1 to 36500, e.g. 90'],
+    ['AUDIT_SIGNIN_RETENTION_DAYS', '36501', 'expected a whole number of days from 1 to 36500, e.g. 90'],
   ])('refuses %s=%j naming the variable, what is expected and what it got', (name, value, expected) => {
     const error = refusal({ [name]: value });
     expect(error.message).toBe(`[gatehouse.config.E001] invalid configuration: ${name}: ${expected} (got ${JSON.stringify(value)})`);

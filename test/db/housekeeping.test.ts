@@ -1,5 +1,7 @@
 import { LoginThrottle } from '../../src/sessions/login-throttle.entity';
 import { AuthMethod, Session } from '../../src/sessions/session.entity';
+import { purgeSignInEvents } from '../../src/audit/audit.service';
+import { ActionFlag, LogEntry, LogEvent } from '../../src/audit/log-entry.entity';
 import { purgeExpiredRows, startHousekeeping } from '../../src/db/housekeeping';
 import { hashToken, type SessionPolicy } from '../../src/sessions/sessions.service';
 import { LoginTransaction } from '../../src/sso/login-transaction.entity';
@@ -84,7 +86,13 @@ describe('purgeExpiredRows', () => {
     await insertLogoutToken(em(), 'jti-live', MINUTE);
     await insertLogoutToken(em(), 'jti-old', -1000);
 
-    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 2, loginTransactions: 1, throttleCounters: 2, logoutTokens: 1 });
+    expect(await purgeExpiredRows(em(), POLICY)).toEqual({
+      sessions: 2,
+      loginTransactions: 1,
+      throttleCounters: 2,
+      logoutTokens: 1,
+      signInEvents: 0,
+    });
     expect(await remaining(em())).toEqual({
       sessions: ['live'],
       transactions: ['live-transaction-0000000'],
@@ -92,7 +100,96 @@ describe('purgeExpiredRows', () => {
       logoutTokens: ['jti-live'],
     });
     // A second run finds nothing more.
-    expect(await purgeExpiredRows(em(), POLICY)).toEqual({ sessions: 0, loginTransactions: 0, throttleCounters: 0, logoutTokens: 0 });
+    expect(await purgeExpiredRows(em(), POLICY)).toEqual({
+      sessions: 0,
+      loginTransactions: 0,
+      throttleCounters: 0,
+      logoutTokens: 0,
+      signInEvents: 0,
+    });
+  });
+});
+
+describe('sign-in event retention (AUDIT_SIGNIN_RETENTION_DAYS)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db?.drop());
+  const em = () => db.orm.em.fork();
+  const DAY = 24 * 60 * MINUTE;
+
+  /** Log entries dated `daysAgo` (plus a minute), named by their objectRepr. */
+  async function insertEntries(specs: Array<[name: string, daysAgo: number, event: LogEvent | null]>): Promise<void> {
+    const now = Date.now();
+    await em().insertMany(
+      LogEntry,
+      specs.map(([name, daysAgo, event]) => ({
+        actionTime: new Date(now - daysAgo * DAY - MINUTE),
+        appLabel: event === LogEvent.SIGN_OUT ? 'auth' : event ? 'sso' : 'core',
+        model: event === LogEvent.SIGN_OUT ? 'session' : event ? 'login' : 'tweet',
+        objectRepr: name,
+        actionFlag: ActionFlag.CHANGE,
+        event,
+        changeMessage: [],
+      })),
+    );
+  }
+  const names = async () => (await em().find(LogEntry, {}, { orderBy: { objectRepr: 'asc' } })).map((e) => e.objectRepr);
+
+  afterEach(() => em().nativeDelete(LogEntry, {}));
+
+  it('deletes only sign-in and sign-out events older than the retention, in batches, and keeps every admin change', async () => {
+    await insertEntries([
+      ...Array.from({ length: 7 }, (_, i): [string, number, LogEvent] => [`old-sign-in-${i}`, 91 + i, LogEvent.SIGN_IN]),
+      ['old-sign-out', 400, LogEvent.SIGN_OUT],
+      ['recent-sign-in', 89, LogEvent.SIGN_IN],
+      ['recent-sign-out', 1, LogEvent.SIGN_OUT],
+      ['ancient-admin-change', 3000, null],
+      ['old-admin-change', 91, null],
+    ]);
+    const batches: number[] = [];
+    expect(await purgeSignInEvents(em(), 90, { batchSize: 3, onBatch: (n) => batches.push(n) })).toBe(8);
+    expect(batches).toEqual([3, 3, 2]);
+    expect(await names()).toEqual(['ancient-admin-change', 'old-admin-change', 'recent-sign-in', 'recent-sign-out']);
+  });
+
+  it('deletes at most batchSize rows per statement, and stops at the first batch that is not full', async () => {
+    await insertEntries(Array.from({ length: 5 }, (_, i): [string, number, LogEvent] => [`sign-in-${i}`, 10 + i, LogEvent.SIGN_IN]));
+    const batches: number[] = [];
+    await purgeSignInEvents(em(), 12, { batchSize: 1, onBatch: (n) => batches.push(n) });
+    expect(batches).toEqual([1, 1, 1, 0]);
+    expect(await names()).toEqual(['sign-in-0', 'sign-in-1']);
+  });
+
+  it('follows AUDIT_SIGNIN_RETENTION_DAYS through purgeExpiredRows, the housekeeping’s run', async () => {
+    await insertEntries([
+      ['ten-days', 10, LogEvent.SIGN_IN],
+      ['three-days', 3, LogEvent.SIGN_OUT],
+      ['admin', 30, null],
+    ]);
+    expect((await purgeExpiredRows(em(), POLICY, 90)).signInEvents).toBe(0);
+    expect((await purgeExpiredRows(em(), POLICY, 7)).signInEvents).toBe(1);
+    expect(await names()).toEqual(['admin', 'three-days']);
+  });
+
+  it('reads AUDIT_SIGNIN_RETENTION_DAYS in a started Gatehouse: its housekeeping deletes the sign-ins older than the setting', async () => {
+    const server = await startTestServer({
+      db,
+      env: { AUDIT_SIGNIN_RETENTION_DAYS: '5' },
+      housekeeping: { firstRunMs: 20, intervalMs: 50 },
+    });
+    try {
+      await insertEntries([
+        ['six-days', 6, LogEvent.SIGN_IN],
+        ['four-days', 4, LogEvent.SIGN_IN],
+        ['admin', 6, null],
+      ]);
+      await waitFor(async () => (await em().count(LogEntry, { objectRepr: 'six-days' })) === 0);
+      expect(await names()).toEqual(['admin', 'four-days']);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

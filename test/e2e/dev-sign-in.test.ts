@@ -107,28 +107,29 @@ describe('npm start with no configuration: sign-in through the development ident
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
       expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
       const html = await response.text();
-      expect(html).toContain('<a class="sso" href="/oidc/authenticate/?next=%2Fgraphql">Sign in with single sign-on</a>');
+      expect(html).toContain('<a class="sso" href="/oidc/authenticate/?next=%2F">Sign in with single sign-on</a>');
       expect(html).not.toMatch(/<(script|link|img)\b/i);
       expect(html.length).toBeLessThan(4096);
     });
   });
 
   describe('single sign-on as Carl Sagan (directory group B2E_APP_MANAGEMENT_SUPPORT)', () => {
-    it('ends with a session cookie and a 303 to /graphql, and `me` shows the support group’s 8 permissions', async () => {
+    it('ends with a session cookie and a 303 to the account page, and `me` shows the support group’s 8 permissions', async () => {
       const browser = new Browser();
       const action = await openIdpLoginForm(browser);
       const callback = await submitAndReturnToGatehouse(browser, action, 'carl.sagan', 'cosmos');
       expect(callback.status).toBe(303);
-      expect(callback.headers.get('location')).toBe('/graphql');
+      expect(callback.headers.get('location')).toBe('/');
       const sessionCookie = callback.headers.getSetCookie().find((line) => line.startsWith('gatehouse_session='));
       expect(sessionCookie).toMatch(/^gatehouse_session=[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Lax$/);
       expect(browser.cookies('localhost').gatehouse_session).toMatch(/^[A-Za-z0-9_-]{43}$/);
       // The attempt's state cookie is used up.
       expect(browser.cookies('localhost').gatehouse_oidc_state).toBeUndefined();
-      // The browser lands on Apollo Sandbox.
-      const landing = await browser.get(`${publicUrl}/graphql`, { accept: 'text/html' });
+      // The browser lands on the account page, which names the person.
+      const landing = await browser.get(`${publicUrl}/`, { accept: 'text/html' });
       expect(landing.status).toBe(200);
       expect(landing.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await landing.text()).toContain('Signed in as carl.sagan');
 
       expect(await me(browser)).toEqual({
         user: {

@@ -38,7 +38,7 @@ describe('the HTTP service', () => {
   describe('unknown paths', () => {
     it('answer 404 with JSON', async () => {
       for (const [method, path] of [
-        ['GET', '/'],
+        ['GET', '/no-such-page'],
         ['GET', '/admin'],
         ['POST', '/readyz'],
         ['GET', '/graphql/../../etc/passwd'],

@@ -1,5 +1,6 @@
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createHmac, randomUUID } from 'node:crypto';
+import { LogEntry, LogEvent } from '../../src/audit/log-entry.entity';
 import { AuthMethod, Session } from '../../src/sessions/session.entity';
 import { hashToken } from '../../src/sessions/sessions.service';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../src/sso/backchannel-logout';
@@ -87,6 +88,11 @@ describe('POST /oidc/backchannel-logout/ (OpenID Connect Back-Channel Logout 1.0
     expect(await bed.me(one.sessionToken)).toBeNull();
     expect(await bed.me(two.sessionToken)).toBeNull();
     expect(await bed.me(password)).toMatchObject({ user: { username: 'ora' } });
+    // The admin log records the sign-out once for the person, with how many sessions it ended.
+    const signOuts = await em().find(LogEntry, { event: LogEvent.SIGN_OUT, user: ora.id });
+    expect(signOuts.map((e) => e.changeMessage)).toEqual([
+      [{ sign_out: { scope: 'provider', via: 'provider', authMethod: 'oidc', sessionsEnded: 2 } }],
+    ]);
   });
 
   it('answers 200 for a token naming nobody known, ending nothing', async () => {

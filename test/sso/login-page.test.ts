@@ -26,8 +26,8 @@ const OPEN_REDIRECTS = [
 ];
 
 describe('safeNext', () => {
-  it.each(OPEN_REDIRECTS)('falls back to /graphql for %j', (value) => {
-    expect(safeNext(value)).toBe('/graphql');
+  it.each(OPEN_REDIRECTS)('falls back to / (the account page) for %j', (value) => {
+    expect(safeNext(value)).toBe('/');
   });
 
   it.each(['/graphql', '/graphql?query=%7B%20me%20%7D', '/admin/users/1', '/a/b#c'])('keeps the same-origin path %j', (value) => {
@@ -35,8 +35,8 @@ describe('safeNext', () => {
   });
 
   it('falls back for anything that is not a string', () => {
-    expect(safeNext(undefined)).toBe('/graphql');
-    expect(safeNext(['/a', '/b'])).toBe('/graphql');
+    expect(safeNext(undefined)).toBe('/');
+    expect(safeNext(['/a', '/b'])).toBe('/');
   });
 });
 
@@ -74,7 +74,7 @@ describe('GET /login and POST /login', () => {
   it('does not reflect an unknown error code or markup', async () => {
     const html = await (await fetch(`${bed.publicUrl}/login?error=%3Cscript%3E&next=%22%3E%3Cscript%3E`)).text();
     expect(html).not.toContain('<script>');
-    expect(html).toContain('name="next" value="/graphql"');
+    expect(html).toContain('name="next" value="/"');
   });
 
   it('signs in with a password: session cookie and 303 to next', async () => {
@@ -128,12 +128,12 @@ describe('GET /login and POST /login', () => {
       redirect: 'manual',
     });
     expect(response.status).toBe(303);
-    expect(response.headers.get('location')).toBe('/graphql');
+    expect(response.headers.get('location')).toBe('/');
   });
 
-  it.each(OPEN_REDIRECTS.filter(Boolean))('stores /graphql as the SSO return path for next=%j', async (next) => {
+  it.each(OPEN_REDIRECTS.filter(Boolean))('stores / as the SSO return path for next=%j', async (next) => {
     const response = await fetch(`${bed.publicUrl}/oidc/authenticate/?next=${encodeURIComponent(next)}`, { redirect: 'manual' });
     const state = new URL(response.headers.get('location')!).searchParams.get('state')!;
-    expect((await em().findOneOrFail(LoginTransaction, { state })).next).toBe('/graphql');
+    expect((await em().findOneOrFail(LoginTransaction, { state })).next).toBe('/');
   });
 });

@@ -83,6 +83,7 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Query.mySessions': () => ({}),
   'Mutation.logout': () => ({}),
   'Mutation.revokeSession': () => ({ id: randomUUID() }),
+  'Mutation.revokeOtherSessions': () => ({}),
   'Query.logoutUrl': () => ({}),
   // single sign-on mapping rules
   'Query.groupMappingRules': () => ({ first: 5 }),
@@ -108,6 +109,7 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Mutation.deleteUser': (f) => ({ id: f.userId }),
   'Mutation.setUserPassword': (f) => ({ id: f.userId, password: 'a long enough matrix password' }),
   'Mutation.setUserGroups': (f) => ({ id: f.userId, groupIds: [f.groupId] }),
+  'Mutation.revokeUserSessions': (f) => ({ id: f.userId }),
   // A permission the caller of the allowed case holds: a non-superuser grants only what it holds.
   'Mutation.setUserPermissions': (f) => ({ id: f.userId, permissions: ['auth.change_user'] }),
   // groups
