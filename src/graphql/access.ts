@@ -146,8 +146,15 @@ export function applyAccessControl(schema: GraphQLSchema, options: { enforce?: b
   });
 }
 
-const unauthenticated = () => new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
-const forbidden = (permission: PermissionName) => new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
+// Only the refusals count for /metrics: the allowed path does not touch the metrics.
+const unauthenticated = (context: GatehouseContext, access: Exclude<Access, { kind: 'public' }>) => {
+  context.services.metrics?.denied('UNAUTHENTICATED', access.kind === 'permission' ? access.permission : null);
+  return new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
+};
+const forbidden = (context: GatehouseContext, permission: PermissionName) => {
+  context.services.metrics?.denied('FORBIDDEN', permission);
+  return new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
+};
 
 /**
  * `resolve`, run only when the request's user satisfies `access`. Once the user's permissions
@@ -160,15 +167,15 @@ function guarded(
 ): GraphQLFieldResolver<unknown, GatehouseContext> {
   return (source, args, context, info) => {
     const user = context.user;
-    if (!user) throw unauthenticated();
+    if (!user) throw unauthenticated(context, access);
     if (access.kind === 'authenticated') return resolve(source, args, context, info);
     const known = context.permissions.peek(user);
     if (known) {
-      if (!known.has(access.permission)) throw forbidden(access.permission);
+      if (!known.has(access.permission)) throw forbidden(context, access.permission);
       return resolve(source, args, context, info);
     }
     return context.permissions.getAllPermissions(user).then((all) => {
-      if (!all.has(access.permission)) throw forbidden(access.permission);
+      if (!all.has(access.permission)) throw forbidden(context, access.permission);
       return resolve(source, args, context, info);
     });
   };

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/env';
 import type { Logger } from '../config/logger';
+import type { GatehouseMetrics } from '../metrics/metrics';
 import { GroupLoaders } from '../groups/groups.loaders';
 import { PermissionBackend } from '../permissions/has-perm';
 import { PermissionIdentityMap } from '../permissions/permissions.loaders';
@@ -20,6 +21,8 @@ export interface GatehouseServices {
   readonly loginThrottle: RateLimiterAbstract;
   /** Single sign-on; null when no identity provider is configured. Optional so tests may omit it. */
   readonly sso?: SsoService | null;
+  /** What `/metrics` shows; absent when metrics are off (neither METRICS_TOKEN nor METRICS_PORT). */
+  readonly metrics?: GatehouseMetrics;
 }
 
 /** What the transport lets a resolver do, without the resolver knowing it is HTTP. */

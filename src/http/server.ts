@@ -16,8 +16,10 @@ import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookie
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { metricsPlugin, timedContext } from '../graphql/metrics-plugin';
 import { accountPageRoutes } from './account-page';
 import { graphiqlRoutes } from './graphiql';
+import { metricsRoutes, startMetricsServer } from './metrics-routes';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
 import { warnOfUntrustedProxy } from './proxy-warning';
@@ -28,6 +30,8 @@ import { loginPolicyInForce } from '../sso/settings';
 export interface HttpServer {
   readonly url: string;
   readonly port: number;
+  /** Where `/metrics` is served (on this port with METRICS_TOKEN, or on METRICS_PORT); null when metrics are off. */
+  readonly metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -66,6 +70,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       noStoreResponses,
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      ...(services.metrics ? [metricsPlugin<GatehouseContext>(services.metrics)] : []),
       // GRAPHQL_EXPLORER: Sandbox is Apollo's landing page; GraphiQL is served by Gatehouse (below).
       config.GRAPHQL_EXPLORER === 'sandbox'
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true })
@@ -87,6 +92,12 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
+  // /metrics: on its own loopback port with METRICS_PORT, else here behind METRICS_TOKEN, else nowhere.
+  const metricsServer =
+    services.metrics && config.METRICS_PORT !== undefined
+      ? await startMetricsServer(services.metrics, { port: config.METRICS_PORT, token: config.METRICS_TOKEN, logger })
+      : null;
+  if (services.metrics && !metricsServer && config.METRICS_TOKEN) app.use(metricsRoutes(services.metrics, config.METRICS_TOKEN, logger));
   app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
   app.use(accountPageRoutes({ services, db }));
@@ -114,7 +125,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     noStore,
     express.json({ limit: '1mb', verify: refuseInvalidUtf8 }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
+      context: timedContext(services.metrics, async ({ req, res }) => {
         let em = db.orm.em.fork();
         const token = readSessionToken(req, config);
         // A JWT (three dot-separated parts) can only be a provider-issued access token; session tokens have no dots.
@@ -146,7 +157,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
             clearSessionToken: () => clearSessionCookie(res, config),
           },
         });
-      },
+      }),
     }),
     graphqlBodyError(logger),
   );
@@ -160,18 +171,26 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   };
   app.use(onError);
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.PORT, config.HOST, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.PORT, config.HOST, () => resolve());
+    });
+  } catch (error) {
+    await metricsServer?.stop();
+    throw error;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url,
     port,
+    metricsUrl: metricsServer?.url ?? (services.metrics && config.METRICS_TOKEN ? `${url}/metrics` : null),
     async stop() {
       await apollo.stop();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await metricsServer?.stop();
     },
   };
 }

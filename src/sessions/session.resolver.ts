@@ -85,6 +85,7 @@ export class SessionResolver {
     const { token, session } = await loginWithPassword(ctx.em, { username, password }, meta, {
       policy: ctx.services.sessionPolicy,
       throttle: ctx.services.loginThrottle,
+      metrics: ctx.services.metrics,
     });
     ctx.request.setSessionToken(token);
     return { token, user: session.user };

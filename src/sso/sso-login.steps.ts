@@ -74,7 +74,13 @@ export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
   const claims = policy.directoryGroups
     ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups(tx, input.issuer, signIn.subject), { allowString })
     : input.claims;
-  const mapping = evaluateRules(await loadEnabledRules(tx), claims, policy.groupsClaim, { allowString });
+  const rules = await loadEnabledRules(tx);
+  const mapping = evaluateRules(rules, claims, policy.groupsClaim, { allowString });
+  policy.metrics?.mappingEvaluated(
+    input.via,
+    mapping.matches.length ? 'matched' : mapping.groupsClaimProblem ? 'groups_claim_problem' : 'no_match',
+    rules.length,
+  );
   signIn.matches = mapping.matches;
   signIn.groupsClaimProblem = mapping.groupsClaimProblem;
   if (mapping.groupsClaimProblem) {

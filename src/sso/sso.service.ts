@@ -14,6 +14,7 @@ import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings
 import type { DirectoryGroupsSource } from './directory';
 import { refreshNeed, refreshSession, type RefreshNeed, type RefreshOutcome } from './session-refresh';
 import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy, type SsoRefusalReason } from './sso-login';
+import type { GatehouseMetrics } from '../metrics/metrics';
 
 /**
  * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
@@ -45,6 +46,7 @@ export class SsoService {
   private warnedNoCipher = false;
   /** The sign-in policy: the settings' groups claim, requirement and e-mail trust, and the provisioned directory groups. */
   private readonly loginPolicy: SsoLoginPolicy;
+  private readonly metrics: GatehouseMetrics | null;
 
   constructor(
     readonly settings: SsoSettings,
@@ -54,8 +56,10 @@ export class SsoService {
       retry?: RetryPolicy;
       cipher?: TokenCipher | null;
       directoryGroups?: DirectoryGroupsSource;
+      metrics?: GatehouseMetrics | null;
     } = {},
   ) {
+    this.metrics = options.metrics ?? null;
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
     this.cipher = options.cipher ?? null;
     this.loginPolicy = {
@@ -65,6 +69,7 @@ export class SsoService {
       linkByEmail: settings.linkByEmail,
       groupsClaimAllowString: settings.groupsClaimAllowString,
       directoryGroups: options.directoryGroups,
+      metrics: options.metrics ?? undefined,
     };
   }
 
@@ -141,9 +146,12 @@ export class SsoService {
             this.sessionPolicy,
           ),
       );
+      this.metrics?.signIn('sso', 'allowed');
       return { ...result, next: attempt.next };
     } catch (error) {
-      throw translate(error, this.logger, 'single sign-on failed');
+      const failure = translate(error, this.logger, 'single sign-on failed');
+      this.metrics?.signIn('sso', 'refused', failure.code);
+      throw failure;
     }
   }
 
@@ -272,6 +280,7 @@ export async function startSso(
     retry?: RetryPolicy;
     /** The directory groups provisioning pushed (SCIM), read at each sign-in. */
     directoryGroups?: DirectoryGroupsSource;
+    metrics?: GatehouseMetrics | null;
   } = {},
 ): Promise<{ sso: SsoService | null; stop(): Promise<void> }> {
   let provider: OidcProviderConfig | null = providerFromEnv(config);
@@ -294,6 +303,7 @@ export async function startSso(
     retry: options.retry,
     cipher: sessionCipher(config, logger, handle !== null),
     directoryGroups: options.directoryGroups,
+    metrics: options.metrics,
   });
   sso.start();
   return {
