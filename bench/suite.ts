@@ -827,7 +827,7 @@ async function tweetFlow(url: string, token: string, worker: number, i: number):
     id,
     input: { screenName: `bench${worker}b` },
   });
-  await call('mutation($id: ID!) { deleteTweet(id: $id) }', { id });
+  await call('mutation($id: ID!) { deleteTweet(id: $id) { deletedId } }', { id });
   return { requests: 3 };
 }
 

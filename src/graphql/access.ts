@@ -26,7 +26,7 @@ export const ACCESS_DIRECTIVES = [
     name: 'hasPermission',
     description: 'Only a signed-in user holding this permission (`app_label.codename`) may use the field.',
     locations: [DirectiveLocation.FIELD_DEFINITION],
-    args: { permission: { type: new GraphQLNonNull(GraphQLString) } },
+    args: { permission: { type: new GraphQLNonNull(GraphQLString), description: 'The permission, e.g. core.view_tweet.' } },
   }),
   new GraphQLDirective({
     name: 'authenticated',

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { Field, getMetadataStorage, Int, ObjectType, type ClassType } from 'type-graphql';
 import type { PageInfo as PageInfoShape, Page } from '../db/keyset';
 
 /*
@@ -6,16 +6,22 @@ import type { PageInfo as PageInfoShape, Page } from '../db/keyset';
  * a `<Node>Connection` / `<Node>Edge` pair per node type.
  */
 
-@ObjectType()
+@ObjectType({ description: 'Where a page of a connection ends, and whether another follows.' })
 export class PageInfo implements PageInfoShape {
-  @Field()
+  @Field({ description: 'Whether more follow this page: ask for them with `after: endCursor`.' })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The cursor of the page’s last edge; null for an empty page.' })
   endCursor!: string | null;
 }
 
 const connectionTypes = new Map<ClassType, ClassType>();
+
+/** The GraphQL name of an object type class (`@ObjectType('Name')`), else the class's name. */
+function nodeTypeName(nodeType: ClassType): string {
+  const objectType = getMetadataStorage().objectTypes.find((type) => type.target === nodeType);
+  return objectType?.name ?? nodeType.name;
+}
 
 /**
  * The Relay connection type `<Node>Connection` (with `<Node>Edge`) for `nodeType`, built once
@@ -25,21 +31,22 @@ export function Connection<T extends object>(nodeType: ClassType<T>): ClassType<
   const existing = connectionTypes.get(nodeType);
   if (existing) return existing as ClassType<Page<T>>;
 
-  @ObjectType(`${nodeType.name}Edge`)
+  const name = nodeTypeName(nodeType);
+  @ObjectType(`${nodeType.name}Edge`, { description: `One ${name} of a page, with its cursor.` })
   class EdgeType {
-    @Field()
+    @Field({ description: 'Where this edge is in the list: pass it as `after` to get what follows.' })
     cursor!: string;
 
-    @Field(() => nodeType)
+    @Field(() => nodeType, { description: `The ${name}.` })
     node!: T;
   }
 
-  @ObjectType(`${nodeType.name}Connection`)
+  @ObjectType(`${nodeType.name}Connection`, { description: `A page of ${name} objects (a Relay connection).` })
   class ConnectionType {
-    @Field(() => [EdgeType])
+    @Field(() => [EdgeType], { description: 'The page’s edges, in the order the list states.' })
     edges!: EdgeType[];
 
-    @Field(() => PageInfo)
+    @Field(() => PageInfo, { description: 'Where the page ends, and whether another follows.' })
     pageInfo!: PageInfo;
 
     totalCount!: () => Promise<number>;

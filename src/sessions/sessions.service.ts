@@ -251,7 +251,7 @@ export async function listSessions(em: EntityManager, userId: number, policy: Se
   return em.find(
     Session,
     { user: userId, expiresAt: { $gt: new Date(now) }, lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) } },
-    { orderBy: { createdAt: 'desc' } },
+    { orderBy: { createdAt: 'desc', id: 'desc' } },
   );
 }
 

@@ -1,14 +1,16 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { changedFields, logChange } from '../audit/audit.service';
 import { integerId } from '../db/ids';
 import { findPage, type Page } from '../db/keyset';
-import { badInput, notFound } from '../errors';
+import { translateDatabaseError } from '../db/database-errors';
+import { badInput, GatehouseError, notFound } from '../errors';
 import { Group } from '../groups/group.entity';
 import { assertMayGrant } from '../permissions/grant-rule';
 import { modelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
-import { GroupMappingRule, MatchType } from './group-mapping-rule.entity';
+import { GroupMappingRule, MatchType, RULE_IDENTITY_INDEX, ruleIdentity } from './group-mapping-rule.entity';
 import { decideLogin, type LoginDecision } from './login-decision';
 import { withDirectoryGroups } from './directory';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -73,6 +75,57 @@ async function assertMayGrantGroup(tx: EntityManager, actor: User | null, group:
   await assertMayGrant(tx, actor, { permissions: group.permissions.getItems().map((p) => p.fullName), field: 'input.groupId' });
 }
 
+/** The rule with this id, its group loaded; null when there is none (also for an id that cannot name one). */
+export async function findRule(em: EntityManager, id: string): Promise<GroupMappingRule | null> {
+  const ruleId = integerId(id);
+  return ruleId === null ? null : em.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+}
+
+/**
+ * The rule that `fields` would repeat — the same claim, match kind, case sensitivity, pattern
+ * (as the engine compares it) and group, by the very expression of the unique index — other
+ * than rule `except`; null when there is none.
+ */
+async function findSameRule(em: EntityManager, fields: RuleFields, except: number | null): Promise<GroupMappingRule | null> {
+  const rows = await em.execute<Array<{ id: number }>>(
+    `with "candidate" ("claim", "match_type", "case_sensitive", "pattern", "group_id") as (values (?::varchar, ?::text, ?::boolean, ?::varchar, ?::int))
+     select r."id" from "sso_groupmappingrule" r, "candidate" c
+     where (${ruleIdentity('r.')}) = (${ruleIdentity('c.')}) and r."id" <> ? limit 1`,
+    [fields.claim, fields.matchType, fields.caseSensitive, fields.pattern, fields.groupId, except ?? 0],
+  );
+  return rows.length ? em.findOne(GroupMappingRule, { id: rows[0].id }, { populate: ['group'] }) : null;
+}
+
+/**
+ * Runs a write of rule `except` (null: a new rule) with `fields`, turning a violation of the
+ * rule's unique index into CONFLICT naming the rule that already says the same. The index
+ * decides, so two identical rules written at once are refused too; the lookup after the
+ * violation only names the winner.
+ */
+async function refusingDuplicates<T>(
+  em: EntityManager,
+  fields: () => RuleFields | null,
+  except: number | null,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof UniqueConstraintViolationException)) throw translateDatabaseError(error);
+    if ((error as UniqueConstraintViolationException & { constraint?: string }).constraint !== RULE_IDENTITY_INDEX)
+      throw translateDatabaseError(error);
+    const written = fields();
+    const existing = written && (await findSameRule(em.fork(), written, except));
+    throw new GatehouseError(
+      'CONFLICT',
+      existing
+        ? `rule ${existing.id} (${ruleRepr(existing)}) already maps this value to this group`
+        : 'an identical rule already maps this value to this group',
+      { field: 'input', ...(existing ? { ruleId: String(existing.id) } : {}) },
+    );
+  }
+}
+
 /** The rules, oldest first, as a Relay page. */
 export function listRules(
   em: EntityManager,
@@ -83,7 +136,8 @@ export function listRules(
 }
 
 /**
- * Creates a rule. An invalid pattern is BAD_USER_INPUT naming `input.pattern`, an unknown
+ * Creates a rule. A rule that says what an existing one says is CONFLICT naming that rule
+ * (`refusingDuplicates`). An invalid pattern is BAD_USER_INPUT naming `input.pattern`, an unknown
  * group names `input.groupId`; a group whose permissions the actor does not all hold is
  * FORBIDDEN (the granting rule); the rule and its LogEntry are written in one transaction.
  */
@@ -91,23 +145,30 @@ export async function createRule(em: EntityManager, actor: User | null, fields: 
   const claim = validateClaim(fields.claim);
   compilePattern(fields.matchType, fields.pattern, fields.caseSensitive);
   const description = validateDescription(fields.description);
-  return em.transactional(async (tx) => {
-    const group = await findGroup(tx, fields.groupId);
-    await assertMayGrantGroup(tx, actor, group);
-    const rule = tx.create(GroupMappingRule, {
-      claim,
-      matchType: fields.matchType,
-      pattern: fields.pattern,
-      caseSensitive: fields.caseSensitive,
-      group,
-      enabled: fields.enabled,
-      description,
-    });
-    await tx.flush();
-    logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.ADDITION });
-    await tx.flush();
-    return rule;
-  });
+  const written = { ...fields, claim, description };
+  return refusingDuplicates(
+    em,
+    () => written,
+    null,
+    () =>
+      em.transactional(async (tx) => {
+        const group = await findGroup(tx, fields.groupId);
+        await assertMayGrantGroup(tx, actor, group);
+        const rule = tx.create(GroupMappingRule, {
+          claim,
+          matchType: fields.matchType,
+          pattern: fields.pattern,
+          caseSensitive: fields.caseSensitive,
+          group,
+          enabled: fields.enabled,
+          description,
+        });
+        await tx.flush();
+        logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.ADDITION });
+        await tx.flush();
+        return rule;
+      }),
+  );
 }
 
 /**
@@ -123,27 +184,35 @@ export async function updateRule(
   changes: Partial<RuleFields>,
 ): Promise<GroupMappingRule> {
   const ruleId = integerId(id);
-  return em.transactional(async (tx) => {
-    const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
-    if (!rule) throw notFound('group mapping rule', id);
-    const next = {
-      claim: changes.claim === undefined ? rule.claim : validateClaim(changes.claim),
-      matchType: changes.matchType ?? rule.matchType,
-      pattern: changes.pattern ?? rule.pattern,
-      caseSensitive: changes.caseSensitive ?? rule.caseSensitive,
-      enabled: changes.enabled ?? rule.enabled,
-      description: changes.description === undefined ? rule.description : validateDescription(changes.description),
-    };
-    compilePattern(next.matchType, next.pattern, next.caseSensitive);
-    const group = changes.groupId === undefined ? rule.group : await findGroup(tx, changes.groupId);
-    const message = changedFields<Record<string, unknown>>({ ...rule, group: rule.group.id }, { ...next, group: group.id });
-    if (!message) return rule;
-    await assertMayGrantGroup(tx, actor, group);
-    tx.assign(rule, { ...next, group });
-    logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.CHANGE, message });
-    await tx.flush();
-    return rule;
-  });
+  let written: RuleFields | null = null;
+  return refusingDuplicates(
+    em,
+    () => written,
+    ruleId,
+    () =>
+      em.transactional(async (tx) => {
+        const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+        if (!rule) throw notFound('group mapping rule', id);
+        const next = {
+          claim: changes.claim === undefined ? rule.claim : validateClaim(changes.claim),
+          matchType: changes.matchType ?? rule.matchType,
+          pattern: changes.pattern ?? rule.pattern,
+          caseSensitive: changes.caseSensitive ?? rule.caseSensitive,
+          enabled: changes.enabled ?? rule.enabled,
+          description: changes.description === undefined ? rule.description : validateDescription(changes.description),
+        };
+        compilePattern(next.matchType, next.pattern, next.caseSensitive);
+        const group = changes.groupId === undefined ? rule.group : await findGroup(tx, changes.groupId);
+        const message = changedFields<Record<string, unknown>>({ ...rule, group: rule.group.id }, { ...next, group: group.id });
+        if (!message) return rule;
+        await assertMayGrantGroup(tx, actor, group);
+        written = { ...next, groupId: group.id };
+        tx.assign(rule, { ...next, group });
+        logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.CHANGE, message });
+        await tx.flush();
+        return rule;
+      }),
+  );
 }
 
 /**

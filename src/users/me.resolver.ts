@@ -5,10 +5,10 @@ import { User } from './user.entity';
 
 @ObjectType({ description: 'The signed-in user and what they may do.' })
 export class Me {
-  @Field(() => User)
+  @Field(() => User, { description: 'The signed-in user’s account.' })
   user!: User;
 
-  @Field(() => [String], { description: 'Effective permissions as app_label.codename, sorted.' })
+  @Field(() => [String], { description: 'Effective permissions as app_label.codename, sorted (by code point).' })
   permissions!: string[];
 }
 

@@ -128,7 +128,7 @@ describe('core.Language CRUD', () => {
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({
         language: expect.objectContaining({ languageTag: 'sv-FI' }),
       });
-      expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({ deleteLanguage: language.id });
+      expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({ deleteLanguage: { deletedId: language.id } });
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({ language: null });
       expect((await entriesFor(language.id)).map((e) => [e.actionFlag, e.objectRepr])).toEqual([[ActionFlag.DELETION, 'sv-FI']]);
     });

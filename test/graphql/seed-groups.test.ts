@@ -69,7 +69,7 @@ describe('the reference seed groups behave as their permissions say', () => {
     const id = await makeTweet();
     expect(codes(await server.graphql(CREATE_TWEET, NEW_TWEET, tokens.support))).toEqual([]);
     expect(codes(await server.graphql(UPDATE_TWEET, { id, input: CHANGE_TWEET }, tokens.support))).toEqual([]);
-    expect(await server.graphql(DELETE_TWEET, { id }, tokens.support)).toMatchObject({ data: { deleteTweet: id } });
+    expect(await server.graphql(DELETE_TWEET, { id }, tokens.support)).toMatchObject({ data: { deleteTweet: { deletedId: id } } });
   });
 
   it('developer reads the admin log; business cannot', async () => {

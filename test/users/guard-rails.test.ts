@@ -155,7 +155,7 @@ describe('guard rails on users', () => {
       expect(await activeSuperusers()).toBe(1);
       const second = await makeUser(fresh(), { isSuperuser: true });
       expect((await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(second))).data).toEqual({
-        deleteUser: String(last.id),
+        deleteUser: { deletedId: String(last.id) },
       });
       expect(await activeSuperusers()).toBe(1);
     });
