@@ -153,6 +153,8 @@ interface Servers {
   pgManyToMany?: ServerProcess;
   floor?: ServerProcess;
   apollo?: ServerProcess;
+  /** With BENCH_METRICS=1: a second Gatehouse on the w1 data with /metrics on (METRICS_PORT), for the `me` row. */
+  metered?: ServerProcess;
 }
 
 interface RunDatabase {
@@ -371,6 +373,14 @@ export async function main(): Promise<number> {
         profileDir,
       );
     }
+    if (has('me') && process.env.BENCH_METRICS === '1') {
+      const port = await freePort();
+      servers.metered = await startGatehouse(
+        'gatehouse (w1, metrics on)',
+        port,
+        gatehouseEnv(port, databases.w1!, idp, { SSO_REQUIRE_MAPPED_GROUP: 'false', METRICS_PORT: '0' }),
+      );
+    }
     if (lifecyclePort) {
       servers.lifecycle = await startGatehouse(
         'gatehouse (lifecycle)',
@@ -483,6 +493,19 @@ export async function main(): Promise<number> {
         ),
         autocannonTarget('Apollo Server hello', servers.apollo!, undefined, gqlRequest(servers.apollo!.url, '{ hello }'), s.connections),
       ];
+      // The same session works on the second instance: sessions live in the shared database.
+      if (servers.metered)
+        targets.splice(
+          1,
+          0,
+          autocannonTarget(
+            'Gatehouse me, metrics on',
+            servers.metered,
+            databases.w1!.name,
+            gqlRequest(servers.metered.url, me, { cookie: `gatehouse_session=${tokens.w1}` }),
+            s.connections,
+          ),
+        );
       report.workloads.me = await compare('me: { me { user { username } } } against a bare Apollo Server 5 { hello }', targets, s);
       printRatios(report.workloads.me, [['Gatehouse me (cookie)', 'Apollo Server hello', 'me vs bare Apollo (target ≥ 0.5×)']]);
     }
@@ -640,6 +663,7 @@ export async function main(): Promise<number> {
     for (const server of [
       ...Object.values(servers.gatehouse),
       servers.lifecycle,
+      servers.metered,
       servers.pgDefault,
       servers.pgManyToMany,
       servers.floor,
@@ -803,7 +827,7 @@ async function tweetFlow(url: string, token: string, worker: number, i: number):
     id,
     input: { screenName: `bench${worker}b` },
   });
-  await call('mutation($id: ID!) { deleteTweet(id: $id) }', { id });
+  await call('mutation($id: ID!) { deleteTweet(id: $id) { deletedId } }', { id });
   return { requests: 3 };
 }
 

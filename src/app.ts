@@ -4,12 +4,15 @@ import { insecureDefaults, relaxedChecks } from './config/insecure-defaults';
 import type { Logger } from './config/logger';
 import { openDatabase, type Database } from './db/database';
 import { migrate } from './db/migrate';
+import { poolUsage } from './db/orm';
+import { createMetrics } from './metrics/metrics';
 import type { GatehouseServices } from './graphql/context';
 import { checkSchema } from './graphql/access';
 import { buildGatehouseSchema } from './graphql/schema';
 import { createLoginThrottle } from './sessions/login-throttle';
 import { startHousekeeping, type HousekeepingSchedule } from './db/housekeeping';
 import { startHttpServer, type HttpServer } from './http/server';
+import { letYoungGenerationGrow } from './config/heap';
 import { scimDirectoryGroups } from './scim/directory';
 import type { RetryPolicy } from './sso/relying-party';
 import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
@@ -61,7 +64,17 @@ export async function startGatehouse(
               port: config.PORT === 0 ? 0 : config.PORT + 1,
             })
         : undefined);
-    const sso = await startSso(config, logger, sessionPolicy, { ...options.sso, devProvider, directoryGroups: scimDirectoryGroups });
+    // Off (no registry, no hooks) unless /metrics is served somewhere.
+    const metrics =
+      config.METRICS_TOKEN !== undefined || config.METRICS_PORT !== undefined
+        ? createMetrics({ pool: () => poolUsage(db.orm) })
+        : undefined;
+    const sso = await startSso(config, logger, sessionPolicy, {
+      ...options.sso,
+      devProvider,
+      directoryGroups: scimDirectoryGroups,
+      metrics,
+    });
     const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
     if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);
     stopSso = sso.stop;
@@ -71,8 +84,11 @@ export async function startGatehouse(
       sessionPolicy,
       loginThrottle: createLoginThrottle(db.orm),
       sso: sso.sso,
+      metrics,
     };
     http = await startHttpServer({ services, db, schema });
+    // Migrated and listening: `gatehouse` commands run beside this process may now come in through it.
+    db.announce();
   } catch (error) {
     await stopSso().catch(() => undefined);
     await db.close().catch(() => undefined);
@@ -88,6 +104,7 @@ export async function startGatehouse(
     { url: `${http.url}/graphql`, publicUrl: config.PUBLIC_URL, database: db.kind, readyInMs: Math.round(performance.now() - started) },
     'Gatehouse is ready',
   );
+  letYoungGenerationGrow();
   const server = http;
   const housekeeping = startHousekeeping({
     fork: () => db.orm.em.fork(),

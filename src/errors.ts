@@ -32,3 +32,16 @@ export function unknownValues(field: string, what: string, unknown: ReadonlyArra
     unknown: unknown.map(String),
   });
 }
+
+/**
+ * Refuses `null` for the fields of an update input that cannot be cleared (`prefix.field`
+ * BAD_USER_INPUT). In every update input an absent field keeps its value and `null` clears a
+ * field that can be empty; for any other field `null` is a mistake, never "keep".
+ *
+ * @example refuseNulls(input, ['name']) // { name: null } → "input.name: cannot be null; omit it to keep the value"
+ */
+export function refuseNulls<I extends object>(input: I, fields: ReadonlyArray<keyof I & string>, prefix = 'input'): void {
+  for (const field of fields) {
+    if (input[field] === null) throw badInput(`${prefix}.${field}`, 'cannot be null; omit it to keep the value');
+  }
+}

@@ -10,7 +10,15 @@ export enum ActionFlag {
   DELETION = 3,
 }
 
-registerEnumType(ActionFlag, { name: 'ActionFlag', description: 'What a log entry records: Django admin’s action flags.' });
+registerEnumType(ActionFlag, {
+  name: 'ActionFlag',
+  description: 'What a log entry records: Django admin’s action flags.',
+  valuesConfig: {
+    ADDITION: { description: 'The object was created.' },
+    CHANGE: { description: 'The object was changed; the change message names the fields.' },
+    DELETION: { description: 'The object was deleted.' },
+  },
+});
 
 /**
  * The events of signing in and out, which Django's admin log does not have: they are kept
@@ -26,6 +34,10 @@ export enum LogEvent {
 registerEnumType(LogEvent, {
   name: 'LogEvent',
   description: 'A sign-in or sign-out event; admin changes have none. Events are deleted after AUDIT_SIGNIN_RETENTION_DAYS.',
+  valuesConfig: {
+    SIGN_IN: { description: 'A sign-in, allowed or refused, with a password or through single sign-on.' },
+    SIGN_OUT: { description: 'A sign-out, or sessions ended by their owner or an admin.' },
+  },
 });
 
 /**
@@ -44,11 +56,11 @@ registerEnumType(LogEvent, {
     'create index "admin_logentry_event_action_time_index" on "admin_logentry" ("event", "action_time") where "event" is not null',
 })
 export class LogEntry {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The entry’s id.' })
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the change was made.' })
   @Property({ type: 'datetime' })
   actionTime: Date & Opt = new Date();
 
@@ -56,11 +68,11 @@ export class LogEntry {
   @ManyToOne({ entity: () => User, nullable: true, deleteRule: 'set null' })
   user: Rel<User> | null = null;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The app of the changed object’s model, e.g. core.' })
   @Property({ type: 'string', length: 100 })
   appLabel!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The changed object’s model, e.g. tweet.' })
   @Property({ type: 'string', length: 100 })
   model!: string;
 
@@ -75,7 +87,7 @@ export class LogEntry {
   @Property({ type: 'string', length: 200 })
   objectRepr!: string;
 
-  @Field(() => ActionFlag)
+  @Field(() => ActionFlag, { description: 'Whether the object was added, changed or deleted.' })
   @Enum({ items: () => ActionFlag, type: 'smallint' })
   actionFlag!: ActionFlag;
 

@@ -1,5 +1,6 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Query, Resolver, Root } from 'type-graphql';
 import { HasPermission } from '../graphql/access';
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { findPage, type Page } from '../db/keyset';
 import { Connection } from '../graphql/connection';
 import type { GatehouseContext } from '../graphql/context';
@@ -29,7 +30,7 @@ export class LogEntryFilterInput implements LogEntryFilter {
   @Field(() => String, { nullable: true, description: 'The changed object’s global id, or its database key (with appLabel and model).' })
   objectId?: string | null;
 
-  @Field(() => ActionFlag, { nullable: true })
+  @Field(() => ActionFlag, { nullable: true, description: 'Entries of this kind of change.' })
   actionFlag?: ActionFlag | null;
 
   @Field(() => LogEvent, { nullable: true, description: 'Sign-in or sign-out events of this kind only.' })
@@ -44,13 +45,14 @@ export class LogEntryFilterInput implements LogEntryFilter {
 
 @Resolver(() => LogEntry)
 export class LogEntryResolver {
-  @Query(() => LogEntryConnection, { description: 'The admin log, newest first.' })
+  @Query(() => LogEntryConnection, { description: 'The admin log, newest first (by action time; ties by id, descending).' })
   @HasPermission(permissionFor(LOG_ENTRY, 'view'))
   logEntries(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
-    @Arg('filter', () => LogEntryFilterInput, { nullable: true }) filter?: LogEntryFilterInput | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
+    @Arg('filter', () => LogEntryFilterInput, { nullable: true, description: 'Which entries; omitted: all.' })
+    filter?: LogEntryFilterInput | null,
   ): Promise<Page<LogEntry>> {
     // The actors come in one batched statement with the page, never one per row.
     return findPage(em, LogEntry, logEntryWhere(filter ?? {}), LOG_ENTRY_ORDERING, { first, after }, { populate: ['user'] });

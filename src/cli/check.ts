@@ -16,7 +16,7 @@ import type { CommandRun } from './main';
 export const check: CommandRun = async ({ withDatabase, say }) => {
   const schemaChecks = checkSchema(await buildDeclaredSchema());
   const databaseChecks = await withDatabase(async (db) => {
-    say(`configuration ok (database: ${db.kind})`);
+    say(`configuration ok (database: ${db.kind}${db.through ? `, through the running Gatehouse server, pid ${db.through.pid}` : ''})`);
     return checkDatabase(db);
   });
   if (!databaseChecks.length) say('database ok: migrated, schema matches the entities, permissions in sync');

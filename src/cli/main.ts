@@ -30,6 +30,9 @@ export interface Command {
 /** A command used wrongly: shown with the command's usage, exit status 2. */
 export class UsageError extends Error {}
 
+/** How long a command waits for a Gatehouse server that holds the embedded database but is still starting. */
+const STARTING_SERVER_WAIT_MS = 60_000;
+
 /** Where `createsuperuser --no-input` reads the password when `--password` is not given. */
 export const SUPERUSER_PASSWORD_ENV = 'GATEHOUSE_SUPERUSER_PASSWORD';
 
@@ -47,9 +50,10 @@ const COMMANDS: Record<string, Command> = {
     load: () => (require('./serve') as typeof import('./serve')).serve,
   },
   migrate: {
-    summary: 'apply pending database migrations and synchronise the permissions with the model registry',
-    usage: 'gatehouse migrate',
-    options: {},
+    summary:
+      'apply pending database migrations and synchronise the permissions with the model registry (--check: exit 1 if any is pending, apply nothing)',
+    usage: 'gatehouse migrate [--check]',
+    options: { check: { type: 'boolean' } },
     load: () => (require('./migrate') as typeof import('./migrate')).migrate,
   },
   makemigrations: {
@@ -129,7 +133,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       logger,
       say: (line) => process.stdout.write(line + '\n'),
       async withDatabase(fn) {
-        const db = await loadDatabase().openDatabase(config, logger);
+        // Beside `npm start` on the embedded database, through that server's own connection.
+        const db = await loadDatabase().openDatabase(config, logger, {
+          besideRunningServer: { startingTimeoutMs: STARTING_SERVER_WAIT_MS },
+        });
         try {
           return await fn(db);
         } finally {
@@ -153,7 +160,12 @@ function describe(error: unknown): string {
   if (error instanceof SystemCheckError) return error.message;
   if (error instanceof UsageError || error instanceof loadEnv().ConfigError || error instanceof loadErrors().GatehouseError)
     return error.message;
-  if (error instanceof loadDatabase().DatabaseUnavailableError || error instanceof loadMigrate().NotMigratedError) return error.message;
+  if (
+    error instanceof loadDatabase().DatabaseUnavailableError ||
+    error instanceof loadDatabase().RunningServerError ||
+    error instanceof loadMigrate().NotMigratedError
+  )
+    return error.message;
   if (error instanceof loadOrmCore().DriverException) {
     // The driver's message starts with the SQL and its parameters (a password hash, say):
     // keep only what the database said.

@@ -180,6 +180,11 @@ const schema = z.object({
   SSO_REFRESH_GRACE: seconds.default(3600),
   SSO_LINK_BY_EMAIL: flag('expected true or false').default(false),
   GRAPHQL_EXPLORER: z.enum(GRAPHQL_EXPLORERS, { error: 'expected sandbox, graphiql or none' }).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,256}$/, 'expected a secret of 16 to 256 printable characters without spaces, e.g. from `openssl rand -hex 32`')
+    .optional(),
+  METRICS_PORT: wholeNumber(0, 65535, 'expected a port number from 0 to 65535').optional(),
 });
 
 /** Express's `trust proxy` values that Gatehouse accepts: false, 1-99 hops, or named ranges, addresses and CIDRs. */
@@ -232,6 +237,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (input.NODE_ENV === 'production' && input.DATABASE_URL === undefined) {
     problems.push('DATABASE_URL: required in production (the embedded database is for development)');
   }
+  if (
+    parsed.success &&
+    parsed.data.METRICS_PORT !== undefined &&
+    parsed.data.METRICS_PORT !== 0 &&
+    parsed.data.METRICS_PORT === parsed.data.PORT
+  )
+    problems.push('METRICS_PORT: expected a port other than PORT (or unset to serve /metrics on PORT with METRICS_TOKEN)');
   const privateKey = readPrivateKey(input, problems);
   problems.push(...clientAuthenticationProblems(input, privateKey !== undefined));
   if (!parsed.success || problems.length) throw new ConfigError(problems);
@@ -294,7 +306,7 @@ function clientAuthenticationProblems(input: Record<string, string>, hasKey: boo
 
 /** `DATABASE_URL` without its password, even when it does not parse as a URL; never the client secret. */
 function redact(name: string, value: string): string {
-  if (['OIDC_CLIENT_SECRET', 'OIDC_CLIENT_PRIVATE_KEY', 'SESSION_ENCRYPTION_KEY'].includes(name)) return '***';
+  if (['OIDC_CLIENT_SECRET', 'OIDC_CLIENT_PRIVATE_KEY', 'SESSION_ENCRYPTION_KEY', 'METRICS_TOKEN'].includes(name)) return '***';
   if (name !== 'DATABASE_URL') return value;
   try {
     const url = new URL(value);

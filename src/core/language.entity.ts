@@ -6,7 +6,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 @ObjectType('Language', { description: 'A language or dialect (core.Language).' })
 @Entity({ tableName: 'core_language' })
 export class Language {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The language’s id.' })
   @PrimaryKey({ type: 'uuid' })
   id: string & Opt = randomUUID();
 
@@ -15,23 +15,23 @@ export class Language {
   @Unique({ name: 'core_language_language_tag_unique' })
   languageTag!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The language’s name, e.g. English; null when not given.' })
   @Property({ type: 'string', length: 50, nullable: true })
   language: string | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The accent or dialect, e.g. British; null when not given.' })
   @Property({ type: 'string', length: 50, nullable: true })
   accentOrDialect: string | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The language family, e.g. Indo-European; null when not given.' })
   @Property({ type: 'string', length: 50, nullable: true })
   family: string | null = null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was created.' })
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was last changed.' })
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date & Opt = new Date();
 }

@@ -1,4 +1,4 @@
-import { conflict } from '../errors';
+import { conflict, refuseNulls } from '../errors';
 import type { ModelAdmin } from '../admin/model-admin';
 import { modelRef } from '../permissions/registry';
 import { changesOf, optionalText, requiredText } from './fields';
@@ -29,13 +29,15 @@ export const languageAdmin: ModelAdmin<Language, LanguageInput, LanguageChanges>
     accentOrDialect: optional('accentOrDialect')(input.accentOrDialect),
     family: optional('family')(input.family),
   }),
-  toChanges: (input) =>
-    changesOf<LanguageChanges, Language>(input, {
+  toChanges: (input) => {
+    refuseNulls(input, ['languageTag']);
+    return changesOf<LanguageChanges, Language>(input, {
       languageTag: (v) => requiredText(v, 'input.languageTag', 20),
       language: optional('language'),
       accentOrDialect: optional('accentOrDialect'),
       family: optional('family'),
-    }),
+    });
+  },
   repr: (language) => language.languageTag,
   // Uniqueness is decided by the index, not by a racy count before the insert.
   constraints: {

@@ -7,15 +7,15 @@ import { Field, ID, ObjectType } from 'type-graphql';
 @Entity({ tableName: 'core_tweet' })
 @Check({ name: 'core_tweet_tweet_id_positive_check', expression: 'tweet_id > 0' })
 export class Tweet {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The tweet’s id in Gatehouse.' })
   @PrimaryKey({ type: 'uuid' })
   id: string & Opt = randomUUID();
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The author’s screen name, without the @.' })
   @Property({ type: 'string', length: 16 })
   screenName!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the tweet was posted.' })
   @Property({ type: 'datetime' })
   whenTweetWasCreated!: Date;
 
@@ -24,11 +24,11 @@ export class Tweet {
   @Property({ type: new BigIntType('string') })
   tweetId!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was recorded.' })
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was last changed.' })
   @Property({ type: 'datetime', onUpdate: () => new Date() })
   updatedAt: Date & Opt = new Date();
 }

@@ -1,4 +1,4 @@
-import { badInput } from '../errors';
+import { badInput, refuseNulls } from '../errors';
 import type { ModelAdmin } from '../admin/model-admin';
 import { modelRef } from '../permissions/registry';
 import { changesOf, positiveInt64, requiredDate, requiredText } from './fields';
@@ -25,12 +25,14 @@ export const tweetAdmin: ModelAdmin<Tweet, TweetInput, TweetChanges> = {
     whenTweetWasCreated: requiredDate(input.whenTweetWasCreated, 'input.whenTweetWasCreated'),
     tweetId: positiveInt64(input.tweetId, 'input.tweetId'),
   }),
-  toChanges: (input) =>
-    changesOf<TweetChanges, Tweet>(input, {
+  toChanges: (input) => {
+    refuseNulls(input, ['screenName', 'whenTweetWasCreated', 'tweetId']);
+    return changesOf<TweetChanges, Tweet>(input, {
       screenName: (v) => requiredText(v, 'input.screenName', 16),
       whenTweetWasCreated: (v) => requiredDate(v, 'input.whenTweetWasCreated'),
       tweetId: (v) => positiveInt64(v, 'input.tweetId'),
-    }),
+    });
+  },
   repr: (tweet) => `@${tweet.screenName} ${tweet.tweetId}`,
   constraints: {
     core_tweet_tweet_id_positive_check: () => badInput('input.tweetId', 'must be a positive 64-bit integer'),

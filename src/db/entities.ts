@@ -12,9 +12,11 @@ import { ScimUser } from '../scim/scim-user.entity';
 import { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { LoginTransaction } from '../sso/login-transaction.entity';
 import { SeenLogoutToken } from '../sso/logout-token.entity';
+import { RuleSetVersion } from '../sso/rule-set-version.entity';
 import { SsoIdentity } from '../sso/sso-identity.entity';
 import { UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
+import { UserTally } from '../users/user-tally.entity';
 
 /** The entity behind each registered model; a test checks this covers the registry exactly. */
 export const MODEL_ENTITIES: ReadonlyArray<{ ref: ModelRef; entity: abstract new (...args: never[]) => object }> = [
@@ -40,4 +42,6 @@ export const ENTITIES = [
   ScimUser,
   ScimGroup,
   ScimGroupMember,
+  UserTally,
+  RuleSetVersion,
 ];

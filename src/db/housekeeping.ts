@@ -5,6 +5,7 @@ import { LoginThrottle } from '../sessions/login-throttle.entity';
 import { purgeExpiredSessions, type SessionPolicy } from '../sessions/sessions.service';
 import { purgeExpiredLogoutTokens } from '../sso/backchannel-logout';
 import { purgeExpiredLoginTransactions } from '../sso/login-transactions';
+import { compactUserTally } from '../users/users.queries';
 
 /**
  * Deletes the throttle counters (failed password sign-ins, single sign-on attempts) whose window
@@ -83,6 +84,12 @@ export function startHousekeeping(deps: {
       if (Object.values(purged).some((count) => count > 0)) logger.info({ purged }, 'housekeeping: purged expired rows');
     } catch (error) {
       logger.warn({ err: error }, 'housekeeping: purging expired rows failed; retrying at the next run');
+    }
+    try {
+      // The user tally grows by a row per statement that adds or removes users: fold it.
+      await compactUserTally(fork());
+    } catch (error) {
+      logger.warn({ err: error }, 'housekeeping: compacting the user tally failed; retrying at the next run');
     }
   };
   const scheduleRun = (delay: number) => {

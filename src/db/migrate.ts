@@ -32,7 +32,7 @@ export async function applyMigrations(orm: MikroORM): Promise<string[]> {
     });
   } else {
     // A one-connection pool is the embedded database, which a single process owns (see
-    // embedded.ts); the migrator's own bookkeeping queries would wait forever for a second
+    // embedded.ts; a command beside a running server never migrates it, see cli/migrate.ts); the migrator's own bookkeeping queries would wait forever for a second
     // connection while the locking transaction held the only one.
     applied = await migrator.up();
   }

@@ -57,6 +57,20 @@ export async function openOrm(options: OrmOptions): Promise<MikroORM> {
   return MikroORM.init(ormConfig(options));
 }
 
+/** The connections of the ORM's pool (tarn, under knex): in use, idle, awaited; null before it exists. */
+export function poolUsage(orm: MikroORM): { used: number; free: number; pending: number; max: number } | null {
+  const pool = (orm.em.getConnection() as unknown as { getKnex(): { client: { pool?: TarnPool } } }).getKnex().client.pool;
+  if (!pool) return null;
+  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires(), max: pool.max };
+}
+
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  readonly max: number;
+}
+
 /** knex's log hooks, into the service's JSON log instead of bare console lines. */
 function driverLog(logger: Logger) {
   const at = (level: 'debug' | 'warn' | 'error') => (message: unknown) => logger[level]({ driver: message }, 'database driver');

@@ -26,7 +26,7 @@ export const ACCESS_DIRECTIVES = [
     name: 'hasPermission',
     description: 'Only a signed-in user holding this permission (`app_label.codename`) may use the field.',
     locations: [DirectiveLocation.FIELD_DEFINITION],
-    args: { permission: { type: new GraphQLNonNull(GraphQLString) } },
+    args: { permission: { type: new GraphQLNonNull(GraphQLString), description: 'The permission, e.g. core.view_tweet.' } },
   }),
   new GraphQLDirective({
     name: 'authenticated',
@@ -146,10 +146,16 @@ export function applyAccessControl(schema: GraphQLSchema, options: { enforce?: b
   });
 }
 
-const unauthenticated = () => new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
-/** FORBIDDEN for a signed-in caller without `permission`, naming it. */
-export const forbidden = (permission: PermissionName) =>
-  new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
+// Only the refusals count for /metrics: the allowed path does not touch the metrics.
+const unauthenticated = (context: GatehouseContext, access: Exclude<Access, { kind: 'public' }>) => {
+  context.services.metrics?.denied('UNAUTHENTICATED', access.kind === 'permission' ? access.permission : null);
+  return new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
+};
+/** FORBIDDEN for a signed-in caller without `permission`, naming it; counted for /metrics when `context` is given. */
+export const forbidden = (permission: PermissionName, context?: GatehouseContext) => {
+  context?.services.metrics?.denied('FORBIDDEN', permission);
+  return new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
+};
 
 /**
  * `resolve`, run only when the request's user satisfies `access`. Once the user's permissions
@@ -161,16 +167,16 @@ function guarded(
   resolve: GraphQLFieldResolver<unknown, GatehouseContext>,
 ): GraphQLFieldResolver<unknown, GatehouseContext> {
   return (source, args, context, info) => {
-    const user = context.user;
-    if (!user) throw unauthenticated();
+    const user = context.viewer;
+    if (!user) throw unauthenticated(context, access);
     if (access.kind === 'authenticated') return resolve(source, args, context, info);
     const known = context.permissions.peek(user);
     if (known) {
-      if (!known.has(access.permission)) throw forbidden(access.permission);
+      if (!known.has(access.permission)) throw forbidden(access.permission, context);
       return resolve(source, args, context, info);
     }
     return context.permissions.getAllPermissions(user).then((all) => {
-      if (!all.has(access.permission)) throw forbidden(access.permission);
+      if (!all.has(access.permission)) throw forbidden(access.permission, context);
       return resolve(source, args, context, info);
     });
   };

@@ -23,7 +23,7 @@ export class OperationAccess {
   @Field(() => String, { description: 'The schema coordinate, e.g. Mutation.createTweet.' })
   coordinate!: string;
 
-  @Field(() => AccessKind)
+  @Field(() => AccessKind, { description: 'What the operation requires: a permission, a signed-in user, or nothing.' })
   kind!: AccessKind;
 
   @Field(() => String, { nullable: true, description: 'The permission required (app_label.codename) when kind is PERMISSION.' })
@@ -40,15 +40,18 @@ export class OperationAccess {
 @Resolver()
 export class CatalogResolver {
   @Query(() => [OperationAccess], {
-    description: 'For every query and mutation, the access it requires — read from the running schema’s own directives.',
+    description:
+      'For every query and mutation, the access it requires — read from the running schema’s own directives — by coordinate (Mutation.… before Query.…).',
   })
   @Authenticated()
   permissionCatalog(@Info() info: GraphQLResolveInfo): OperationAccess[] {
-    return accessCatalog(info.schema).map(({ coordinate, access, description }) => ({
-      coordinate,
-      kind: access.kind as AccessKind,
-      permission: access.kind === 'permission' ? access.permission : null,
-      description,
-    }));
+    return accessCatalog(info.schema)
+      .map(({ coordinate, access, description }) => ({
+        coordinate,
+        kind: access.kind as AccessKind,
+        permission: access.kind === 'permission' ? access.permission : null,
+        description,
+      }))
+      .sort((a, b) => (a.coordinate < b.coordinate ? -1 : a.coordinate > b.coordinate ? 1 : 0));
   }
 }

@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+import { Field, getMetadataStorage, Int, ObjectType, type ClassType } from 'type-graphql';
 import type { PageInfo as PageInfoShape, Page } from '../db/keyset';
 
 /*
@@ -24,6 +24,12 @@ export class PageInfo implements PageInfoShape {
 
 const connectionTypes = new Map<ClassType, ClassType>();
 
+/** The GraphQL name of an object type class (`@ObjectType('Name')`), else the class's name. */
+function nodeTypeName(nodeType: ClassType): string {
+  const objectType = getMetadataStorage().objectTypes.find((type) => type.target === nodeType);
+  return objectType?.name ?? nodeType.name;
+}
+
 /**
  * The Relay connection type `<Node>Connection` (with `<Node>Edge`) for `nodeType`, built once
  * per node type: `edges { cursor node }`, `pageInfo { hasNextPage endCursor hasPreviousPage startCursor }`,
@@ -33,23 +39,24 @@ export function Connection<T extends object>(nodeType: ClassType<T>): ClassType<
   const existing = connectionTypes.get(nodeType);
   if (existing) return existing as ClassType<Page<T>>;
 
-  @ObjectType(`${nodeType.name}Edge`)
+  const name = nodeTypeName(nodeType);
+  @ObjectType(`${nodeType.name}Edge`, { description: `One ${name} of a page, with its cursor.` })
   class EdgeType {
-    @Field()
+    @Field({ description: 'Where this edge is in the list: pass it as `after` to get what follows.' })
     cursor!: string;
 
-    @Field(() => nodeType)
+    @Field(() => nodeType, { description: `The ${name}.` })
     node!: T;
   }
 
-  @ObjectType(`${nodeType.name}Connection`)
+  @ObjectType(`${nodeType.name}Connection`, { description: `A page of ${name} objects (a Relay connection).` })
   class ConnectionType {
-    @Field(() => [EdgeType])
+    @Field(() => [EdgeType], { description: 'The page’s edges, in the order the list states.' })
     edges!: EdgeType[];
 
     pageInfo!: PageInfoShape;
 
-    @Field(() => PageInfo, { name: 'pageInfo' })
+    @Field(() => PageInfo, { name: 'pageInfo', description: 'Where the page ends, and whether another follows.' })
     relayPageInfo(): PageInfo {
       return { ...this.pageInfo, hasPreviousPage: false, startCursor: this.edges[0]?.cursor ?? null };
     }

@@ -2,11 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/env';
 import type { Logger } from '../config/logger';
+import type { GatehouseMetrics } from '../metrics/metrics';
 import { GroupLoaders } from '../groups/groups.loaders';
 import { PermissionBackend } from '../permissions/has-perm';
 import { PermissionIdentityMap } from '../permissions/permissions.loaders';
 import type { Session } from '../sessions/session.entity';
-import type { SessionPolicy } from '../sessions/sessions.service';
+import type { ResolvedSession, SessionPolicy } from '../sessions/sessions.service';
 import type { SsoService } from '../sso/sso.service';
 import type { User } from '../users/user.entity';
 import { UserLoaders } from '../users/users.loaders';
@@ -20,6 +21,8 @@ export interface GatehouseServices {
   readonly loginThrottle: RateLimiterAbstract;
   /** Single sign-on; null when no identity provider is configured. Optional so tests may omit it. */
   readonly sso?: SsoService | null;
+  /** What `/metrics` shows; absent when metrics are off (neither METRICS_TOKEN nor METRICS_PORT). */
+  readonly metrics?: GatehouseMetrics;
 }
 
 /** What the transport lets a resolver do, without the resolver knowing it is HTTP. */
@@ -41,8 +44,17 @@ export interface GatehouseContext {
   readonly em: EntityManager;
   /** The request's live session; null when it carries none or an invalid one. */
   readonly session: Session | null;
-  /** The signed-in, active user; null when the request has no valid session. */
+  /**
+   * The signed-in, active user; null when the request has no valid session. Managed by `em`
+   * (mapped on first read): what services that write are given as the actor.
+   */
   readonly user: User | null;
+  /**
+   * The same user for reading and access checks, without mapping it into `em` first: `user`
+   * itself once something has read it (so a change a write made to it mid-operation is seen),
+   * else a read-only snapshot of the row the session was resolved with. Never persist it.
+   */
+  readonly viewer: User | null;
   readonly permissions: PermissionBackend;
   /** Batched, per-request loading of users' groups and permissions and of groups' permissions and members. */
   readonly loaders: Loaders;
@@ -77,21 +89,52 @@ export function createLoaders(em: EntityManager): Loaders {
 
 /**
  * `user` defaults to the session's; a request authenticated by a provider-issued access token
- * (no session) passes its user explicitly. `sessionPermissions`, the session user's permissions
- * loaded with the session (`resolveSessionWithPermissions`), spare the request that query.
+ * (no session) passes its user explicitly. The session's user's permissions, loaded with the
+ * session (`resolveSessionWithPermissions`), spare the request that query. The session and its
+ * user are mapped into `em`, and the loaders built, only when first read.
  */
 export function createContext(args: {
   em: EntityManager;
-  session: Session | null;
+  session: ResolvedSession | null;
   services: GatehouseServices;
   request: RequestPort;
   user?: User | null;
-  sessionPermissions?: readonly string[] | null;
 }): GatehouseContext {
-  const { user, sessionPermissions, ...rest } = args;
-  const permissions = new PermissionBackend(args.em);
-  if (args.session && sessionPermissions) permissions.prime(args.session.user.id, sessionPermissions);
-  return { ...rest, user: user !== undefined ? user : (args.session?.user ?? null), permissions, loaders: createLoaders(args.em) };
+  const { em, session, user, services, request } = args;
+  const permissions = new PermissionBackend(em);
+  if (session?.permissions) permissions.prime(session.userId, session.permissions);
+  return new RequestContext(em, services, request, permissions, { session, user });
+}
+
+/**
+ * The lazy parts are getters on the prototype over one shared `state`: Apollo Server copies the
+ * context's own properties into a new object for each operation (`Object.assign`), which would
+ * otherwise run every getter — mapping the session, building the loaders — up front.
+ */
+class RequestContext implements GatehouseContext {
+  constructor(
+    readonly em: EntityManager,
+    readonly services: GatehouseServices,
+    readonly request: RequestPort,
+    readonly permissions: PermissionBackend,
+    private readonly state: { session: ResolvedSession | null; user: User | null | undefined; loaders?: Loaders },
+  ) {}
+
+  get session(): Session | null {
+    return this.state.session?.session ?? null;
+  }
+
+  get user(): User | null {
+    return this.state.user !== undefined ? this.state.user : (this.state.session?.session.user ?? null);
+  }
+
+  get viewer(): User | null {
+    return this.state.user !== undefined ? this.state.user : (this.state.session?.viewer ?? null);
+  }
+
+  get loaders(): Loaders {
+    return (this.state.loaders ??= createLoaders(this.em));
+  }
 }
 
 /**
@@ -101,7 +144,7 @@ export function createContext(args: {
  */
 export function afterWrite<T>(ctx: GatehouseContext, result: T, userId?: number): T {
   ctx.loaders.clear();
-  if (ctx.user) ctx.permissions.forget(ctx.user.id);
+  if (ctx.viewer) ctx.permissions.forget(ctx.viewer.id);
   if (userId !== undefined) ctx.permissions.forget(userId);
   return result;
 }

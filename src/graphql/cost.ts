@@ -62,6 +62,9 @@ export function operationCost(
   }
 }
 
+/** How many (operation, variables) costs are kept per document. */
+const COSTS_KEPT_PER_DOCUMENT = 32;
+
 /**
  * Refuses an operation whose `operationCost` exceeds `maxCost`: QUERY_TOO_COMPLEX with
  * `limit: "cost"`, `max` and `actual`, HTTP 400, before any resolver runs. The same query costs
@@ -70,13 +73,24 @@ export function operationCost(
  * `actual`.
  */
 export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
+  // The cost of an operation depends only on the document, the operation and the variables:
+  // kept per parsed document (Apollo keeps one per query text), for a few sets of variables.
+  const costs = new WeakMap<DocumentNode, Map<string, ReturnType<typeof operationCost>>>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           // No operation to run (an unknown operationName): execution says so.
           if (!operation) return;
-          const cost = operationCost({ schema, document, operationName: operation.name?.value, variables: request.variables }, maxCost);
+          const operationName = operation.name?.value;
+          const key = `${operationName ?? ''}\0${operation.variableDefinitions?.length ? JSON.stringify(request.variables ?? {}) : ''}`;
+          let known = costs.get(document);
+          if (!known) costs.set(document, (known = new Map()));
+          let cost = known.get(key);
+          if (cost === undefined) {
+            cost = operationCost({ schema, document, operationName, variables: request.variables }, maxCost);
+            if (known.size < COSTS_KEPT_PER_DOCUMENT && key.length <= 2048) known.set(key, cost);
+          }
           if (cost === 'unbounded')
             throw queryTooComplex(
               'cost',

@@ -6,7 +6,7 @@ import { permissionFor } from '../permissions/registry';
 import { HasPermission } from './access';
 import { Connection } from './connection';
 import type { GatehouseContext } from './context';
-import { GlobalIdOf } from './global-ids';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from './conventions';
 
 /*
  * The GraphQL edge of a registered model's administration: five root operations derived from
@@ -42,7 +42,7 @@ export interface CrudTypes<E extends object, CreateInput extends object, UpdateI
  *   tweet(id): Tweet                              @hasPermission("core.view_tweet")
  *   createTweet(input): Tweet!                    @hasPermission("core.add_tweet")
  *   updateTweet(id, input): Tweet!                @hasPermission("core.change_tweet")
- *   deleteTweet(id): ID!                          @hasPermission("core.delete_tweet")
+ *   deleteTweet(id): DeletePayload!               @hasPermission("core.delete_tweet")
  *
  * The permission check runs before anything is looked up, so `tweet(id)` is FORBIDDEN for a
  * caller without the permission whether or not the row exists; with it, an absent row is null
@@ -76,25 +76,28 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
   abstract class GeneratedCrudResolver {
     protected readonly crud = service;
 
-    @Query(() => ObjectConnection, { name: names.plural, description: `Every ${what}, oldest first.` })
+    @Query(() => ObjectConnection, { name: names.plural, description: `Every ${what}, oldest first (by creation time; ties by id).` })
     @HasPermission(permissionFor(admin.ref, 'view'))
     list(
       @Ctx() ctx: GatehouseContext,
-      @Arg('first', () => Int, { nullable: true }) first?: number | null,
-      @Arg('after', () => String, { nullable: true }) after?: string | null,
+      @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+      @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
     ): Promise<Page<E>> {
       return service.list(ctx.em, { first, after });
     }
 
     @Query(() => objectType, { name: names.singular, nullable: true, description: `The ${what} with this id; null when there is none.` })
     @HasPermission(permissionFor(admin.ref, 'view'))
-    one(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<E | null> {
+    one(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID, { description: `The id of the ${what}.` }) id: string): Promise<E | null> {
       return service.get(ctx.em, key(id));
     }
 
     @Mutation(() => objectType, { name: names.create, description: `Creates a ${what}; logged in the admin log.` })
     @HasPermission(permissionFor(admin.ref, 'add'))
-    create(@Ctx() ctx: GatehouseContext, @Arg('input', () => createInput) input: CreateInput): Promise<E> {
+    create(
+      @Ctx() ctx: GatehouseContext,
+      @Arg('input', () => createInput, { description: `The new ${what}.` }) input: CreateInput,
+    ): Promise<E> {
       return service.create(ctx.em, ctx.user!, input);
     }
 
@@ -103,15 +106,21 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       description: `Changes a ${what}; logged with the changed fields. Omitted fields are kept.`,
     })
     @HasPermission(permissionFor(admin.ref, 'change'))
-    update(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string, @Arg('input', () => updateInput) input: UpdateInput): Promise<E> {
+    update(
+      @Ctx() ctx: GatehouseContext,
+      @Arg('id', () => ID, { description: `The id of the ${what}.` }) id: string,
+      @Arg('input', () => updateInput, { description: 'The fields to change.' }) input: UpdateInput,
+    ): Promise<E> {
       return service.update(ctx.em, ctx.user!, key(id), input);
     }
 
-    @Mutation(() => ID, { name: names.delete, description: `Deletes a ${what} and returns its id; logged in the admin log.` })
+    @Mutation(() => DeletePayload, { name: names.delete, description: `Deletes a ${what}; logged in the admin log.` })
     @HasPermission(permissionFor(admin.ref, 'delete'))
-    @GlobalIdOf(nodeType)
-    remove(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-      return service.delete(ctx.em, ctx.user!, key(id));
+    async remove(
+      @Ctx() ctx: GatehouseContext,
+      @Arg('id', () => ID, { description: `The ${what}’s id.` }) id: string,
+    ): Promise<DeletePayload> {
+      return deleted(nodeType, await service.delete(ctx.em, ctx.user!, key(id)));
     }
   }
   return GeneratedCrudResolver;

@@ -1,5 +1,12 @@
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
-import { defaultFieldResolver, GraphQLObjectType, isInterfaceType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import {
+  defaultFieldResolver,
+  GraphQLInterfaceType,
+  GraphQLObjectType,
+  isInterfaceType,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+} from 'graphql';
 import { Extensions } from 'type-graphql';
 import { isNodeType, toGlobalId, type NodeType } from '../db/ids';
 
@@ -26,13 +33,17 @@ function encoding(type: NodeType, resolve: GraphQLFieldResolver<unknown, unknown
 /**
  * The schema with Relay's object identification: every type of NODE_TYPES implements `Node`
  * (declared by `node.resolver.ts`) and its `id` is the global id, as is every field marked
- * `GlobalIdOf`. Synchronous resolvers stay synchronous (a page of 500 users encodes 500 ids
+ * `GlobalIdOf`; `nodeTypeOf` names the type of an object `node`/`nodes` found. Synchronous resolvers stay synchronous (a page of 500 users encodes 500 ids
  * without a promise).
  */
-export function withGlobalIds(schema: GraphQLSchema): GraphQLSchema {
+export function withGlobalIds(schema: GraphQLSchema, nodeTypeOf: (value: object) => NodeType | undefined): GraphQLSchema {
   const node = schema.getType('Node');
   if (!isInterfaceType(node)) throw new Error('the schema has no Node interface: is NodeResolver in RESOLVERS?');
   return mapSchema(schema, {
+    // Resolved synchronously: graphql-jit (compiled-execution.ts) takes resolveType's answer as it
+    // comes, and type-graphql's own wrapper answers a promise.
+    [MapperKind.INTERFACE_TYPE]: (type) =>
+      type.name === 'Node' ? new GraphQLInterfaceType({ ...type.toConfig(), resolveType: (value: object) => nodeTypeOf(value) }) : type,
     [MapperKind.OBJECT_TYPE]: (type) => {
       if (!isNodeType(type.name)) return type;
       const config = type.toConfig();

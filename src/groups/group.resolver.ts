@@ -3,7 +3,7 @@ import { nodeKey } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
-import { GlobalIdOf } from '../graphql/global-ids';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { Permission } from '../permissions/permission.entity';
 import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { modelRef, permissionFor } from '../permissions/registry';
@@ -24,26 +24,29 @@ const PERMISSION = modelRef('auth', 'permission');
  */
 @Resolver(() => Group)
 export class GroupResolver {
-  @Query(() => GroupConnection, { description: 'Groups whose name matches `filter`, by name.' })
+  @Query(() => GroupConnection, { description: 'Groups whose name matches `filter`, by name (unique).' })
   @HasPermission(permissionFor(GROUP, 'view'))
   groups(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
-    @Arg('filter', () => GroupFilter, { nullable: true }) filter?: GroupFilter | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
+    @Arg('filter', () => GroupFilter, { nullable: true, description: 'Which groups; omitted: all.' }) filter?: GroupFilter | null,
   ): Promise<Page<Group>> {
     return listGroups(em, { search: filter?.search, limit: pageSize(first), after });
   }
 
   @Query(() => Group, { nullable: true, description: 'The group with this id; null when there is none.' })
   @HasPermission(permissionFor(GROUP, 'view'))
-  group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<Group | null> {
+  group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID, { description: 'The group’s id.' }) id: string): Promise<Group | null> {
     return findGroup(em, nodeKey(id, 'Group', 'id'));
   }
 
   @Mutation(() => Group, { description: 'Creates a group.' })
   @HasPermission(permissionFor(GROUP, 'add'))
-  async createGroup(@Ctx() ctx: GatehouseContext, @Arg('input', () => CreateGroupInput) input: CreateGroupInput): Promise<Group> {
+  async createGroup(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('input', () => CreateGroupInput, { description: 'The new group.' }) input: CreateGroupInput,
+  ): Promise<Group> {
     return afterWrite(ctx, await createGroup(ctx.em, ctx.user!, input));
   }
 
@@ -51,42 +54,45 @@ export class GroupResolver {
   @HasPermission(permissionFor(GROUP, 'change'))
   async updateGroup(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateGroupInput) input: UpdateGroupInput,
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+    @Arg('input', () => UpdateGroupInput, { description: 'The fields to change.' }) input: UpdateGroupInput,
   ): Promise<Group> {
     return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'), input));
   }
 
-  @Mutation(() => ID, { description: 'Deletes a group and its memberships (never its members) and returns its id.' })
+  @Mutation(() => DeletePayload, { description: 'Deletes a group and its memberships (never its members).' })
   @HasPermission(permissionFor(GROUP, 'delete'))
-  @GlobalIdOf('Group')
-  async deleteGroup(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return afterWrite(ctx, String(await deleteGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'))));
+  async deleteGroup(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+  ): Promise<DeletePayload> {
+    return afterWrite(ctx, deleted('Group', await deleteGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'))));
   }
 
   @Mutation(() => Group, { description: `Sets the group’s permissions, by full name (core.view_tweet). ${GRANT_RULE_SUMMARY}` })
   @HasPermission(permissionFor(GROUP, 'change'))
   async setGroupPermissions(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('permissions', () => [String]) permissions: string[],
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+    @Arg('permissions', () => [String], { description: 'Every permission of the group, as app_label.codename; [] for none.' })
+    permissions: string[],
   ): Promise<Group> {
     return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'), permissions));
   }
 
-  @FieldResolver(() => [Permission], { nullable: true, description: 'The group’s permissions, in app, model, codename order.' })
+  @FieldResolver(() => [Permission], { nullable: true, description: 'The group’s permissions, by id.' })
   @HasPermission(permissionFor(PERMISSION, 'view'))
   permissions(@Root() group: Group, @Ctx() { loaders }: GatehouseContext): readonly Permission[] | Promise<readonly Permission[]> {
     return loaders.groups.permissionsOf(group.id);
   }
 
-  @FieldResolver(() => UserConnection, { nullable: true, description: 'The group’s members (by any membership), by username.' })
+  @FieldResolver(() => UserConnection, { nullable: true, description: 'The group’s members (by any membership), by username (unique).' })
   @HasPermission(permissionFor(USER, 'view'))
   async users(
     @Root() group: Group,
     @Ctx() { loaders }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ): Promise<Page<User>> {
     const page = await loaders.groups.membersOf(group.id, { limit: pageSize(first), after: MEMBER_ORDER.decode(after) });
     return MEMBER_ORDER.pageOf(page.users, page.hasNextPage, () => loaders.groups.memberCount.load(group.id));

@@ -1,25 +1,26 @@
 import { Field, InputType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
+import { updateInputDescription } from '../graphql/conventions';
 import { Group } from './group.entity';
 
 /* The GraphQL types of groups: inputs and the connection. The `Group` object type is the entity itself. */
 
 export const GroupConnection = Connection(Group);
 
-@InputType()
+@InputType({ description: 'Which groups to list.' })
 export class GroupFilter {
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name.' })
   search?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'A new group.' })
 export class CreateGroupInput {
-  @Field(() => String, { description: '1-150 characters, unique.' })
+  @Field(() => String, { description: 'The group’s name: 1-150 characters, unique.' })
   name!: string;
 }
 
-@InputType({ description: 'Only the fields given are changed.' })
+@InputType({ description: updateInputDescription('The fields of a group to change.') })
 export class UpdateGroupInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The group’s name: 1-150 characters, unique.' })
   name?: string | null;
 }

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { changedFields, logChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
-import { badInput, conflict, notFound } from '../errors';
+import { badInput, conflict, notFound, refuseNulls } from '../errors';
 import { writing, type ConstraintErrors } from '../db/database-errors';
 import { assertMayGrant } from '../permissions/grant-rule';
 import { permissionsNamed, replaceGrants } from '../permissions/grants';
@@ -58,6 +58,7 @@ export async function createGroup(em: EntityManager, actor: User, input: { name:
 
 /** Renames a group; a change that changes nothing writes nothing. */
 export async function updateGroup(em: EntityManager, actor: User, id: number, input: GroupInput): Promise<Group> {
+  refuseNulls(input, ['name']);
   const changes = input.name === undefined || input.name === null ? {} : { name: validateGroupName(input.name) };
   return write(changes, () =>
     em.transactional(async (tx) => {

@@ -103,7 +103,7 @@ export function loginPageRoutes(deps: { services: GatehouseServices; db: Databas
         db.orm.em.fork(),
         { username, password },
         { userAgent: req.get('user-agent') ?? '', ipAddress: req.ip ?? '', replacing: readSessionToken(req, config) },
-        { policy: services.sessionPolicy, throttle: services.loginThrottle },
+        { policy: services.sessionPolicy, throttle: services.loginThrottle, metrics: services.metrics },
       );
       setSessionCookie(res, config, token);
       res.redirect(303, next);

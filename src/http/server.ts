@@ -14,10 +14,14 @@ import type { Database } from '../db/database';
 import { createContext, type GatehouseContext, type GatehouseServices } from '../graphql/context';
 import { clearSessionCookie, readSessionToken, setSessionCookie } from './cookies';
 import { resolveSessionWithPermissions } from '../sessions/sessions.service';
+import { compiledExecution } from '../graphql/compiled-execution';
 import { createFormatError } from '../graphql/errors';
 import { queryLimits } from '../graphql/limits';
+import { KnownOperationTypesRule } from '../graphql/operation-types';
+import { metricsPlugin, timedContext } from '../graphql/metrics-plugin';
 import { accountPageRoutes } from './account-page';
 import { graphiqlRoutes } from './graphiql';
+import { metricsRoutes, startMetricsServer } from './metrics-routes';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
 import { warnOfUntrustedProxy } from './proxy-warning';
@@ -28,6 +32,8 @@ import { loginPolicyInForce } from '../sso/settings';
 export interface HttpServer {
   readonly url: string;
   readonly port: number;
+  /** Where `/metrics` is served (on this port with METRICS_TOKEN, or on METRICS_PORT); null when metrics are off. */
+  readonly metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -49,7 +55,8 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   const development = config.NODE_ENV !== 'production';
   const limits = queryLimits();
   const apollo = new ApolloServer<GatehouseContext>({
-    schema,
+    // Operations run compiled (graphql-jit) with the schema's own resolvers and guards.
+    gateway: compiledExecution(schema),
     introspection: development,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
@@ -57,7 +64,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     // `gatehouse serve` owns shutdown (HTTP, then the database); Apollo's own signal handlers
     // would end the process before the database is closed.
     stopOnTerminationSignals: false,
-    validationRules: limits.validationRules,
+    validationRules: [KnownOperationTypesRule, ...limits.validationRules],
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: false,
     plugins: [
@@ -66,6 +73,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       noStoreResponses,
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      ...(services.metrics ? [metricsPlugin<GatehouseContext>(services.metrics)] : []),
       // GRAPHQL_EXPLORER: Sandbox is Apollo's landing page; GraphiQL is served by Gatehouse (below).
       config.GRAPHQL_EXPLORER === 'sandbox'
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true })
@@ -87,6 +95,12 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
+  // /metrics: on its own loopback port with METRICS_PORT, else here behind METRICS_TOKEN, else nowhere.
+  const metricsServer =
+    services.metrics && config.METRICS_PORT !== undefined
+      ? await startMetricsServer(services.metrics, { port: config.METRICS_PORT, token: config.METRICS_TOKEN, logger })
+      : null;
+  if (services.metrics && !metricsServer && config.METRICS_TOKEN) app.use(metricsRoutes(services.metrics, config.METRICS_TOKEN, logger));
   app.use(['/graphql', '/login', '/oidc'], noReferrer);
   app.use(loginPageRoutes({ services, db }));
   app.use(accountPageRoutes({ services, db }));
@@ -114,14 +128,14 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     noStore,
     express.json({ limit: '1mb', verify: refuseInvalidUtf8 }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
+      context: timedContext(services.metrics, async ({ req, res }) => {
         let em = db.orm.em.fork();
         const token = readSessionToken(req, config);
         // A JWT (three dot-separated parts) can only be a provider-issued access token; session tokens have no dots.
         const jwt = token !== null && token.split('.').length === 3 && services.sso?.bearerTokensEnabled ? token : null;
         let resolved = token && !jwt ? await resolveSessionWithPermissions(em, token, services.sessionPolicy) : null;
         // A single sign-on session due for refresh asks the provider first (no statement when it is not due).
-        const need = resolved && services.sso ? services.sso.refreshNeed(resolved.session) : 'none';
+        const need = resolved && services.sso ? services.sso.refreshNeed(resolved) : 'none';
         if (resolved && need !== 'none') {
           const outcome = need === 'refresh' ? await services.sso!.refreshSession(db.orm.em.fork(), resolved.session) : 'refused';
           if (outcome === 'refused') resolved = null;
@@ -134,8 +148,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
         const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,
-          session: resolved?.session ?? null,
-          sessionPermissions: resolved?.permissions,
+          session: resolved,
           user,
           services,
           request: {
@@ -146,7 +159,7 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
             clearSessionToken: () => clearSessionCookie(res, config),
           },
         });
-      },
+      }),
     }),
     graphqlBodyError(logger),
   );
@@ -160,18 +173,26 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   };
   app.use(onError);
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.PORT, config.HOST, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.PORT, config.HOST, () => resolve());
+    });
+  } catch (error) {
+    await metricsServer?.stop();
+    throw error;
+  }
   const port = (httpServer.address() as AddressInfo).port;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url,
     port,
+    metricsUrl: metricsServer?.url ?? (services.metrics && config.METRICS_TOKEN ? `${url}/metrics` : null),
     async stop() {
       await apollo.stop();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await metricsServer?.stop();
     },
   };
 }

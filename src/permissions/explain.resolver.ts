@@ -16,11 +16,21 @@ import { GRANT_RULE_SUMMARY } from './grant-rule';
 import { PermissionReason } from './has-perm';
 import { isPermissionName, modelRef, permissionFor } from './registry';
 
-registerEnumType(PermissionReason, { name: 'PermissionReason', description: 'Which rule of the permission policy decided.' });
+registerEnumType(PermissionReason, {
+  name: 'PermissionReason',
+  description: 'Which rule of the permission policy decided.',
+  valuesConfig: {
+    INACTIVE: { description: 'The user is inactive: no permission at all, superuser or not.' },
+    SUPERUSER: { description: 'An active superuser has every permission.' },
+    DIRECT_GRANT: { description: 'Granted to the user directly.' },
+    GROUPS: { description: 'Granted only through one or more of the user’s groups.' },
+    NONE: { description: 'Not granted.' },
+  },
+});
 
 @ObjectType('MembershipGrant', { description: 'One reason a user is in a group.' })
 export class MembershipGrantInfo {
-  @Field(() => MembershipSource)
+  @Field(() => MembershipSource, { description: 'Who put the user in the group: an admin, or a mapping rule.' })
   source!: MembershipSource;
 
   @Field(() => ID, { nullable: true, description: 'The mapping rule behind an SSO_RULE membership.' })
@@ -40,26 +50,26 @@ export class MembershipGrantInfo {
 
 @ObjectType('GroupGrant', { description: 'A group of the user that carries the permission.' })
 export class GroupGrantInfo {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The group’s id.' })
   @GlobalIdOf('Group')
   groupId!: number;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The group’s name.' })
   groupName!: string;
 
-  @Field(() => [MembershipGrantInfo])
+  @Field(() => [MembershipGrantInfo], { description: 'Why the user is in it, the oldest membership first (by id).' })
   memberships!: MembershipGrantInfo[];
 }
 
 @ObjectType('PermissionExplanation', { description: 'Whether a user has a permission, and why.' })
 export class PermissionExplanationInfo {
-  @Field(() => User)
+  @Field(() => User, { description: 'The user asked about.' })
   user!: User;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The permission asked about (app_label.codename).' })
   permission!: string;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether the user has it.' })
   granted!: boolean;
 
   @Field(() => PermissionReason, { description: 'INACTIVE and SUPERUSER decide before any grant is looked at.' })
@@ -68,7 +78,7 @@ export class PermissionExplanationInfo {
   @Field(() => Boolean, { description: 'Held directly, whatever decided.' })
   directGrant!: boolean;
 
-  @Field(() => [GroupGrantInfo], { description: 'The user’s groups that carry it, whatever decided.' })
+  @Field(() => [GroupGrantInfo], { description: 'The user’s groups that carry it, whatever decided, by name.' })
   groups!: GroupGrantInfo[];
 
   @Field(() => Boolean, {
@@ -87,8 +97,8 @@ export class ExplainPermissionResolver {
   @HasPermission(permissionFor(modelRef('auth', 'user'), 'view'))
   explain(
     @Ctx() { em, services }: GatehouseContext,
-    @Arg('userId', () => ID) userId: string,
-    @Arg('permission', () => String) permission: string,
+    @Arg('userId', () => ID, { description: 'The user’s id.' }) userId: string,
+    @Arg('permission', () => String, { description: 'The permission, as app_label.codename (core.view_tweet).' }) permission: string,
   ): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
     return explainPermission(

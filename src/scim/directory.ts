@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { LogEntry, ActionFlag } from '../audit/log-entry.entity';
-import { evaluateRules, loadEnabledRules, readClaim, type RuleMatch } from '../sso/mapping';
+import { readClaim, type RuleMatch } from '../sso/mapping';
+import { enabledRules } from '../sso/rule-cache';
 import { syncRuleMemberships } from '../sso/sso-login.steps';
 import type { DirectoryGroupsSource } from '../sso/directory';
 import { ScimGroup, ScimGroupMember } from './scim-group.entity';
@@ -69,7 +70,8 @@ export async function syncDirectoryMemberships(
   await tx.flush();
   const users = await tx.find(ScimUser, { id: { $in: ids } }, { populate: ['user', 'identity'] });
   const memberships = await tx.find(ScimGroupMember, { member: { $in: ids } }, { populate: ['group'] });
-  const rules = await loadEnabledRules(tx);
+  // The same compiled rules as a sign-in (sso/rule-cache.ts).
+  const { rules } = await enabledRules(tx, context.groupsClaim);
   const tokenGroups = new Map(users.map((u) => [u.id, stringValues(readClaim(u.identity.lastClaims, context.groupsClaim))]));
   const named = [...new Set([...tokenGroups.values()].flat())];
   const pushed = new Set(
@@ -86,7 +88,7 @@ export async function syncDirectoryMemberships(
       sub: scimUser.identity.subject,
       [context.groupsClaim]: [...new Set([...scimGroups, ...kept])].sort(),
     };
-    const { matches } = evaluateRules(rules, claims, context.groupsClaim);
+    const { matches } = rules.evaluate(claims);
     const { groupsAdded, groupsRemoved } = await syncRuleMemberships(tx, scimUser.user, matches);
     if (groupsAdded.length || groupsRemoved.length) {
       // Not through logChange: a directory push is an event of app `sso`, as a sign-in is.

@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
+import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from '../graphql/conventions';
 import type { GatehouseContext } from '../graphql/context';
 import { permissionFor } from '../permissions/registry';
 import {
@@ -15,12 +16,12 @@ import { SCIM_PATH } from './scim-schema';
 
 @Resolver()
 export class ProvisioningTokenResolver {
-  @Query(() => ProvisioningTokenConnection, { description: 'The SCIM provisioning tokens, revoked ones included, oldest first.' })
+  @Query(() => ProvisioningTokenConnection, { description: 'The SCIM provisioning tokens, revoked ones included, oldest first (by id).' })
   @HasPermission(permissionFor(TOKEN_MODEL, 'view'))
   async provisioningTokens(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ): Promise<Page<ProvisioningTokenType>> {
     const page = await listProvisioningTokens(em, first, after);
     return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: toType(edge.node) })) };
@@ -31,7 +32,7 @@ export class ProvisioningTokenResolver {
   })
   @HasPermission(permissionFor(TOKEN_MODEL, 'add'))
   async createProvisioningToken(
-    @Arg('input', () => CreateProvisioningTokenInput) input: CreateProvisioningTokenInput,
+    @Arg('input', () => CreateProvisioningTokenInput, { description: 'The new token.' }) input: CreateProvisioningTokenInput,
     @Ctx() { em, user, services }: GatehouseContext,
   ): Promise<CreatedProvisioningToken> {
     const { token, secret } = await createProvisioningToken(
@@ -47,7 +48,10 @@ export class ProvisioningTokenResolver {
     description: 'Revokes a provisioning token at once; the SCIM requests that present it are refused.',
   })
   @HasPermission(permissionFor(TOKEN_MODEL, 'change'))
-  async revokeProvisioningToken(@Arg('id', () => ID) id: string, @Ctx() { em, user }: GatehouseContext): Promise<ProvisioningTokenType> {
+  async revokeProvisioningToken(
+    @Arg('id', () => ID, { description: 'The token’s id.' }) id: string,
+    @Ctx() { em, user }: GatehouseContext,
+  ): Promise<ProvisioningTokenType> {
     return toType(await revokeProvisioningToken(em, user, id));
   }
 }

@@ -9,7 +9,7 @@ import type { ProvisioningToken } from './provisioning-token.entity';
     'A credential of an identity provider’s SCIM client (sso.ProvisioningToken), bound to one issuer. Its secret is shown only once.',
 })
 export class ProvisioningTokenType {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The token’s id.' })
   id!: number;
 
   @Field(() => String, { description: 'What the token is for.' })
@@ -21,7 +21,7 @@ export class ProvisioningTokenType {
   @Field(() => String, { nullable: true, description: 'The username of the admin who created it; null once that user is deleted.' })
   createdBy!: string | null;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was created.' })
   createdAt!: Date;
 
   @Field(() => Date, { nullable: true, description: 'When it was last used (to the minute).' })
@@ -44,7 +44,7 @@ export const provisioningTokenType = (token: ProvisioningToken): ProvisioningTok
 
 export const ProvisioningTokenConnection = Connection(ProvisioningTokenType);
 
-@InputType()
+@InputType({ description: 'A new provisioning token.' })
 export class CreateProvisioningTokenInput {
   @Field(() => String, { description: 'What the token is for, e.g. "Okta production".' })
   description!: string;
@@ -64,6 +64,6 @@ export class CreatedProvisioningToken {
   @Field(() => String, { description: 'The SCIM base URL to give the provider: PUBLIC_URL/scim/v2.' })
   scimBaseUrl!: string;
 
-  @Field(() => ProvisioningTokenType)
+  @Field(() => ProvisioningTokenType, { description: 'The token as `provisioningTokens` lists it.' })
   provisioningToken!: ProvisioningTokenType;
 }

@@ -3,6 +3,7 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { logSessionEvent } from '../audit/audit.service';
 import { LogEvent } from '../audit/log-entry.entity';
 import { GatehouseError } from '../errors';
+import type { GatehouseMetrics } from '../metrics/metrics';
 import { hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from '../users/passwords';
 import { User } from '../users/user.entity';
 import { AuthMethod, type Session } from './session.entity';
@@ -73,7 +74,7 @@ export async function loginWithPassword(
   em: EntityManager,
   input: PasswordLoginInput,
   meta: { userAgent: string; ipAddress: string; replacing?: string | null },
-  deps: { policy: SessionPolicy; throttle: RateLimiterAbstract },
+  deps: { policy: SessionPolicy; throttle: RateLimiterAbstract; metrics?: Pick<GatehouseMetrics, 'signIn'> },
 ): Promise<{ token: string; session: Session }> {
   const user = await em.findOne(User, { username: input.username }, { populate: ['password'] });
   const stored = user?.password ?? null;
@@ -97,17 +98,20 @@ export async function loginWithPassword(
     await em.transactional(async (tx) => {
       logPasswordSignIn(tx, { user, username: input.username, refusal, ipAddress: meta.ipAddress });
     });
+    deps.metrics?.signIn('password', 'refused', refusal);
     if (checked instanceof RateLimiterRes) throw throttled(checked);
     throw new GatehouseError('UNAUTHENTICATED', INVALID);
   }
   const rehashed = stored !== null && needsRehash(stored) ? await hashPassword(input.password) : null;
-  return em.transactional(async (tx) => {
+  const started = await em.transactional(async (tx) => {
     const signedIn = tx.merge(user!);
     signedIn.lastLogin = new Date();
     if (rehashed) signedIn.password = rehashed;
     logPasswordSignIn(tx, { user: signedIn, username: signedIn.username, refusal: null, ipAddress: meta.ipAddress });
     return createSession(tx, signedIn, { authMethod: AuthMethod.PASSWORD, ...meta }, deps.policy);
   });
+  deps.metrics?.signIn('password', 'allowed');
+  return started;
 }
 
 /**

@@ -3,49 +3,57 @@ import { nodeKey } from '../db/ids';
 import { GatehouseError, notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { DeletePayload, deleted } from '../graphql/conventions';
 import { User } from '../users/user.entity';
 import { loginWithPassword } from './password-login';
 import { AuthMethod, Session } from './session.entity';
 import { endOtherSessions, endOwnSession, listSessions, signOut } from './sessions.service';
 import { registerEnumType } from 'type-graphql';
 
-registerEnumType(AuthMethod, { name: 'AuthMethod', description: 'How a session was signed in.' });
+registerEnumType(AuthMethod, {
+  name: 'AuthMethod',
+  description: 'How a session was signed in.',
+  valuesConfig: {
+    PASSWORD: { description: 'A local username and password.' },
+    OIDC: { description: 'Single sign-on at the OpenID provider.' },
+  },
+});
 
 @ObjectType('Session', { description: 'A sign-in of the current user.' })
 export class SessionInfo {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The session’s id, for `revokeSession`.' })
   id!: string;
 
-  @Field(() => AuthMethod)
+  @Field(() => AuthMethod, { description: 'How it was signed in.' })
   authMethod!: AuthMethod;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was signed in.' })
   createdAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'Its last request (to the minute).' })
   lastSeenAt!: Date;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it ends at the latest (the absolute timeout).' })
   expiresAt!: Date;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The browser or client that signed in (its User-Agent).' })
   userAgent!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: 'The address it signed in from.' })
   ipAddress!: string;
 
   @Field(() => Boolean, { description: 'True for the session this request uses.' })
   current!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A new session.' })
 export class LoginResult {
   @Field(() => String, {
     description: 'The session token, for `Authorization: Bearer <token>`. Browsers also get it as an HttpOnly cookie.',
   })
   token!: string;
 
-  @Field(() => User)
+  @Field(() => User, { description: 'The signed-in user.' })
   user!: User;
 }
 
@@ -69,8 +77,8 @@ export class SessionResolver {
   })
   @Public()
   async login(
-    @Arg('username', () => String) username: string,
-    @Arg('password', () => String) password: string,
+    @Arg('username', () => String, { description: 'The username.' }) username: string,
+    @Arg('password', () => String, { description: 'The password.' }) password: string,
     @Ctx() ctx: GatehouseContext,
   ): Promise<LoginResult> {
     const { ipAddress, userAgent, sessionToken } = ctx.request;
@@ -78,6 +86,7 @@ export class SessionResolver {
     const { token, session } = await loginWithPassword(ctx.em, { username, password }, meta, {
       policy: ctx.services.sessionPolicy,
       throttle: ctx.services.loginThrottle,
+      metrics: ctx.services.metrics,
     });
     ctx.request.setSessionToken(token);
     return { token, user: session.user };
@@ -103,20 +112,25 @@ export class SessionResolver {
     return ctx.services.sso.logoutUrl(ctx.em, ctx.session);
   }
 
-  @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first.' })
+  @Query(() => [SessionInfo], { description: 'The current user’s live sessions, newest first (by sign-in time; ties by id, descending).' })
   @Authenticated()
   async mySessions(@Ctx() ctx: GatehouseContext): Promise<SessionInfo[]> {
     const sessions = await listSessions(ctx.em, ctx.user!.id, ctx.services.sessionPolicy);
     return sessions.map((s) => sessionInfo(s, ctx.session?.id));
   }
 
-  @Mutation(() => Boolean, { description: 'Ends one of the current user’s sessions.' })
+  @Mutation(() => DeletePayload, {
+    description: 'Ends one of the current user’s sessions (it leaves `mySessions`); another user’s is NOT_FOUND.',
+  })
   @Authenticated()
-  async revokeSession(@Arg('id', () => ID) id: string, @Ctx() ctx: GatehouseContext): Promise<boolean> {
+  async revokeSession(
+    @Arg('id', () => ID, { description: 'The session’s id, from `mySessions`.' }) id: string,
+    @Ctx() ctx: GatehouseContext,
+  ): Promise<DeletePayload> {
     const sessionId = nodeKey(id, 'Session', 'id');
     if (!(await endOwnSession(ctx.em, ctx.user!, sessionId, 'graphql', ctx.session?.id))) throw notFound('session', id);
     if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
-    return true;
+    return deleted('Session', sessionId);
   }
 
   @Mutation(() => Int, {

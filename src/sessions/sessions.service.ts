@@ -3,8 +3,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash, randomBytes } from 'node:crypto';
 import { logSessionEvent } from '../audit/audit.service';
 import { ActionFlag, LogEvent } from '../audit/log-entry.entity';
+import { executePrepared, preparedStatement, type PreparedStatement } from '../db/prepared';
 import { grantedPermissionsSql } from '../permissions/has-perm';
 import { User } from '../users/user.entity';
+import { userFromRow, type UserRow } from '../users/users.queries';
 import { AuthMethod, Session } from './session.entity';
 
 export interface SessionPolicy {
@@ -78,8 +80,19 @@ export async function createSession(
 
 /** A live session, resolved with what every request needs to know about its user. */
 export interface ResolvedSession {
-  /** Managed by the request's EntityManager, its `user` loaded (as `em.findOne` would load them). */
+  /**
+   * Managed by the request's EntityManager, its `user` loaded (as `em.findOne` would load them).
+   * Mapped into the EntityManager on first read: a request that only reads (most) never pays
+   * for the entities' identity map and change tracking.
+   */
   readonly session: Session;
+  /** The session's user as read: the managed `session.user` once mapped, else a read-only snapshot of the same row. */
+  readonly viewer: User;
+  /** The user's id (without mapping anything). */
+  readonly userId: number;
+  /** When the session is due for a refresh at the provider, and until when one is claimed (see `refreshNeed`). */
+  readonly refreshDueAt: Date | null;
+  readonly refreshingUntil: Date | null;
   /**
    * The user's granted permissions, direct ∪ groups, as `app_label.codename`, for
    * `PermissionBackend.prime`; null for a superuser, whose permissions are the registry's.
@@ -97,9 +110,9 @@ export async function resolveSession(em: EntityManager, token: string, policy: S
 
 /**
  * `resolveSession`, and the user's permissions too, in one statement. The session and user are
- * mapped from the row into `em` (its identity map, change tracking), not through the query
- * builder and joined-result hydration, which cost more than the statement itself; the lazy
- * `Session.idToken` is left unloaded, to be populated where it is needed.
+ * mapped from the row into `em` (its identity map, change tracking) only when `session` is first
+ * read, not through the query builder and joined-result hydration, which cost more than the
+ * statement itself; the lazy `Session.idToken` is left unloaded, to be populated where it is needed.
  */
 export async function resolveSessionWithPermissions(
   em: EntityManager,
@@ -109,22 +122,68 @@ export async function resolveSessionWithPermissions(
   if (token.length < 16 || token.length > 256) return null;
   const now = Date.now();
   const lookup = sessionLookup(em);
-  const [row] = await em.execute<Array<Record<string, unknown>>>(lookup.sql, [
+  const [row] = await executePrepared<Record<string, unknown>>(em, lookup.statement, [
     hashToken(token),
     new Date(now),
     new Date(now - policy.idleTimeout * 1000),
   ]);
   if (!row) return null;
-  // The user first, so that the session's `user_id` resolves to it in the identity map.
-  em.map(User, pick(row, lookup.user));
   const sessionRow = pick(row, lookup.session);
-  const session = em.map(Session, sessionRow);
-  if (now - session.lastSeenAt.getTime() > touchInterval(policy)) {
-    await em.nativeUpdate(Session, { id: session.id }, { lastSeenAt: new Date(now) });
-    // Mapped again as written, so that a flush later in the request has nothing to write back.
-    em.map(Session, { ...sessionRow, last_seen_at: new Date(now) });
+  const platform = em.getPlatform();
+  if (now - (platform.parseDate(sessionRow.last_seen_at as string) as Date).getTime() > touchInterval(policy)) {
+    await em.nativeUpdate(Session, { id: sessionRow.id as string }, { lastSeenAt: new Date(now) });
+    // Mapped as written, so that a flush later in the request has nothing to write back.
+    sessionRow.last_seen_at = new Date(now);
   }
-  return { session, permissions: (row.permissions as string[] | null) ?? null };
+  return new LookedUpSession(em, sessionRow, pick(row, lookup.user), (row.permissions as string[] | null) ?? null);
+}
+
+class LookedUpSession implements ResolvedSession {
+  private managed: Session | null = null;
+  private snapshot: User | null = null;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly sessionRow: Record<string, unknown>,
+    private readonly userRow: Record<string, unknown>,
+    readonly permissions: readonly string[] | null,
+  ) {}
+
+  get session(): Session {
+    if (!this.managed) {
+      // The user first, so that the session's `user_id` resolves to it in the identity map.
+      this.em.map(User, this.userRow);
+      this.managed = this.em.map(Session, this.sessionRow);
+    }
+    return this.managed;
+  }
+
+  get viewer(): User {
+    if (this.managed) return this.managed.user;
+    if (!this.snapshot) {
+      // The snapshot turns the driver's date-time text into Dates, as for every user row.
+      this.snapshot = userFromRow(this.userRow as unknown as UserRow);
+    }
+    return this.snapshot;
+  }
+
+  get userId(): number {
+    return this.userRow.id as number;
+  }
+
+  get refreshDueAt(): Date | null {
+    return this.date(this.sessionRow.refresh_due_at);
+  }
+
+  get refreshingUntil(): Date | null {
+    return this.date(this.sessionRow.refreshing_until);
+  }
+
+  /** A timestamp of the row as the driver gave it (text, or a Date once written), as a Date. */
+  private date(value: unknown): Date | null {
+    if (value === null || value === undefined) return null;
+    return value instanceof Date ? value : (this.em.getPlatform().parseDate(value as string) as Date);
+  }
 }
 
 /** A column of the session lookup: `table.name`, selected as `alias`. */
@@ -135,7 +194,8 @@ interface Column {
 }
 
 interface SessionLookup {
-  readonly sql: string;
+  /** Run on every request: prepared (see db/prepared.ts). */
+  readonly statement: PreparedStatement;
   readonly session: readonly Column[];
   readonly user: readonly Column[];
 }
@@ -158,7 +218,7 @@ function sessionLookup(em: EntityManager): SessionLookup {
             case when u.is_superuser then null else array(${grantedPermissionsSql('u.id')}) end as permissions
        from auth_session s join auth_user u on u.id = s.user_id
       where s.token_hash = ? and s.expires_at > ? and s.last_seen_at > ? and u.is_active`;
-    lookup = { sql, session, user };
+    lookup = { statement: preparedStatement('gatehouse_session_lookup', sql), session, user };
     lookups.set(metadata, lookup);
   }
   return lookup;
@@ -196,7 +256,7 @@ export async function listSessions(em: EntityManager, userId: number, policy: Se
       lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) },
       ...(only ? { id: { $in: [...only] } } : {}),
     },
-    { orderBy: { createdAt: 'desc' } },
+    { orderBy: { createdAt: 'desc', id: 'desc' } },
   );
 }
 

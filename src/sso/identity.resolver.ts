@@ -2,6 +2,7 @@ import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type
 import { nodeKey } from '../db/ids';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { DeletePayload, deleted } from '../graphql/conventions';
 import { GlobalIdOf } from '../graphql/global-ids';
 import { permissionFor } from '../permissions/registry';
 import { IDENTITY_MODEL, linkIdentity, listIdentities, unlinkIdentity } from './identities.service';
@@ -9,7 +10,7 @@ import type { SsoIdentity } from './sso-identity.entity';
 
 @ObjectType('SsoIdentity', { description: 'A person’s identity at an OpenID provider (issuer + subject), linked to one account.' })
 export class SsoIdentityType {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The identity’s id, for `unlinkIdentity`.' })
   id!: number;
 
   @Field(() => ID, { description: 'The account it signs in as.' })
@@ -22,7 +23,7 @@ export class SsoIdentityType {
   @Field(() => String, { description: 'The `sub` the provider names the person by.' })
   subject!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was linked.' })
   createdAt!: Date;
 
   @Field(() => Date, { description: 'The last single sign-on through it (its creation, if never used).' })
@@ -44,9 +45,12 @@ const HAND_OVER =
 
 @Resolver()
 export class SsoIdentityResolver {
-  @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user.' })
+  @Query(() => [SsoIdentityType], { description: 'The single sign-on identities linked to a user, by issuer, then subject.' })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'view'))
-  async ssoIdentities(@Ctx() { em }: GatehouseContext, @Arg('userId', () => ID) userId: string): Promise<SsoIdentityType[]> {
+  async ssoIdentities(
+    @Ctx() { em }: GatehouseContext,
+    @Arg('userId', () => ID, { description: 'The user’s id.' }) userId: string,
+  ): Promise<SsoIdentityType[]> {
     return (await listIdentities(em, nodeKey(userId, 'User', 'userId'))).map(ssoIdentityType);
   }
 
@@ -56,19 +60,21 @@ export class SsoIdentityResolver {
   @HasPermission(permissionFor(IDENTITY_MODEL, 'add'))
   async linkIdentity(
     @Ctx() ctx: GatehouseContext,
-    @Arg('userId', () => ID) userId: string,
-    @Arg('issuer', () => String) issuer: string,
-    @Arg('subject', () => String) subject: string,
+    @Arg('userId', () => ID, { description: 'The user’s id.' }) userId: string,
+    @Arg('issuer', () => String, { description: 'The provider’s issuer identifier, as its tokens carry it in `iss`.' }) issuer: string,
+    @Arg('subject', () => String, { description: 'The person’s `sub` at that provider.' }) subject: string,
   ): Promise<SsoIdentityType> {
     return ssoIdentityType(await linkIdentity(ctx.em, ctx.user!, nodeKey(userId, 'User', 'userId'), { issuer, subject }));
   }
 
-  @Mutation(() => ID, {
-    description: `Unlinks an identity from its user and ends the user’s single sign-on sessions; returns its id; audited. ${HAND_OVER}`,
+  @Mutation(() => DeletePayload, {
+    description: `Unlinks an identity from its user and ends the user’s single sign-on sessions; audited. ${HAND_OVER}`,
   })
   @HasPermission(permissionFor(IDENTITY_MODEL, 'delete'))
-  @GlobalIdOf('SsoIdentity')
-  async unlinkIdentity(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    return String(await unlinkIdentity(ctx.em, ctx.user!, nodeKey(id, 'SsoIdentity', 'id')));
+  async unlinkIdentity(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The identity’s id (SsoIdentity.id).' }) id: string,
+  ): Promise<DeletePayload> {
+    return deleted('SsoIdentity', await unlinkIdentity(ctx.em, ctx.user!, nodeKey(id, 'SsoIdentity', 'id')));
   }
 }

@@ -2,9 +2,10 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { nodeKey } from '../db/ids';
 import type { Page } from '../db/keyset';
-import { badInput } from '../errors';
+import { badInput, refuseNulls } from '../errors';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { GRANT_RULE_SUMMARY } from '../permissions/grant-rule';
 import { permissionFor } from '../permissions/registry';
 import type { GroupMappingRule as GroupMappingRuleEntity } from './group-mapping-rule.entity';
@@ -17,7 +18,16 @@ import {
   ProposedGroupMappingRuleInput,
   UpdateGroupMappingRuleInput,
 } from './mapping-rule.types';
-import { createRule, deleteRule, listRules, previewMapping, previewRuleChange, RULE_MODEL, updateRule } from './mapping-rules.service';
+import {
+  createRule,
+  deleteRule,
+  findRule,
+  listRules,
+  previewMapping,
+  previewRuleChange,
+  RULE_MODEL,
+  updateRule,
+} from './mapping-rules.service';
 import { loginPolicyInForce } from './settings';
 
 const VIEW = permissionFor(RULE_MODEL, 'view');
@@ -27,14 +37,23 @@ const DELETE = permissionFor(RULE_MODEL, 'delete');
 
 @Resolver()
 export class GroupMappingRuleResolver {
-  @Query(() => GroupMappingRuleConnection, { description: 'The single sign-on group-mapping rules, oldest first.' })
+  @Query(() => GroupMappingRuleConnection, { description: 'The single sign-on group-mapping rules, oldest first (by id).' })
   @HasPermission(VIEW)
   groupMappingRules(
     @Ctx() { em }: GatehouseContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
   ): Promise<Page<GroupMappingRuleEntity>> {
     return listRules(em, first, after);
+  }
+
+  @Query(() => GroupMappingRule, { nullable: true, description: 'The group-mapping rule with this id; null when there is none.' })
+  @HasPermission(VIEW)
+  groupMappingRule(
+    @Ctx() { em }: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The rule’s id.' }) id: string,
+  ): Promise<GroupMappingRuleEntity | null> {
+    return findRule(em, id);
   }
 
   @Mutation(() => GroupMappingRule, {
@@ -42,7 +61,7 @@ export class GroupMappingRuleResolver {
   })
   @HasPermission(ADD)
   createGroupMappingRule(
-    @Arg('input', () => CreateGroupMappingRuleInput) input: CreateGroupMappingRuleInput,
+    @Arg('input', () => CreateGroupMappingRuleInput, { description: 'The new rule.' }) input: CreateGroupMappingRuleInput,
     @Ctx() { em, user }: GatehouseContext,
   ): Promise<GroupMappingRuleEntity> {
     return createRule(em, user, { ...input, claim: input.claim ?? null, groupId: groupIdOf(input.groupId) });
@@ -53,10 +72,11 @@ export class GroupMappingRuleResolver {
   })
   @HasPermission(CHANGE)
   updateGroupMappingRule(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateGroupMappingRuleInput) input: UpdateGroupMappingRuleInput,
+    @Arg('id', () => ID, { description: 'The rule’s id.' }) id: string,
+    @Arg('input', () => UpdateGroupMappingRuleInput, { description: 'The fields to change.' }) input: UpdateGroupMappingRuleInput,
     @Ctx() { em, user }: GatehouseContext,
   ): Promise<GroupMappingRuleEntity> {
+    refuseNulls(input, ['matchType', 'pattern', 'caseSensitive', 'groupId', 'enabled', 'description']);
     return updateRule(em, user, id, {
       claim: input.claim,
       matchType: input.matchType ?? undefined,
@@ -68,11 +88,14 @@ export class GroupMappingRuleResolver {
     });
   }
 
-  @Mutation(() => Boolean, { description: 'Deletes a rule; the group memberships it granted go with it.' })
+  @Mutation(() => DeletePayload, { description: 'Deletes a rule; the group memberships it granted go with it.' })
   @HasPermission(DELETE)
-  async deleteGroupMappingRule(@Arg('id', () => ID) id: string, @Ctx() { em, user }: GatehouseContext): Promise<boolean> {
+  async deleteGroupMappingRule(
+    @Arg('id', () => ID, { description: 'The rule’s id.' }) id: string,
+    @Ctx() { em, user }: GatehouseContext,
+  ): Promise<DeletePayload> {
     await deleteRule(em, user, id);
-    return true;
+    return deleted('GroupMappingRule', nodeKey(id, 'GroupMappingRule', 'id'));
   }
 
   @Query(() => GroupMappingPreview, {
@@ -81,7 +104,10 @@ export class GroupMappingRuleResolver {
   })
   @HasPermission(VIEW)
   async previewGroupMapping(
-    @Arg('claims', () => GraphQLJSON) claims: unknown,
+    @Arg('claims', () => GraphQLJSON, {
+      description: 'ID-token claims, as a JSON object, e.g. {"groups": ["B2E_APP_MANAGEMENT_SUPPORT"]}.',
+    })
+    claims: unknown,
     @Ctx() { em, services }: GatehouseContext,
     @Arg('scimGroups', () => [String], {
       nullable: true,
@@ -108,11 +134,11 @@ export class GroupMappingRuleResolver {
 
   @Query(() => [GroupMappingImpact], {
     description:
-      'For a proposed new rule or change: which single sign-on users would gain or lose which groups, judged on the claims of their last sign-in. Writes nothing.',
+      'For a proposed new rule or change: which single sign-on users would gain or lose which groups, judged on the claims of their last sign-in, by user id. Writes nothing.',
   })
   @HasPermission(VIEW)
   async previewGroupMappingRule(
-    @Arg('input', () => ProposedGroupMappingRuleInput) input: ProposedGroupMappingRuleInput,
+    @Arg('input', () => ProposedGroupMappingRuleInput, { description: 'The rule as it would be.' }) input: ProposedGroupMappingRuleInput,
     @Ctx() { em, services }: GatehouseContext,
   ): Promise<GroupMappingImpact[]> {
     const policy = loginPolicyInForce(services.config, services.sso?.settings);

@@ -6,7 +6,10 @@ import { MembershipSource, UserGroup } from '../users/user-group.entity';
 import { User } from '../users/user.entity';
 import { withDirectoryGroups } from './directory';
 import { decideLogin } from './login-decision';
-import { evaluateRules, loadEnabledRules, type GroupsClaimProblem, type RuleMatch } from './mapping';
+import { GroupMappingRule } from './group-mapping-rule.entity';
+import { Group } from '../groups/group.entity';
+import type { GroupsClaimProblem, RuleMatch } from './mapping';
+import { enabledRules } from './rule-cache';
 import { SsoIdentity } from './sso-identity.entity';
 import type { SsoLoginInput, SsoLoginPolicy, SsoRefusalReason } from './sso-login';
 
@@ -74,7 +77,14 @@ export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
   const claims = policy.directoryGroups
     ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups(tx, input.issuer, signIn.subject), { allowString })
     : input.claims;
-  const mapping = evaluateRules(await loadEnabledRules(tx), claims, policy.groupsClaim, { allowString });
+  // The rules compiled once per version of the rule set, not loaded as entities per sign-in.
+  const rules = (await enabledRules(tx, policy.groupsClaim)).rules;
+  const mapping = rules.evaluate(claims, { allowString });
+  policy.metrics?.mappingEvaluated(
+    input.via,
+    mapping.matches.length ? 'matched' : mapping.groupsClaimProblem ? 'groups_claim_problem' : 'no_match',
+    rules.size,
+  );
   signIn.matches = mapping.matches;
   signIn.groupsClaimProblem = mapping.groupsClaimProblem;
   if (mapping.groupsClaimProblem) {
@@ -209,7 +219,12 @@ export async function syncRuleMemberships(
   }
   const after = new Map(kept.map((m) => [m.group.id, m.group.name]));
   for (const match of wanted.values()) {
-    tx.create(UserGroup, { user, group: match.rule.group, source: MembershipSource.SSO_RULE, rule: match.rule });
+    tx.create(UserGroup, {
+      user,
+      group: tx.getReference(Group, match.rule.group.id),
+      source: MembershipSource.SSO_RULE,
+      rule: tx.getReference(GroupMappingRule, match.rule.id),
+    });
     after.set(match.rule.group.id, match.rule.group.name);
   }
   return {

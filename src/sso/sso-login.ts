@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from '../config/logger';
+import type { GatehouseMetrics } from '../metrics/metrics';
 import type { User } from '../users/user.entity';
 import type { DirectoryGroupsSource } from './directory';
 import type { RuleMatch } from './mapping';
@@ -60,6 +61,8 @@ export interface SsoLoginPolicy {
   groupsClaimAllowString: boolean;
   /** The directory groups pushed for the person by provisioning (SCIM), added to the groups claim's; none when absent. */
   directoryGroups?: DirectoryGroupsSource;
+  /** Counts each evaluation of the mapping rules (`/metrics`); absent when metrics are off. */
+  metrics?: Pick<GatehouseMetrics, 'mappingEvaluated'>;
 }
 
 export interface SsoLoginOutcome {

@@ -7,6 +7,7 @@ import { AuthMethod, Session } from '../sessions/session.entity';
 import { createSession, type SessionPolicy } from '../sessions/sessions.service';
 import { TokenCipher } from '../sessions/token-cipher';
 import { backChannelLogout } from './backchannel-logout';
+import { BearerOutcomeCache } from './bearer-cache';
 import type { User } from '../users/user.entity';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
@@ -14,6 +15,7 @@ import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings
 import type { DirectoryGroupsSource } from './directory';
 import { refreshNeed, refreshSession, type RefreshNeed, type RefreshOutcome } from './session-refresh';
 import { signInWithClaims, SsoLoginRefused, type SsoLoginPolicy, type SsoRefusalReason } from './sso-login';
+import type { GatehouseMetrics } from '../metrics/metrics';
 
 /**
  * The error codes single sign-on sends to the login page (`/login?error=<code>`). Each has one
@@ -45,6 +47,9 @@ export class SsoService {
   private warnedNoCipher = false;
   /** The sign-in policy: the settings' groups claim, requirement and e-mail trust, and the provisioned directory groups. */
   private readonly loginPolicy: SsoLoginPolicy;
+  private readonly metrics: GatehouseMetrics | null;
+  /** What recent provider access tokens' sign-ins came to (bearer-cache.ts). */
+  private readonly bearerOutcomes: BearerOutcomeCache;
 
   constructor(
     readonly settings: SsoSettings,
@@ -54,8 +59,10 @@ export class SsoService {
       retry?: RetryPolicy;
       cipher?: TokenCipher | null;
       directoryGroups?: DirectoryGroupsSource;
+      metrics?: GatehouseMetrics | null;
     } = {},
   ) {
+    this.metrics = options.metrics ?? null;
     this.relyingParty = new RelyingParty(settings, logger, options.retry);
     this.cipher = options.cipher ?? null;
     this.loginPolicy = {
@@ -65,7 +72,9 @@ export class SsoService {
       linkByEmail: settings.linkByEmail,
       groupsClaimAllowString: settings.groupsClaimAllowString,
       directoryGroups: options.directoryGroups,
+      metrics: options.metrics ?? undefined,
     };
+    this.bearerOutcomes = new BearerOutcomeCache(options.directoryGroups);
   }
 
   start(): void {
@@ -141,9 +150,12 @@ export class SsoService {
             this.sessionPolicy,
           ),
       );
+      this.metrics?.signIn('sso', 'allowed');
       return { ...result, next: attempt.next };
     } catch (error) {
-      throw translate(error, this.logger, 'single sign-on failed');
+      const failure = translate(error, this.logger, 'single sign-on failed');
+      this.metrics?.signIn('sso', 'refused', failure.code);
+      throw failure;
     }
   }
 
@@ -207,18 +219,24 @@ export class SsoService {
   /**
    * The user behind a provider-issued JWT access token, through the same policy as a sign-in
    * (groups re-mapped, disabled users refused) but without a session; null when the token
-   * is not valid, bearer tokens are off, or the policy refuses.
+   * is not valid, bearer tokens are off, or the policy refuses. The token is verified on every
+   * request; the sign-in runs again only when something it read has changed since the token's
+   * last one (`BearerOutcomeCache`).
    */
   async authenticateBearer(em: EntityManager, jwt: string): Promise<User | null> {
     if (!this.bearerTokensEnabled) return null;
     try {
       const payload = await this.relyingParty.verifyAccessToken(jwt);
-      const { outcome } = await signInWithClaims(
-        em,
-        { issuer: this.relyingParty.issuer, claims: userClaims(payload as Record<string, unknown>), via: 'bearer' },
-        this.loginPolicy,
-        this.logger,
-      );
+      // The same token again, with nothing its sign-in read changed since: the same user, at the
+      // cost of one statement (bearer-cache.ts).
+      const key = BearerOutcomeCache.keyOf(jwt);
+      const recalled = await this.bearerOutcomes.recall(em, key);
+      if (recalled) return recalled;
+      const { issuer } = this.relyingParty;
+      const claims = userClaims(payload as Record<string, unknown>);
+      const read = await this.bearerOutcomes.before(em, issuer, payload.sub);
+      const { outcome } = await signInWithClaims(em, { issuer, claims, via: 'bearer' }, this.loginPolicy, this.logger);
+      if (typeof payload.exp === 'number') this.bearerOutcomes.remember(key, payload.exp * 1000, read, issuer, payload.sub, outcome);
       return outcome.user;
     } catch (error) {
       if (!(error instanceof SsoLoginRefused)) this.logger.info({ err: error }, 'bearer access token refused');
@@ -272,6 +290,7 @@ export async function startSso(
     retry?: RetryPolicy;
     /** The directory groups provisioning pushed (SCIM), read at each sign-in. */
     directoryGroups?: DirectoryGroupsSource;
+    metrics?: GatehouseMetrics | null;
   } = {},
 ): Promise<{ sso: SsoService | null; stop(): Promise<void> }> {
   let provider: OidcProviderConfig | null = providerFromEnv(config);
@@ -294,6 +313,7 @@ export async function startSso(
     retry: options.retry,
     cipher: sessionCipher(config, logger, handle !== null),
     directoryGroups: options.directoryGroups,
+    metrics: options.metrics,
   });
   sso.start();
   return {

@@ -5,10 +5,10 @@ import { User } from './user.entity';
 
 @ObjectType({ description: 'The signed-in user and what they may do.' })
 export class Me {
-  @Field(() => User)
+  @Field(() => User, { description: 'The signed-in user’s account.' })
   user!: User;
 
-  @Field(() => [String], { description: 'Effective permissions as app_label.codename, sorted.' })
+  @Field(() => [String], { description: 'Effective permissions as app_label.codename, sorted (by code point).' })
   permissions!: string[];
 }
 
@@ -16,7 +16,7 @@ export class Me {
 export class MeResolver {
   @Query(() => Me, { nullable: true, description: 'The signed-in user; null when the request has no valid session.' })
   @Public()
-  async me(@Ctx() { user, permissions }: GatehouseContext): Promise<Me | null> {
+  async me(@Ctx() { viewer: user, permissions }: GatehouseContext): Promise<Me | null> {
     if (!user) return null;
     return { user, permissions: [...(await permissions.getAllPermissions(user))].sort() };
   }

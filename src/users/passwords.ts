@@ -1,5 +1,4 @@
 import { hash, verify, Algorithm } from '@node-rs/argon2';
-import { dictionary } from '@zxcvbn-ts/language-common';
 
 /**
  * argon2id at OWASP's recommended minimum (m = 19 MiB, t = 2, p = 1). The parameters live in
@@ -21,7 +20,10 @@ export const MAX_PASSWORD_LENGTH = 1024;
  */
 let common: ReadonlySet<string> | undefined;
 function commonPasswords(): ReadonlySet<string> {
-  common ??= new Set(dictionary['passwords-common']);
+  // Loaded on first use: the package decompresses its lists (2.4 MB of heap) when it loads,
+  // which a server that never sets a password need not hold.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  common ??= new Set((require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common')).dictionary['passwords-common']);
   return common;
 }
 

@@ -5,7 +5,7 @@ import { pageSize, type Page } from '../db/keyset';
 import { unknownValues } from '../errors';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
-import { GlobalIdOf } from '../graphql/global-ids';
+import { AFTER_DESCRIPTION, DeletePayload, deleted, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { selects } from '../graphql/selection';
 import { Group } from '../groups/group.entity';
 import { Permission } from '../permissions/permission.entity';
@@ -36,15 +36,16 @@ const PERMISSION = modelRef('auth', 'permission');
  */
 @Resolver(() => User)
 export class UserResolver {
-  @Query(() => UserConnection, { description: 'Users matching `filter`, in `orderBy` order (keyset pages).' })
+  @Query(() => UserConnection, { description: 'Users matching `filter`, in `orderBy` order (keyset pages; ties by id).' })
   @HasPermission(permissionFor(USER, 'view'))
   async users(
     @Ctx() { em, loaders }: GatehouseContext,
     @Info() info: GraphQLResolveInfo,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
-    @Arg('filter', () => UserFilter, { nullable: true }) filter?: UserFilter | null,
-    @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC }) orderBy?: UserOrder | null,
+    @Arg('first', () => Int, { nullable: true, description: FIRST_DESCRIPTION }) first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after?: string | null,
+    @Arg('filter', () => UserFilter, { nullable: true, description: 'Which users; omitted: all.' }) filter?: UserFilter | null,
+    @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC, description: 'The order of the list.' })
+    orderBy?: UserOrder | null,
   ): Promise<Page<User>> {
     const groupId = filter?.groupId ? nodeKey(filter.groupId, 'Group', 'filter.groupId') : null;
     const page = await listUsers(em, {
@@ -61,13 +62,16 @@ export class UserResolver {
 
   @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
   @HasPermission(permissionFor(USER, 'view'))
-  user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID) id: string): Promise<User | null> {
+  user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID, { description: 'The user’s id.' }) id: string): Promise<User | null> {
     return findUser(em, nodeKey(id, 'User', 'id'));
   }
 
   @Mutation(() => User, { description: 'Creates a user; only a superuser may create a superuser or a staff user.' })
   @HasPermission(permissionFor(USER, 'add'))
-  async createUser(@Ctx() ctx: GatehouseContext, @Arg('input', () => CreateUserInput) input: CreateUserInput): Promise<User> {
+  async createUser(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('input', () => CreateUserInput, { description: 'The new user.' }) input: CreateUserInput,
+  ): Promise<User> {
     return afterWrite(ctx, await createUser(ctx.em, ctx.user!, input));
   }
 
@@ -75,19 +79,21 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async updateUser(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('input', () => UpdateUserInput, { description: 'The fields to change.' }) input: UpdateUserInput,
   ): Promise<User> {
     const user = await updateUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), input);
     return afterWrite(ctx, user, user.id);
   }
 
-  @Mutation(() => ID, { description: 'Deletes a user (never yourself, never the last active superuser) and returns its id.' })
+  @Mutation(() => DeletePayload, { description: 'Deletes a user (never yourself, never the last active superuser).' })
   @HasPermission(permissionFor(USER, 'delete'))
-  @GlobalIdOf('User')
-  async deleteUser(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<string> {
-    const deleted = await deleteUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'));
-    return afterWrite(ctx, String(deleted), deleted);
+  async deleteUser(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+  ): Promise<DeletePayload> {
+    const removed = await deleteUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'));
+    return afterWrite(ctx, deleted('User', removed), removed);
   }
 
   @Mutation(() => User, {
@@ -97,8 +103,8 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async setUserPassword(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('password', () => String) password: string,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('password', () => String, { description: 'The new password: 12 to 1,024 characters, not a common one.' }) password: string,
     @Arg('currentPassword', () => String, { nullable: true, description: 'Your current password: required to change your own.' })
     currentPassword?: string | null,
   ): Promise<User> {
@@ -114,7 +120,10 @@ export class UserResolver {
       'Signs the user out everywhere: ends all their sessions and returns how many ended (recorded in the admin log). Only a superuser may do it to a superuser.',
   })
   @HasPermission(permissionFor(USER, 'change'))
-  async revokeUserSessions(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID) id: string): Promise<number> {
+  async revokeUserSessions(
+    @Ctx() ctx: GatehouseContext,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+  ): Promise<number> {
     const userId = nodeKey(id, 'User', 'id');
     const ended = await revokeUserSessions(ctx.em, ctx.user!, userId);
     if (userId === ctx.user!.id) ctx.request.clearSessionToken();
@@ -127,8 +136,11 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async setUserGroups(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('groupIds', () => [ID]) groupIds: string[],
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('groupIds', () => [ID], {
+      description: 'Every group an admin puts the user in, replacing the ones an admin put them in before; [] for none.',
+    })
+    groupIds: string[],
   ): Promise<User> {
     const keys = groupIds.map((gid) => nodeKeyOrNull(gid, 'Group'));
     const bad = groupIds.filter((_, i) => keys[i] === null);
@@ -141,14 +153,15 @@ export class UserResolver {
   @HasPermission(permissionFor(USER, 'change'))
   async setUserPermissions(
     @Ctx() ctx: GatehouseContext,
-    @Arg('id', () => ID) id: string,
-    @Arg('permissions', () => [String]) permissions: string[],
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('permissions', () => [String], { description: 'Every direct permission, as app_label.codename; [] for none.' })
+    permissions: string[],
   ): Promise<User> {
     const user = await setUserPermissions(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), permissions);
     return afterWrite(ctx, user, user.id);
   }
 
-  @FieldResolver(() => [Group], { nullable: true, description: 'The groups the user is in, each once, by name.' })
+  @FieldResolver(() => [Group], { nullable: true, description: 'The groups the user is in, each once, by name (unique).' })
   @HasPermission(permissionFor(GROUP, 'view'))
   groups(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Group[] | Promise<Group[]> {
     const known = loaders.users.groupsOf(user.id);
@@ -157,7 +170,8 @@ export class UserResolver {
 
   @FieldResolver(() => [Membership], {
     nullable: true,
-    description: 'Why the user is in each group: one entry per admin assignment or mapping rule.',
+    description:
+      'Why the user is in each group: one entry per admin assignment or mapping rule; by group name, then the admin’s first, then by rule id.',
   })
   @HasPermission(permissionFor(GROUP, 'view'))
   memberships(@Root() user: User, @Ctx() { loaders }: GatehouseContext): UserMembership[] | Promise<UserMembership[]> {
@@ -165,7 +179,10 @@ export class UserResolver {
     return known instanceof Promise ? known.then((loaded) => loaded.memberships) : known.memberships;
   }
 
-  @FieldResolver(() => [Permission], { nullable: true, description: 'Permissions granted to the user directly (not through groups).' })
+  @FieldResolver(() => [Permission], {
+    nullable: true,
+    description: 'Permissions granted to the user directly (not through groups), by id.',
+  })
   @HasPermission(permissionFor(PERMISSION, 'view'))
   userPermissions(@Root() user: User, @Ctx() { loaders }: GatehouseContext): Promise<readonly Permission[]> {
     return loaders.users.permissionsOfUser.load(user.id);

@@ -34,8 +34,9 @@ export interface UserRow {
   is_active: boolean;
   is_staff: boolean;
   is_superuser: boolean;
-  date_joined: Date;
-  last_login: Date | null;
+  /** As the driver returns a `timestamptz`: text, which the snapshot turns into a Date. */
+  date_joined: string;
+  last_login: string | null;
   /** Exact (microsecond) date joined, only selected when ordering by it. */
   joined_key?: string;
 }
@@ -151,10 +152,29 @@ export async function listUsers(
       order by ${ordering.keyset.sqlOrderBy()} limit ?`,
     [...params, args.limit + 1],
   );
-  return ordering.keyset.page(rows, args.limit, () => countUsers(em, where), userFromRow);
+  return ordering.keyset.page(rows, args.limit, () => countUsers(em, args.filter, where), userFromRow);
 }
 
-async function countUsers(em: EntityManager, where: { sql: string[]; params: unknown[] }): Promise<number> {
+/**
+ * How many users match `filter`. Without a search or a group, from the tally the triggers keep
+ * (`UserTally`: a sum over a handful of rows, exact, whatever the number of users); otherwise
+ * `count(*)` over the rows the filter finds — with a search, through the trigram indexes.
+ */
+async function countUsers(em: EntityManager, filter: UserListFilter, where: { sql: string[]; params: unknown[] }): Promise<number> {
+  if (!filter.search?.trim() && !filter.groupId) {
+    const flags: string[] = [];
+    for (const [column, value] of [
+      ['t.is_active', filter.isActive],
+      ['t.is_staff', filter.isStaff],
+      ['t.is_superuser', filter.isSuperuser],
+    ] as const) {
+      if (value !== null && value !== undefined) flags.push(value ? column : `not ${column}`);
+    }
+    const [tally] = await em.execute<Array<{ count: string }>>(
+      `select coalesce(sum(t.delta), 0) as count from auth_user_tally t ${flags.length ? `where ${flags.join(' and ')}` : ''}`,
+    );
+    return Number(tally.count);
+  }
   const [row] = await em.execute<Array<{ count: string }>>(
     `select count(*) as count from auth_user u ${where.sql.length ? `where ${where.sql.join(' and ')}` : ''}`,
     where.params,
@@ -206,4 +226,25 @@ export async function loadMemberships(em: EntityManager, userIds: readonly numbe
 /** The direct permissions of each of `userIds`, in one statement. */
 export function loadUserPermissions(em: EntityManager, userIds: readonly number[]): Promise<PermissionBatch> {
   return loadPermissionsOf(em, { table: 'auth_user_user_permissions', ownerColumn: 'user_id' }, userIds);
+}
+
+/** The tally is compacted once it holds more rows than this (summing them stays well under a millisecond). */
+const TALLY_COMPACT_AT = 1000;
+
+/**
+ * Folds the tally's deltas into one row per (isActive, isStaff, isSuperuser), dropping those that
+ * sum to nothing; returns how many rows it removed. One statement, so the sums never change; two
+ * instances compacting at once each fold only the rows they deleted. Run by housekeeping; does
+ * nothing while the tally has at most `minRows` rows.
+ */
+export async function compactUserTally(em: EntityManager, minRows = TALLY_COMPACT_AT): Promise<number> {
+  const [row] = await em.execute<Array<{ removed: string }>>(
+    `with gone as (delete from auth_user_tally where (select count(*) from auth_user_tally) > ? returning is_active, is_staff, is_superuser, delta),
+          kept as (insert into auth_user_tally (is_active, is_staff, is_superuser, delta)
+                     select is_active, is_staff, is_superuser, sum(delta) from gone group by 1, 2, 3 having sum(delta) <> 0
+                   returning 1)
+     select (select count(*) from gone) - (select count(*) from kept) as removed`,
+    [minRows],
+  );
+  return Number(row.removed);
 }

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { changedFields, logChange, setChange } from '../audit/audit.service';
 import { ActionFlag } from '../audit/log-entry.entity';
-import { badInput, conflict, GatehouseError, notFound, unknownValues } from '../errors';
+import { badInput, conflict, GatehouseError, notFound, refuseNulls, unknownValues } from '../errors';
 import { writing, type ConstraintErrors } from '../db/database-errors';
 import { Group } from '../groups/group.entity';
 import { assertMayGrant } from '../permissions/grant-rule';
@@ -198,6 +198,8 @@ export async function createUser(em: EntityManager, actor: User, input: UserInpu
  * a non-superuser (FORBIDDEN), the last active superuser deactivated or demoted (CONFLICT).
  */
 export async function updateUser(em: EntityManager, actor: User, id: number, input: UserInput): Promise<User> {
+  // Every field of a user has a value ('' for no e-mail or name): null clears none of them.
+  refuseNulls(input, ['username', 'email', 'firstName', 'lastName', 'isActive', 'isStaff', 'isSuperuser']);
   const fields = validateUserFields(input);
   return write(fields, () =>
     em.transactional(async (tx) => {

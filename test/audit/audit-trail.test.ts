@@ -184,7 +184,9 @@ describe('the audit trail', () => {
       const { user, tokens } = await threeSessions();
       const sessions = (await server.graphql(MySessionsDocument, {}, tokens[0])).data!.mySessions;
       const other = sessions.find((s) => !s.current)!;
-      expect((await server.graphql(RevokeSessionDocument, { id: other.id }, tokens[0])).data?.revokeSession).toBe(true);
+      expect((await server.graphql(RevokeSessionDocument, { id: other.id }, tokens[0])).data?.revokeSession).toEqual({
+        deletedId: other.id,
+      });
       expect((await server.graphql(RevokeOtherSessionsDocument, {}, tokens[0])).data?.revokeOtherSessions).toBe(1);
       expect((await server.graphql(RevokeOtherSessionsDocument, {}, tokens[0])).data?.revokeOtherSessions).toBe(0);
       expect(await signOuts(user)).toEqual([

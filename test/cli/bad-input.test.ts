@@ -23,7 +23,8 @@ describe('gatehouse, used wrongly', () => {
     const result = await gatehouse(['migrate', '--help'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' });
     expect(result).toEqual({
       code: 0,
-      stdout: 'usage: gatehouse migrate\napply pending database migrations and synchronise the permissions with the model registry\n',
+      stdout:
+        'usage: gatehouse migrate [--check]\napply pending database migrations and synchronise the permissions with the model registry (--check: exit 1 if any is pending, apply nothing)\n',
       stderr: '',
     });
   });
@@ -31,7 +32,7 @@ describe('gatehouse, used wrongly', () => {
   it('refuses an unknown option with exit 2 and the command’s usage', async () => {
     const result = await gatehouse(['migrate', '--fake']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe("gatehouse migrate: Unknown option '--fake'\nusage: gatehouse migrate\n");
+    expect(result.stderr).toBe("gatehouse migrate: Unknown option '--fake'\nusage: gatehouse migrate [--check]\n");
   });
 
   it.each([['mysql://gatehouse:s3cr3t@db/gatehouse'], ['not a url'], ['postgres://gatehouse:s3cr3t@db:port/gatehouse']])(

@@ -135,7 +135,9 @@ describe('core.Language CRUD', () => {
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({
         language: expect.objectContaining({ languageTag: 'sv-FI' }),
       });
-      expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({ deleteLanguage: globalIdOf(language) });
+      expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({
+        deleteLanguage: { deletedId: globalIdOf(language) },
+      });
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({ language: null });
       expect((await entriesFor(language.id)).map((e) => [e.actionFlag, e.objectRepr])).toEqual([[ActionFlag.DELETION, 'sv-FI']]);
     });

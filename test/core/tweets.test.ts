@@ -200,7 +200,7 @@ describe('core.Tweet CRUD', () => {
       const { user, token } = await server.signInWith(['core.delete_tweet']);
       const tweet = await makeTweet('gone');
       const result = await server.graphql(DELETE, { id: tweet.id }, token);
-      expect(result).toMatchObject({ data: { deleteTweet: globalIdOf(tweet) }, errors: undefined });
+      expect(result).toMatchObject({ data: { deleteTweet: { deletedId: globalIdOf(tweet) } }, errors: undefined });
       expect(await em().count(Tweet, { id: tweet.id })).toBe(0);
       const [entry] = await entriesFor(tweet.id);
       expect(entry).toMatchObject({

@@ -66,6 +66,66 @@ describe('migrations', () => {
   });
 });
 
+describe('Migration20261129204217_unique_mapping_rules', () => {
+  let empty: Awaited<ReturnType<typeof createEmptyDatabase>>;
+  let orm: MikroORM;
+  beforeAll(async () => {
+    empty = await createEmptyDatabase();
+    orm = await openOrm({ clientUrl: empty.url, poolMax: 2 });
+  });
+  afterAll(async () => {
+    await orm?.close(true);
+    await empty?.drop();
+  });
+
+  it('merges the rules written twice into the oldest copy, enabled if any copy was, moving their memberships, then indexes', async () => {
+    await orm.getMigrator().up({ to: 'Migration20261129191514_login_transaction_client' });
+    const sql = (text: string, params: unknown[] = []) => orm.em.fork().execute<Array<Record<string, unknown>>>(text, params);
+    const [{ id: groupId }] = await sql(`insert into auth_group (name) values ('g') returning id`);
+    const users: number[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const [{ id }] = await sql(
+        `insert into auth_user (username, email, first_name, last_name, is_active, is_staff, is_superuser, date_joined) values (?, '', '', '', true, false, false, now()) returning id`,
+        [name],
+      );
+      users.push(id as number);
+    }
+    const rule = async (pattern: string, enabled: boolean, caseSensitive = true) => {
+      const [{ id }] = await sql(
+        `insert into sso_groupmappingrule (claim, match_type, pattern, case_sensitive, group_id, enabled, description, created_at, updated_at) values (null, 'EXACT', ?, ?, ?, ?, '', now(), now()) returning id`,
+        [pattern, caseSensitive, groupId, enabled],
+      );
+      return id as number;
+    };
+    const kept = await rule('TEAM', false, false);
+    const copy = await rule('team', true, false); // the same rule up to case: merged, and enabled
+    const copy2 = await rule('Team', false, false);
+    const distinct = await rule('TEAM', false, true); // case-sensitive: another rule
+    const member = (user: number, ruleId: number) =>
+      sql(`insert into auth_user_groups (user_id, group_id, source, rule_id, created_at) values (?, ?, 'sso_rule', ?, now())`, [
+        user,
+        groupId,
+        ruleId,
+      ]);
+    await member(users[0], copy); // moves to `kept`
+    await member(users[1], kept); // already there: its copies' rows go
+    await member(users[1], copy);
+    await member(users[2], copy); // two copies: one row moves
+    await member(users[2], copy2);
+
+    await migrate(orm);
+    const rules = await sql(`select id, pattern, enabled from sso_groupmappingrule order by id`);
+    expect(rules).toEqual([
+      { id: kept, pattern: 'TEAM', enabled: true },
+      { id: distinct, pattern: 'TEAM', enabled: false },
+    ]);
+    const memberships = await sql(`select user_id, rule_id from auth_user_groups order by user_id, rule_id`);
+    expect(memberships).toEqual(users.map((user) => ({ user_id: user, rule_id: kept })));
+    await expect(rule('tEAM', true, false)).rejects.toThrow(/sso_groupmappingrule_identity_unique/);
+    expect(await migrationNeeded(orm)).toBe(false);
+  });
+});
+
 describe('syncPermissions', () => {
   let db: TestDatabase;
   beforeAll(async () => {

@@ -142,6 +142,13 @@ describe('the error taxonomy of /graphql', () => {
       expect(error.message).toBe('Variable "$n" is not defined.');
     });
 
+    // Found by the fuzzer (fuzz.test.ts): graphql-js 16 only fails it in execution, with no code.
+    it('answers a subscription, an operation type the schema does not have', async () => {
+      const error = expectRefused(await server.graphql('subscription { __typename }', {}, token), 'GRAPHQL_VALIDATION_FAILED');
+      expect(error.message).toBe('The subscription operation is not supported by the schema.');
+      expectRefused(await server.graphql('subscription S { me { permissions } }'), 'GRAPHQL_VALIDATION_FAILED');
+    });
+
     it('answers an operation name the document does not hold', async () => {
       const reply = await server.post(JSON.stringify({ query: 'query A { me { permissions } }', operationName: 'B' }), {
         authorization: `Bearer ${token}`,

@@ -170,7 +170,7 @@ describe('groups', () => {
       e.create(UserGroup, { user: member, group, source: MembershipSource.SSO_RULE, rule });
       await e.flush();
       const result = await server.graphql(DELETE, { id: String(group.id) }, admin.token);
-      expect(result.data).toEqual({ deleteGroup: globalIdOf(group) });
+      expect(result.data).toEqual({ deleteGroup: { deletedId: globalIdOf(group) } });
       expect(await em().count(Group, { id: group.id })).toBe(0);
       expect(await em().count(UserGroup, { group: group.id })).toBe(0);
       expect(await em().count(GroupMappingRule, { id: rule.id })).toBe(0);

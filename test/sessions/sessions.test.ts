@@ -1,3 +1,4 @@
+import { toGlobalId } from '../../src/db/ids';
 import { Session } from '../../src/sessions/session.entity';
 import { hashToken } from '../../src/sessions/sessions.service';
 import { makeUser } from '../support/factories';
@@ -50,8 +51,9 @@ describe('sessions', () => {
       const user = await makeUser(em());
       const kept = await server.signIn(user);
       const revoked = await server.signIn(user);
-      const result = await server.graphql(REVOKE, { id: (await sessionOf(revoked)).id }, kept);
-      expect(result.data).toEqual({ revokeSession: true });
+      const { id } = await sessionOf(revoked);
+      const result = await server.graphql(REVOKE, { id }, kept);
+      expect(result.data).toEqual({ revokeSession: { deletedId: toGlobalId('Session', id) } });
       expect(await signedIn(revoked)).toBe(false);
       expect(await signedIn(kept)).toBe(true);
     });
@@ -59,7 +61,8 @@ describe('sessions', () => {
     it('can end the session it is sent with', async () => {
       const user = await makeUser(em());
       const token = await server.signIn(user);
-      expect((await server.graphql(REVOKE, { id: (await sessionOf(token)).id }, token)).data).toEqual({ revokeSession: true });
+      const { id } = await sessionOf(token);
+      expect((await server.graphql(REVOKE, { id }, token)).data).toEqual({ revokeSession: { deletedId: toGlobalId('Session', id) } });
       expect(await signedIn(token)).toBe(false);
     });
 

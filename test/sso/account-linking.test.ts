@@ -281,7 +281,7 @@ describe('linkIdentity and unlinkIdentity', () => {
     expect((await bed.me(sessionToken))?.user.username).toBe('to-unlink');
 
     const id = linked.data!.linkIdentity.id;
-    expect((await bed.server.graphql(UNLINK, { id }, root.token)).data).toEqual({ unlinkIdentity: id });
+    expect((await bed.server.graphql(UNLINK, { id }, root.token)).data).toEqual({ unlinkIdentity: { deletedId: id } });
     expect(await em().count(SsoIdentity, { user: user.id })).toBe(0);
     expect(await em().count(Session, { user: user.id })).toBe(0);
     expect(await bed.me(sessionToken)).toBeNull();

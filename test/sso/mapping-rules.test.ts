@@ -1,14 +1,16 @@
 import { LogEntry } from '../../src/audit/log-entry.entity';
+import { toGlobalId } from '../../src/db/ids';
 import type { Group } from '../../src/groups/group.entity';
 import type { PermissionName } from '../../src/permissions/registry';
 import { GroupMappingRule, MatchType } from '../../src/sso/group-mapping-rule.entity';
 import { SsoIdentity } from '../../src/sso/sso-identity.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import type { User } from '../../src/users/user.entity';
-import { makeGroup, makeRule, makeUser } from '../support/factories';
+import { makeGroup, makeGroup as makeGroupIn, makeRule, makeUser } from '../support/factories';
 import {
   CreateGroupMappingRuleDocument as CREATE,
   DeleteGroupMappingRuleDocument as DELETE,
+  GroupMappingRuleDocument as ONE,
   GroupMappingRulesDocument as LIST,
   PreviewGroupMappingDocument as PREVIEW,
   PreviewGroupMappingRuleDocument as PREVIEW_RULE,
@@ -81,6 +83,179 @@ describe('group mapping rules over GraphQL', () => {
       expect(one.data!.groupMappingRules.pageInfo.hasNextPage).toBe(true);
       const next = await server.graphql(LIST, { first: 1, after: one.data!.groupMappingRules.pageInfo.endCursor }, token);
       expect(next.data!.groupMappingRules.edges[0].node.id).toBe(all.edges[1].node.id);
+    });
+  });
+
+  describe('Query.groupMappingRule', () => {
+    it('refuses an anonymous caller with UNAUTHENTICATED', async () => {
+      const rule = await makeRule(em(), await makeGroup(em()), 'ONE_ANON');
+      const result = await server.graphql(ONE, { id: String(rule.id) });
+      expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('refuses a user without sso.view_groupmappingrule with FORBIDDEN naming it, whether or not the rule exists', async () => {
+      const rule = await makeRule(em(), await makeGroup(em()), 'ONE_FORBIDDEN');
+      const { token } = await caller(['sso.add_groupmappingrule', 'sso.change_groupmappingrule', 'sso.delete_groupmappingrule']);
+      for (const id of [String(rule.id), '999999', 'not-an-id']) {
+        const result = await server.graphql(ONE, { id }, token);
+        expect(result.data).toEqual({ groupMappingRule: null });
+        expect(result.errors?.map((e) => e.extensions)).toEqual([{ code: 'FORBIDDEN', permission: 'sso.view_groupmappingrule' }]);
+      }
+    });
+
+    it('answers the rule with its group to a holder of sso.view_groupmappingrule', async () => {
+      const group = await makeGroup(em());
+      const rule = await makeRule(em(), group, 'ONE_ALLOWED');
+      const { token } = await caller(['sso.view_groupmappingrule']);
+      const result = await server.graphql(ONE, { id: globalIdOf(rule) }, token);
+      expect(result.errors).toBeUndefined();
+      expect(result.data).toEqual({
+        groupMappingRule: {
+          id: globalIdOf(rule),
+          claim: null,
+          matchType: 'EXACT',
+          pattern: 'ONE_ALLOWED',
+          caseSensitive: true,
+          enabled: true,
+          description: '',
+          group: { id: globalIdOf(group), name: group.name },
+        },
+      });
+      // The database key the API handed out before names it too (until Gatehouse 1.0).
+      expect((await server.graphql(ONE, { id: String(rule.id) }, token)).data).toEqual(result.data);
+    });
+
+    it('answers null, without an error, for an id no rule has — as user(id:) and group(id:) do', async () => {
+      const { token } = await caller(['sso.view_groupmappingrule', 'auth.view_user', 'auth.view_group']);
+      for (const [id, userId, groupId] of [
+        ['999999', '999999', '999999'],
+        [toGlobalId('GroupMappingRule', 999999), toGlobalId('User', 999999), toGlobalId('Group', 999999)],
+      ]) {
+        const one = await server.graphql(ONE, { id }, token);
+        expect([one.data, one.errors]).toEqual([{ groupMappingRule: null }, undefined]);
+        const others = await server.graphql(
+          `query($userId: ID!, $groupId: ID!) { user(id: $userId) { id } group(id: $groupId) { id } }`,
+          { userId, groupId },
+          token,
+        );
+        expect([others.data, others.errors]).toEqual([{ user: null, group: null }, undefined]);
+      }
+    });
+
+    it('refuses an id that cannot name a rule (malformed, out of range, another type’s) with BAD_USER_INPUT naming id — as user(id:) and group(id:) do', async () => {
+      const { token } = await caller(['sso.view_groupmappingrule', 'auth.view_user', 'auth.view_group']);
+      for (const id of ['not-an-id', '0', '99999999999', toGlobalId('Tweet', '00000000-0000-4000-8000-000000000000')]) {
+        for (const field of ['groupMappingRule', 'user', 'group']) {
+          const result = await server.graphql(`query($id: ID!) { ${field}(id: $id) { id } }`, { id }, token);
+          expect([field, result.data?.[field], result.errors?.map((e) => [e.extensions?.code, e.extensions?.field])]).toEqual([
+            field,
+            null,
+            [['BAD_USER_INPUT', 'id']],
+          ]);
+        }
+      }
+    });
+  });
+
+  describe('duplicate rules', () => {
+    const base = (groupId: number) => ({ pattern: 'DUP_TEAM', groupId: String(groupId) });
+    // The rules written here would match the claims of the previews below: they go afterwards.
+    const groups: number[] = [];
+    const makeGroup = async (fork: ReturnType<typeof em>) => {
+      const group = await makeGroupIn(fork);
+      groups.push(group.id);
+      return group;
+    };
+    afterEach(() => em().nativeDelete(GroupMappingRule, { group: { $in: groups.splice(0) } }));
+
+    it.each<{ label: string; first: Partial<CreateGroupMappingRuleInput>; second: Partial<CreateGroupMappingRuleInput> }>([
+      { label: 'the same EXACT rule', first: {}, second: {} },
+      {
+        label: 'a case-insensitive EXACT rule differing only in case',
+        first: { caseSensitive: false },
+        second: { caseSensitive: false, pattern: 'dup_team' },
+      },
+      {
+        label: 'a case-insensitive GLOB rule differing only in case',
+        first: { matchType: 'GLOB', caseSensitive: false, pattern: 'Dup_*' },
+        second: { matchType: 'GLOB', caseSensitive: false, pattern: 'DUP_*' },
+      },
+      { label: 'the same rule on a named claim', first: { claim: 'roles' }, second: { claim: 'roles' } },
+      { label: 'the same rule, disabled and described differently', first: {}, second: { enabled: false, description: 'again' } },
+    ])('refuses $label with CONFLICT naming the existing rule, and writes nothing', async ({ first, second }) => {
+      const group = await makeGroup(em());
+      const { token } = await caller(['sso.add_groupmappingrule']);
+      const made = await server.graphql(CREATE, { input: { ...base(group.id), ...first } }, token);
+      expect(made.errors).toBeUndefined();
+      const existing = made.data!.createGroupMappingRule;
+      const before = await snapshot();
+      const result = await server.graphql(CREATE, { input: { ...base(group.id), ...second } }, token);
+      expect(result.data).toBeNull();
+      expect(result.errors?.[0].extensions).toEqual({ code: 'CONFLICT', field: 'input', ruleId: existing.id });
+      expect(result.errors?.[0].message).toBe(
+        `rule ${existing.id} (${existing.claim ? `${existing.claim} ` : ''}${existing.matchType} ${existing.pattern} → ${group.name}) already maps this value to this group`,
+      );
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it.each<{ label: string; first: Partial<CreateGroupMappingRuleInput>; second: Partial<CreateGroupMappingRuleInput> }>([
+      { label: 'case-sensitive EXACT patterns differing in case', first: {}, second: { pattern: 'dup_team' } },
+      { label: 'the same pattern, once case-sensitive and once not', first: {}, second: { caseSensitive: false } },
+      {
+        label: 'REGEX patterns differing in case, which carries meaning there',
+        first: { matchType: 'REGEX', caseSensitive: false, pattern: '\\d+' },
+        second: { matchType: 'REGEX', caseSensitive: false, pattern: '\\D+' },
+      },
+      { label: 'the same pattern as EXACT and as GLOB', first: {}, second: { matchType: 'GLOB' } },
+      { label: 'the same pattern on the groups claim and on a named claim', first: {}, second: { claim: 'roles' } },
+    ])('accepts $label: they are different rules', async ({ first, second }) => {
+      const group = await makeGroup(em());
+      const { token } = await caller(['sso.add_groupmappingrule']);
+      expect((await server.graphql(CREATE, { input: { ...base(group.id), ...first } }, token)).errors).toBeUndefined();
+      expect((await server.graphql(CREATE, { input: { ...base(group.id), ...second } }, token)).errors).toBeUndefined();
+    });
+
+    it('accepts the same pattern into another group', async () => {
+      const { token } = await caller(['sso.add_groupmappingrule']);
+      for (const group of [await makeGroup(em()), await makeGroup(em())]) {
+        expect((await server.graphql(CREATE, { input: base(group.id) }, token)).errors).toBeUndefined();
+      }
+    });
+
+    it('refuses an update that would make a rule repeat another with CONFLICT naming it, and changes nothing', async () => {
+      const group = await makeGroup(em());
+      const existing = await makeRule(em(), group, 'DUP_UPD_A');
+      const other = await makeRule(em(), group, 'DUP_UPD_B');
+      const { token } = await caller(['sso.change_groupmappingrule']);
+      const before = await snapshot();
+      const result = await server.graphql(UPDATE, { id: String(other.id), input: { pattern: 'DUP_UPD_A' } }, token);
+      expect(result.errors?.[0].extensions).toEqual({ code: 'CONFLICT', field: 'input', ruleId: globalIdOf(existing) });
+      expect(await snapshot()).toEqual(before);
+      // Saving a rule unchanged, or changing it to what it already is, is no duplicate of itself.
+      const same = await server.graphql(UPDATE, { id: String(existing.id), input: { pattern: 'DUP_UPD_A', description: 'kept' } }, token);
+      expect(same.errors).toBeUndefined();
+    });
+
+    it('refuses concurrent identical creations but one, by the unique index: one rule, the others CONFLICT naming it', async () => {
+      const group = await makeGroup(em());
+      const { token } = await caller(['sso.add_groupmappingrule']);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => server.graphql(CREATE, { input: { pattern: 'DUP_RACE', groupId: String(group.id) } }, token)),
+      );
+      const created = results.filter((r) => !r.errors);
+      expect(created).toHaveLength(1);
+      const id = created[0].data!.createGroupMappingRule.id;
+      for (const refused of results.filter((r) => r.errors)) {
+        expect(refused.errors?.[0].extensions).toEqual({ code: 'CONFLICT', field: 'input', ruleId: id });
+      }
+      expect(await em().count(GroupMappingRule, { pattern: 'DUP_RACE' })).toBe(1);
+      expect(await em().count(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: keyOf(id) })).toBe(1);
+    });
+
+    it('is enforced by the database itself: a second identical row is refused whoever writes it', async () => {
+      const group = await makeGroup(em());
+      await makeRule(em(), group, 'DUP_DB');
+      await expect(makeRule(em(), group, 'DUP_DB')).rejects.toThrow(/sso_groupmappingrule_identity_unique/);
     });
   });
 
@@ -240,7 +415,7 @@ describe('group mapping rules over GraphQL', () => {
       await fork.flush();
       const { user, token } = await caller(['sso.delete_groupmappingrule']);
       const result = await server.graphql(DELETE, { id: String(rule.id) }, token);
-      expect(result.data).toEqual({ deleteGroupMappingRule: true });
+      expect(result.data).toEqual({ deleteGroupMappingRule: { deletedId: globalIdOf(rule) } });
       expect(await em().count(GroupMappingRule, { id: rule.id })).toBe(0);
       const left = await em().find(UserGroup, { group: group.id });
       expect(left.map((m) => [m.user.id, m.source])).toEqual([[handAssigned.id, MembershipSource.ADMIN]]);

@@ -156,7 +156,7 @@ describe('guard rails on users', () => {
       expect(await activeSuperusers()).toBe(1);
       const second = await makeUser(fresh(), { isSuperuser: true });
       expect((await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(second))).data).toEqual({
-        deleteUser: globalIdOf(last),
+        deleteUser: { deletedId: globalIdOf(last) },
       });
       expect(await activeSuperusers()).toBe(1);
     });

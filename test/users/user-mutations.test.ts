@@ -139,7 +139,7 @@ describe('user mutations', () => {
       const target = await makeUser(em(), { username: 'm-upd' });
       const result = await server.graphql(
         UPDATE,
-        { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2', firstName: null } },
+        { id: String(target.id), input: { email: 'upd@example.com', username: 'm-upd2' } },
         admin.token,
       );
       expect(result.data).toEqual({ updateUser: userFields(target, { username: 'm-upd2', email: 'upd@example.com' }) });
@@ -199,7 +199,7 @@ describe('user mutations', () => {
       const target = await makeUser(e, { username: 'm-doomed', groups: [group], perms: ['core.add_tweet'] });
       await server.signIn(target);
       const result = await server.graphql(DELETE, { id: String(target.id) }, admin.token);
-      expect(result.data).toEqual({ deleteUser: globalIdOf(target) });
+      expect(result.data).toEqual({ deleteUser: { deletedId: globalIdOf(target) } });
       expect(await em().count(User, { id: target.id })).toBe(0);
       expect(await em().count(UserGroup, { user: target.id })).toBe(0);
       expect(await em().count(Session, { user: target.id })).toBe(0);

@@ -2,6 +2,7 @@ import { User } from '../../src/users/user.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import {
   UserDocument,
+  UsersDatesDocument,
   UsersPageDocument,
   type UserFilter,
   type UserOrder,
@@ -50,6 +51,7 @@ describe('Query.users', () => {
       firstName: 'Alan',
       lastName: 'Turing',
       dateJoined: joined(1),
+      lastLogin: new Date('2026-11-29T15:30:15.807Z'),
       isStaff: true,
     });
     e.create(User, {
@@ -85,6 +87,21 @@ describe('Query.users', () => {
     expect(users.edges.map((e) => e.node.username)).toEqual([`${P}ada`, `${P}alan`, `${P}barbara`, `${P}edsger`, `${P}grace`]);
     expect(users.totalCount).toBe(5);
     expect(users.pageInfo.hasNextPage).toBe(false);
+  });
+
+  // The raw read path once handed the DateTimeISO scalar PostgreSQL's text of a timestamptz
+  // ("2026-11-29 15:30:15.807+00"), which it refused: INTERNAL_SERVER_ERROR for every user.
+  it('answers dateJoined and lastLogin as ISO date-times, not the database’s text', async () => {
+    const result = await server.graphql(
+      UsersDatesDocument,
+      { filter: { search: `${P}a` }, orderBy: 'DATE_JOINED_ASC' as UserOrder },
+      reader.token,
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.users.edges.map((e) => e.node)).toEqual([
+      { username: `${P}alan`, dateJoined: '2024-01-02T00:00:00.000Z', lastLogin: '2026-11-29T15:30:15.807Z' },
+      { username: `${P}ada`, dateJoined: '2024-01-04T00:00:00.000Z', lastLogin: null },
+    ]);
   });
 
   it('searches username, e-mail, first and last name, case-insensitively', async () => {

@@ -88,6 +88,7 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Query.logoutUrl': () => ({}),
   // single sign-on mapping rules
   'Query.groupMappingRules': () => ({ first: 5 }),
+  'Query.groupMappingRule': (f) => ({ id: f.ruleId }),
   'Query.previewGroupMapping': () => ({ claims: { groups: ['MATRIX_GROUP'] } }),
   'Query.previewGroupMappingRule': (f) => ({ input: { pattern: 'MATRIX_GROUP', groupId: f.groupId } }),
   'Mutation.createGroupMappingRule': (f) => ({ input: { pattern: 'MATRIX_GROUP', groupId: f.groupId } }),
