@@ -1,12 +1,4 @@
-import {
-  buildClientSchema,
-  getIntrospectionQuery,
-  getNullableType,
-  isListType,
-  isObjectType,
-  type GraphQLSchema,
-  type IntrospectionQuery,
-} from 'graphql';
+import { getNullableType, isListType, isObjectType, type GraphQLSchema } from 'graphql';
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
 import { Tweet } from '../../src/core/tweet.entity';
@@ -19,6 +11,7 @@ import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
+import { introspect } from '../support/graphql-client';
 
 /*
  * Every list is in the order its description states, ties broken by id. The list fields are read
@@ -68,8 +61,7 @@ describe('list orders', () => {
   let token: string;
   beforeAll(async () => {
     server = await startTestServer();
-    const introspection = await server.graphql<IntrospectionQuery>(getIntrospectionQuery({ descriptions: true }));
-    schema = buildClientSchema(introspection.data!);
+    schema = await introspect(server.graphql);
     ({ token } = await server.signInAsSuperuser());
   });
   afterAll(() => server.stop());
