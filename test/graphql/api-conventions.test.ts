@@ -1,17 +1,8 @@
-import {
-  buildClientSchema,
-  buildSchema,
-  getIntrospectionQuery,
-  isEnumType,
-  isInputObjectType,
-  isInterfaceType,
-  isObjectType,
-  type GraphQLSchema,
-  type IntrospectionQuery,
-} from 'graphql';
+import { buildSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../src/db/keyset';
 import { QUERY_LIMITS } from '../../src/graphql/limits';
 import { startTestServer, type TestServer } from '../support/server';
+import { introspect } from '../support/graphql-client';
 
 /*
  * The conventions of the API surface, read from the served schema (introspection over HTTP), so
@@ -48,9 +39,7 @@ describe('the API surface', () => {
   let schema: GraphQLSchema;
   beforeAll(async () => {
     server = await startTestServer();
-    const introspection = await server.graphql<IntrospectionQuery>(getIntrospectionQuery({ descriptions: true, schemaDescription: true }));
-    expect(introspection.errors).toBeUndefined();
-    schema = buildClientSchema(introspection.data!);
+    schema = await introspect(server.graphql, null, { schemaDescription: true });
   });
   afterAll(() => server.stop());
 

@@ -5,8 +5,8 @@ import type { GraphQLSchema } from 'graphql';
 import { gatehouse } from '../cli/run-gatehouse';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startGatehouseProcess, type GatehouseProcess } from '../support/gatehouse-process';
-import { graphqlClient } from '../support/graphql-client';
-import { affordableDocument, fieldPaths, introspect, leafFields, objectsAt, pathName, type Fixtures } from './support/every-field';
+import { graphqlClient, introspect } from '../support/graphql-client';
+import { affordableDocument, fieldPaths, leafFields, objectsAt, pathName, type Fixtures } from './support/every-field';
 import { makeRowsOfEveryType, signInWithPassword } from './support/every-type';
 
 /*

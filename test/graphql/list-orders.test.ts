@@ -1,12 +1,4 @@
-import {
-  buildClientSchema,
-  getIntrospectionQuery,
-  getNullableType,
-  isListType,
-  isObjectType,
-  type GraphQLSchema,
-  type IntrospectionQuery,
-} from 'graphql';
+import { getNullableType, isListType, isObjectType, type GraphQLSchema } from 'graphql';
 import { ActionFlag, LogEntry } from '../../src/audit/log-entry.entity';
 import { Language } from '../../src/core/language.entity';
 import { Tweet } from '../../src/core/tweet.entity';
@@ -21,6 +13,7 @@ import { toGlobalId } from '../../src/db/ids';
 import { makeGroup, makeUser } from '../support/factories';
 import { globalIdOf, keyOf } from '../support/global-ids';
 import { startTestServer, type TestServer } from '../support/server';
+import { introspect } from '../support/graphql-client';
 
 /*
  * Every list is in the order its description states, ties broken by id. The list fields are read
@@ -71,8 +64,7 @@ describe('list orders', () => {
   let token: string;
   beforeAll(async () => {
     server = await startTestServer();
-    const introspection = await server.graphql<IntrospectionQuery>(getIntrospectionQuery({ descriptions: true }));
-    schema = buildClientSchema(introspection.data!);
+    schema = await introspect(server.graphql);
     ({ token } = await server.signInAsSuperuser());
   });
   afterAll(() => server.stop());

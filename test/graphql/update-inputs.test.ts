@@ -1,17 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  buildClientSchema,
-  getIntrospectionQuery,
-  getNamedType,
-  isInputObjectType,
-  type GraphQLSchema,
-  type IntrospectionQuery,
-} from 'graphql';
+import { getNamedType, isInputObjectType, type GraphQLSchema } from 'graphql';
 import { Language } from '../../src/core/language.entity';
 import { Tweet } from '../../src/core/tweet.entity';
 import { GroupMappingRule, MatchType } from '../../src/sso/group-mapping-rule.entity';
 import { makeGroup, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
+import { introspect } from '../support/graphql-client';
 
 /*
  * One meaning of `null` in every update input: an absent field keeps its value, `null` clears a
@@ -109,8 +103,7 @@ describe('null and absent fields in update inputs', () => {
   let token: string;
   beforeAll(async () => {
     server = await startTestServer();
-    const introspection = await server.graphql<IntrospectionQuery>(getIntrospectionQuery({ descriptions: true }));
-    schema = buildClientSchema(introspection.data!);
+    schema = await introspect(server.graphql);
     ({ token } = await server.signInAsSuperuser());
   });
   afterAll(() => server.stop());

@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
+import { buildClientSchema, getIntrospectionQuery, print, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
@@ -76,4 +76,15 @@ export function onlyError(result: GraphQLResponse<unknown>): { message: string; 
   expect(result.errors).toHaveLength(1);
   const [error] = result.errors!;
   return { message: error.message, extensions: error.extensions ?? {} };
+}
+
+/** The schema as the server behind `graphql` serves it, read by introspection over HTTP (with the schema's own description when asked). */
+export async function introspect(
+  graphql: GraphQLClient,
+  token: string | null = null,
+  options: { schemaDescription?: boolean } = {},
+): Promise<GraphQLSchema> {
+  const result = await graphql<IntrospectionQuery>(getIntrospectionQuery({ descriptions: true, ...options }), {}, token);
+  if (!result.data || result.errors) throw new Error(`introspection failed: ${JSON.stringify(result.errors)}`);
+  return buildClientSchema(result.data);
 }

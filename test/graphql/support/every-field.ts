@@ -1,6 +1,4 @@
 import {
-  buildClientSchema,
-  getIntrospectionQuery,
   getNamedType,
   isAbstractType,
   isInputObjectType,
@@ -12,11 +10,9 @@ import {
   type GraphQLField,
   type GraphQLObjectType,
   type GraphQLSchema,
-  type IntrospectionQuery,
 } from 'graphql';
 import { operationCost } from '../../../src/graphql/cost';
 import { QUERY_LIMITS } from '../../../src/graphql/limits';
-import type { GraphQLClient } from '../../support/graphql-client';
 
 /*
  * "Every field answers", generated from the schema the server serves: every path from a root
@@ -27,13 +23,6 @@ import type { GraphQLClient } from '../../support/graphql-client';
  * tables below, and a required argument they cannot fill fails the test, naming it. The
  * documents are built at run time from introspection, so they are strings.
  */
-
-/** The schema as the server at hand serves it, read by introspection over HTTP. */
-export async function introspect(graphql: GraphQLClient, token: string): Promise<GraphQLSchema> {
-  const result = await graphql<IntrospectionQuery>(getIntrospectionQuery(), {}, token);
-  if (!result.data || result.errors) throw new Error(`introspection failed: ${JSON.stringify(result.errors)}`);
-  return buildClientSchema(result.data);
-}
 
 /** One field of a path: `parent.field`, entering `target` (through `... on target` when the field's type is abstract). */
 export interface Step {
