@@ -3,7 +3,18 @@ import tseslint from 'typescript-eslint';
 import layers from './eslint.layers.mjs';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'coverage/', 'schema/schema.graphql', 'test/generated/', 'bench/.scratch/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.data/',
+      'coverage/',
+      'schema/schema.graphql',
+      'test/generated/',
+      'bench/.scratch/',
+      'test/relay/fixtures/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { integerId } from '../db/ids';
-import { badInput } from '../errors';
+import { fromGlobalId, nodeKey } from '../db/ids';
 import type { ModelRef } from '../permissions/registry';
 import type { User } from '../users/user.entity';
 import { ActionFlag, LogEntry, LogEvent } from './log-entry.entity';
@@ -154,16 +153,15 @@ export function logEntryWhere(filter: LogEntryFilter = {}): FilterQuery<LogEntry
   // The actor, by id and/or username.
   const actor: { id?: number; username?: string } = {};
   if (filter.userId !== undefined && filter.userId !== null) {
-    const userId = integerId(filter.userId);
-    if (userId === null) throw badInput('filter.userId', 'must be the id of a user');
-    actor.id = userId;
+    actor.id = nodeKey(filter.userId, 'User', 'filter.userId');
   }
   if (filter.username != null) actor.username = filter.username;
   if (actor.username !== undefined) where.user = actor;
   else if (actor.id !== undefined) where.user = actor.id;
   if (filter.appLabel != null) where.appLabel = filter.appLabel;
   if (filter.model != null) where.model = filter.model;
-  if (filter.objectId != null) where.objectId = filter.objectId;
+  // The changed object's global id, or its database key as the entry keeps it (Django's object_id).
+  if (filter.objectId != null) where.objectId = String(fromGlobalId(filter.objectId)?.key ?? filter.objectId);
   if (filter.actionFlag != null) where.actionFlag = filter.actionFlag;
   const events: Array<FilterQuery<LogEntry>> = [];
   if (filter.event != null) events.push({ event: filter.event });

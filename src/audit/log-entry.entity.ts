@@ -76,7 +76,10 @@ export class LogEntry {
   @Property({ type: 'string', length: 100 })
   model!: string;
 
-  @Field(() => String, { nullable: true, description: 'The changed object’s id; null when the change named no single object.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The changed object’s database key, as Django admin’s history keeps it (not a global id).',
+  })
   @Property({ type: 'text', nullable: true })
   objectId: string | null = null;
 

@@ -4,6 +4,7 @@ import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from '../graphql/conventions';
 import { findPage, type Page } from '../db/keyset';
 import { Connection } from '../graphql/connection';
 import type { GatehouseContext } from '../graphql/context';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { permissionFor, modelRef } from '../permissions/registry';
 import { LOG_ENTRY_ORDERING, logEntryWhere, type LogEntryFilter } from './audit.service';
 import { User } from '../users/user.entity';
@@ -26,7 +27,7 @@ export class LogEntryFilterInput implements LogEntryFilter {
   @Field(() => String, { nullable: true, description: 'e.g. tweet' })
   model?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The changed object’s id (with appLabel and model).' })
+  @Field(() => String, { nullable: true, description: 'The changed object’s global id, or its database key (with appLabel and model).' })
   objectId?: string | null;
 
   @Field(() => ActionFlag, { nullable: true, description: 'Entries of this kind of change.' })
@@ -69,6 +70,7 @@ export class LogEntryResolver {
   }
 
   @FieldResolver(() => ID, { nullable: true, description: 'The id of who made the change (as Django admin’s history shows it).' })
+  @GlobalIdOf('User')
   userId(@Root() entry: LogEntry): number | null {
     return entry.user?.id ?? null;
   }

@@ -151,8 +151,9 @@ const unauthenticated = (context: GatehouseContext, access: Exclude<Access, { ki
   context.services.metrics?.denied('UNAUTHENTICATED', access.kind === 'permission' ? access.permission : null);
   return new GatehouseError('UNAUTHENTICATED', 'sign in to use this operation');
 };
-const forbidden = (context: GatehouseContext, permission: PermissionName) => {
-  context.services.metrics?.denied('FORBIDDEN', permission);
+/** FORBIDDEN for a signed-in caller without `permission`, naming it; counted for /metrics when `context` is given. */
+export const forbidden = (permission: PermissionName, context?: GatehouseContext) => {
+  context?.services.metrics?.denied('FORBIDDEN', permission);
   return new GatehouseError('FORBIDDEN', `you need the permission ${permission}`, { permission });
 };
 
@@ -171,11 +172,11 @@ function guarded(
     if (access.kind === 'authenticated') return resolve(source, args, context, info);
     const known = context.permissions.peek(user);
     if (known) {
-      if (!known.has(access.permission)) throw forbidden(context, access.permission);
+      if (!known.has(access.permission)) throw forbidden(access.permission, context);
       return resolve(source, args, context, info);
     }
     return context.permissions.getAllPermissions(user).then((all) => {
-      if (!all.has(access.permission)) throw forbidden(context, access.permission);
+      if (!all.has(access.permission)) throw forbidden(access.permission, context);
       return resolve(source, args, context, info);
     });
   };

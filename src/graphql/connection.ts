@@ -3,16 +3,23 @@ import type { PageInfo as PageInfoShape, Page } from '../db/keyset';
 
 /*
  * The GraphQL face of a page (`src/db/keyset.ts` makes the pages): Relay's `PageInfo` and
- * a `<Node>Connection` / `<Node>Edge` pair per node type.
+ * a `<Node>Connection` / `<Node>Edge` pair per node type, as the Relay cursor connections
+ * specification shapes them (https://relay.dev/graphql/connections.htm).
  */
 
-@ObjectType({ description: 'Where a page of a connection ends, and whether another follows.' })
+@ObjectType({ description: 'Where a page stands (Relay’s PageInfo). Pages go forward only, with `first` and `after`.' })
 export class PageInfo implements PageInfoShape {
-  @Field({ description: 'Whether more follow this page: ask for them with `after: endCursor`.' })
+  @Field({ description: 'Whether a page follows: pass `endCursor` as `after` to get it.' })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true, description: 'The cursor of the page’s last edge; null for an empty page.' })
+  @Field(() => String, { nullable: true, description: 'The cursor of the last edge; null for an empty page.' })
   endCursor!: string | null;
+
+  @Field({ description: 'Always false: pages go forward only (Relay allows it for `first`/`after` pagination).' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The cursor of the first edge; null for an empty page.' })
+  startCursor!: string | null;
 }
 
 const connectionTypes = new Map<ClassType, ClassType>();
@@ -25,7 +32,8 @@ function nodeTypeName(nodeType: ClassType): string {
 
 /**
  * The Relay connection type `<Node>Connection` (with `<Node>Edge`) for `nodeType`, built once
- * per node type: `edges { cursor node }`, `pageInfo { hasNextPage endCursor }`, `totalCount`.
+ * per node type: `edges { cursor node }`, `pageInfo { hasNextPage endCursor hasPreviousPage startCursor }`,
+ * `totalCount`.
  */
 export function Connection<T extends object>(nodeType: ClassType<T>): ClassType<Page<T>> {
   const existing = connectionTypes.get(nodeType);
@@ -46,8 +54,12 @@ export function Connection<T extends object>(nodeType: ClassType<T>): ClassType<
     @Field(() => [EdgeType], { description: 'The page’s edges, in the order the list states.' })
     edges!: EdgeType[];
 
-    @Field(() => PageInfo, { description: 'Where the page ends, and whether another follows.' })
-    pageInfo!: PageInfo;
+    pageInfo!: PageInfoShape;
+
+    @Field(() => PageInfo, { name: 'pageInfo', description: 'Where the page ends, and whether another follows.' })
+    relayPageInfo(): PageInfo {
+      return { ...this.pageInfo, hasPreviousPage: false, startCursor: this.edges[0]?.cursor ?? null };
+    }
 
     totalCount!: () => Promise<number>;
 

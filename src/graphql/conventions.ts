@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
+import { toGlobalId, type NodeType } from '../db/ids';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/keyset';
 
 /*
@@ -15,11 +16,12 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/keyset';
  */
 @ObjectType({ description: 'What a mutation that removes an object answers.' })
 export class DeletePayload {
-  @Field(() => ID, { description: 'The id the removed object had; no object has it any more.' })
+  @Field(() => ID, { description: 'The global id the removed object had; no object has it any more.' })
   deletedId!: string;
 }
 
-export const deleted = (id: string | number): DeletePayload => ({ deletedId: String(id) });
+/** The answer of a removal of the `type` object whose database key was `key`: its global id. */
+export const deleted = (type: NodeType, key: string | number): DeletePayload => ({ deletedId: toGlobalId(type, key) });
 
 /** `first`: the page size and its range, from the keyset module's bounds. */
 export const FIRST_DESCRIPTION = `How many to return: 1 to ${MAX_PAGE_SIZE}; omitted: ${DEFAULT_PAGE_SIZE}. Anything else is BAD_USER_INPUT.`;

@@ -14,6 +14,7 @@ export const ASSUMED_LIST_SIZE = 10;
  *   under it. The page size is the argument's value however it is given — a literal, a variable,
  *   or left out (the server's default page) — capped at the largest page the server returns;
  * - the `edges` of a connection are already counted by the connection's page size;
+ * - a list of objects named by an `ids` argument (`nodes(ids:)`) costs 1 plus one item per id;
  * - any other list costs 1 plus ASSUMED_LIST_SIZE times one item;
  * - introspection is free: graphql-js bounds its depth, and production turns it off.
  */
@@ -26,6 +27,7 @@ export const fieldCost: ComplexityEstimator = ({ field, args, childComplexity, t
     return 1 + pageSize * childComplexity;
   }
   if (field.name === 'edges' && type.name.endsWith('Connection')) return 1 + childComplexity;
+  if (Array.isArray(args.ids)) return 1 + args.ids.length * Math.max(childComplexity, 1);
   if (isListType(getNullableType(field.type))) return 1 + ASSUMED_LIST_SIZE * Math.max(childComplexity, 1);
   return 1 + childComplexity;
 };

@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver, type ClassType } from 'type-graphql';
 import { CrudService, type ModelAdmin } from '../admin/model-admin';
 import type { Page } from '../db/keyset';
+import { isNodeType, nodeKey, type NodeType } from '../db/ids';
 import { permissionFor } from '../permissions/registry';
 import { HasPermission } from './access';
 import { Connection } from './connection';
@@ -62,6 +63,11 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       `CrudResolver: the object type ${objectType.name} does not name the registered model ${admin.ref.appLabel}.${admin.ref.model}`,
     );
   }
+  if (!isNodeType(objectType.name))
+    throw new Error(`CrudResolver: the object type ${objectType.name} is not in NODE_TYPES (src/db/ids.ts)`);
+  const nodeType: NodeType = objectType.name;
+  /** The row's primary key, as the service reads it, from the global id (or raw key) `id`. */
+  const key = (id: string) => String(nodeKey(id, nodeType, 'id'));
   const service = new CrudService(admin);
   const ObjectConnection = Connection(objectType);
   const what = admin.ref.verboseName;
@@ -83,7 +89,7 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
     @Query(() => objectType, { name: names.singular, nullable: true, description: `The ${what} with this id; null when there is none.` })
     @HasPermission(permissionFor(admin.ref, 'view'))
     one(@Ctx() ctx: GatehouseContext, @Arg('id', () => ID, { description: `The id of the ${what}.` }) id: string): Promise<E | null> {
-      return service.get(ctx.em, id);
+      return service.get(ctx.em, key(id));
     }
 
     @Mutation(() => objectType, { name: names.create, description: `Creates a ${what}; logged in the admin log.` })
@@ -105,7 +111,7 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       @Arg('id', () => ID, { description: `The id of the ${what}.` }) id: string,
       @Arg('input', () => updateInput, { description: 'The fields to change.' }) input: UpdateInput,
     ): Promise<E> {
-      return service.update(ctx.em, ctx.user!, id, input);
+      return service.update(ctx.em, ctx.user!, key(id), input);
     }
 
     @Mutation(() => DeletePayload, { name: names.delete, description: `Deletes a ${what}; logged in the admin log.` })
@@ -114,7 +120,7 @@ export function CrudResolver<E extends object, CreateInput extends object, Updat
       @Ctx() ctx: GatehouseContext,
       @Arg('id', () => ID, { description: `The ${what}’s id.` }) id: string,
     ): Promise<DeletePayload> {
-      return deleted(await service.delete(ctx.em, ctx.user!, id));
+      return deleted(nodeType, await service.delete(ctx.em, ctx.user!, key(id)));
     }
   }
   return GeneratedCrudResolver;

@@ -14,6 +14,9 @@ import { UserResolver } from '../users/user.resolver';
 import { GroupResolver } from '../groups/group.resolver';
 import { ACCESS_DIRECTIVES, applyAccessControl } from './access';
 import { CatalogResolver } from './catalog.resolver';
+import { withGlobalIds } from './global-ids';
+import { nodeTypeOf } from './node';
+import { NodeResolver } from './node.resolver';
 import { ASSUMED_LIST_SIZE } from './cost';
 import { MAX_INPUT_STRING_LENGTH } from './input-values';
 import { QUERY_LIMITS } from './limits';
@@ -34,6 +37,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ExplainPermissionResolver,
   UserResolver,
   GroupResolver,
+  NodeResolver,
 ];
 
 /**
@@ -55,13 +59,16 @@ export const SCHEMA_DESCRIPTION = [
   'Updates: an absent input field keeps its value, `null` clears a field that can be empty and is BAD_USER_INPUT for any other. Removals answer `DeletePayload { deletedId }`.',
 ].join('\n\n');
 
-/** The schema as declared, before enforcement: what `schema/schema.graphql` prints. */
+/**
+ * The schema as declared, before enforcement: what `schema/schema.graphql` prints. Relay's
+ * object identification is part of the declaration: the `Node` types and their global ids.
+ */
 export async function buildDeclaredSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({ resolvers: RESOLVERS, directives: SCHEMA_DIRECTIVES, validate: false });
   // type-graphql builds the root types without a description; the schema's own types are ours to describe.
   schema.getQueryType()!.description = 'What can be read. Each field says the order of what it lists.';
   schema.getMutationType()!.description = 'What can be changed. A refused mutation changes nothing.';
-  return new GraphQLSchema({ ...schema.toConfig(), description: SCHEMA_DESCRIPTION });
+  return withGlobalIds(new GraphQLSchema({ ...schema.toConfig(), description: SCHEMA_DESCRIPTION }), nodeTypeOf);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { existingId, integerId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
 import { HasPermission } from '../graphql/access';
 import { afterWrite, type GatehouseContext } from '../graphql/context';
@@ -38,8 +38,7 @@ export class GroupResolver {
   @Query(() => Group, { nullable: true, description: 'The group with this id; null when there is none.' })
   @HasPermission(permissionFor(GROUP, 'view'))
   group(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID, { description: 'The group’s id.' }) id: string): Promise<Group | null> {
-    const key = integerId(id);
-    return key === null ? Promise.resolve(null) : findGroup(em, key);
+    return findGroup(em, nodeKey(id, 'Group', 'id'));
   }
 
   @Mutation(() => Group, { description: 'Creates a group.' })
@@ -58,7 +57,7 @@ export class GroupResolver {
     @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
     @Arg('input', () => UpdateGroupInput, { description: 'The fields to change.' }) input: UpdateGroupInput,
   ): Promise<Group> {
-    return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, existingId(id, 'group'), input));
+    return afterWrite(ctx, await updateGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'), input));
   }
 
   @Mutation(() => DeletePayload, { description: 'Deletes a group and its memberships (never its members).' })
@@ -67,7 +66,7 @@ export class GroupResolver {
     @Ctx() ctx: GatehouseContext,
     @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
   ): Promise<DeletePayload> {
-    return afterWrite(ctx, deleted(await deleteGroup(ctx.em, ctx.user!, existingId(id, 'group'))));
+    return afterWrite(ctx, deleted('Group', await deleteGroup(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'))));
   }
 
   @Mutation(() => Group, { description: `Sets the group’s permissions, by full name (core.view_tweet). ${GRANT_RULE_SUMMARY}` })
@@ -78,7 +77,7 @@ export class GroupResolver {
     @Arg('permissions', () => [String], { description: 'Every permission of the group, as app_label.codename; [] for none.' })
     permissions: string[],
   ): Promise<Group> {
-    return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, existingId(id, 'group'), permissions));
+    return afterWrite(ctx, await setGroupPermissions(ctx.em, ctx.user!, nodeKey(id, 'Group', 'id'), permissions));
   }
 
   @FieldResolver(() => [Permission], { nullable: true, description: 'The group’s permissions, by id.' })

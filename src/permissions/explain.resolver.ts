@@ -1,8 +1,9 @@
 import { Arg, Ctx, Field, ID, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
-import { existingId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { badInput } from '../errors';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
+import { GlobalIdOf } from '../graphql/global-ids';
 import type { GroupMappingRule } from '../sso/group-mapping-rule.entity';
 import { GroupMappingRuleType } from '../sso/mapping-rule.types';
 import { loginPolicyInForce } from '../sso/settings';
@@ -33,6 +34,7 @@ export class MembershipGrantInfo {
   source!: MembershipSource;
 
   @Field(() => ID, { nullable: true, description: 'The mapping rule behind an SSO_RULE membership.' })
+  @GlobalIdOf('GroupMappingRule')
   ruleId!: number | null;
 
   @Field(() => GroupMappingRuleType, { nullable: true, description: 'That mapping rule (its claim, pattern and group).' })
@@ -49,6 +51,7 @@ export class MembershipGrantInfo {
 @ObjectType('GroupGrant', { description: 'A group of the user that carries the permission.' })
 export class GroupGrantInfo {
   @Field(() => ID, { description: 'The group’s id.' })
+  @GlobalIdOf('Group')
   groupId!: number;
 
   @Field(() => String, { description: 'The group’s name.' })
@@ -98,6 +101,11 @@ export class ExplainPermissionResolver {
     @Arg('permission', () => String, { description: 'The permission, as app_label.codename (core.view_tweet).' }) permission: string,
   ): Promise<PermissionExplanationInfo> {
     if (!isPermissionName(permission)) throw badInput('permission', `"${permission}" is not a permission in the model registry`);
-    return explainPermission(em, existingId(userId, 'user'), permission, loginPolicyInForce(services.config, services.sso?.settings));
+    return explainPermission(
+      em,
+      nodeKey(userId, 'User', 'userId'),
+      permission,
+      loginPolicyInForce(services.config, services.sso?.settings),
+    );
   }
 }

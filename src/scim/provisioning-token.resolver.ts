@@ -4,25 +4,15 @@ import { HasPermission } from '../graphql/access';
 import { AFTER_DESCRIPTION, FIRST_DESCRIPTION } from '../graphql/conventions';
 import type { GatehouseContext } from '../graphql/context';
 import { permissionFor } from '../permissions/registry';
-import type { ProvisioningToken } from './provisioning-token.entity';
 import {
   CreatedProvisioningToken,
   CreateProvisioningTokenInput,
   ProvisioningTokenConnection,
   ProvisioningTokenType,
+  provisioningTokenType as toType,
 } from './provisioning-token.types';
 import { createProvisioningToken, listProvisioningTokens, revokeProvisioningToken, TOKEN_MODEL } from './provisioning-tokens.service';
 import { SCIM_PATH } from './scim-schema';
-
-const toType = (token: ProvisioningToken): ProvisioningTokenType => ({
-  id: token.id,
-  description: token.description,
-  issuer: token.issuer,
-  createdBy: token.createdBy?.username ?? null,
-  createdAt: token.createdAt,
-  lastUsedAt: token.lastUsedAt,
-  revokedAt: token.revokedAt,
-});
 
 @Resolver()
 export class ProvisioningTokenResolver {

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
+import type { ProvisioningToken } from './provisioning-token.entity';
 
 /* The GraphQL types of SCIM provisioning tokens (provisioning-token.resolver.ts). */
 
@@ -29,6 +30,17 @@ export class ProvisioningTokenType {
   @Field(() => Date, { nullable: true, description: 'When it was revoked; null while it is live.' })
   revokedAt!: Date | null;
 }
+
+/** A token as the API shows it (its `createdBy` populated). */
+export const provisioningTokenType = (token: ProvisioningToken): ProvisioningTokenType => ({
+  id: token.id,
+  description: token.description,
+  issuer: token.issuer,
+  createdBy: token.createdBy?.username ?? null,
+  createdAt: token.createdAt,
+  lastUsedAt: token.lastUsedAt,
+  revokedAt: token.revokedAt,
+});
 
 export const ProvisioningTokenConnection = Connection(ProvisioningTokenType);
 

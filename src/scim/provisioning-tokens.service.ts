@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { randomBytes } from 'node:crypto';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { logChange } from '../audit/audit.service';
-import { integerId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { findPage, type Page } from '../db/keyset';
 import { badInput, notFound } from '../errors';
 import { modelRef } from '../permissions/registry';
@@ -92,9 +92,9 @@ export function listProvisioningTokens(
  * revoked. NOT_FOUND for an unknown id; revoking a revoked token changes nothing.
  */
 export async function revokeProvisioningToken(em: EntityManager, actor: User | null, id: string): Promise<ProvisioningToken> {
-  const tokenId = integerId(id);
+  const tokenId = nodeKey(id, 'ProvisioningToken', 'id');
   return em.transactional(async (tx) => {
-    const token = tokenId === null ? null : await tx.findOne(ProvisioningToken, { id: tokenId }, { populate: ['createdBy'] });
+    const token = await tx.findOne(ProvisioningToken, { id: tokenId }, { populate: ['createdBy'] });
     if (!token) throw notFound('provisioning token', id);
     if (token.revokedAt) return token;
     token.revokedAt = new Date();

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { uuidId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { GatehouseError, notFound } from '../errors';
 import { Authenticated, Public } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
@@ -57,7 +57,8 @@ export class LoginResult {
   user!: User;
 }
 
-const toInfo = (session: Session, currentId: string | undefined): SessionInfo => ({
+/** A session as its owner sees it; `current` when it is `currentId`. */
+export const sessionInfo = (session: Session, currentId: string | undefined): SessionInfo => ({
   id: session.id,
   authMethod: session.authMethod,
   createdAt: session.createdAt,
@@ -115,7 +116,7 @@ export class SessionResolver {
   @Authenticated()
   async mySessions(@Ctx() ctx: GatehouseContext): Promise<SessionInfo[]> {
     const sessions = await listSessions(ctx.em, ctx.user!.id, ctx.services.sessionPolicy);
-    return sessions.map((s) => toInfo(s, ctx.session?.id));
+    return sessions.map((s) => sessionInfo(s, ctx.session?.id));
   }
 
   @Mutation(() => DeletePayload, {
@@ -126,11 +127,10 @@ export class SessionResolver {
     @Arg('id', () => ID, { description: 'The session’s id, from `mySessions`.' }) id: string,
     @Ctx() ctx: GatehouseContext,
   ): Promise<DeletePayload> {
-    const sessionId = uuidId(id);
-    if (sessionId === null || !(await endOwnSession(ctx.em, ctx.user!, sessionId, 'graphql', ctx.session?.id)))
-      throw notFound('session', id);
+    const sessionId = nodeKey(id, 'Session', 'id');
+    if (!(await endOwnSession(ctx.em, ctx.user!, sessionId, 'graphql', ctx.session?.id))) throw notFound('session', id);
     if (sessionId === ctx.session?.id) ctx.request.clearSessionToken();
-    return deleted(sessionId);
+    return deleted('Session', sessionId);
   }
 
   @Mutation(() => Int, {

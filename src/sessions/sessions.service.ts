@@ -245,12 +245,17 @@ function pick(row: Record<string, unknown>, columns: readonly Column[]): Record<
   return picked;
 }
 
-/** The user's sessions that have not expired, newest first. */
-export async function listSessions(em: EntityManager, userId: number, policy: SessionPolicy): Promise<Session[]> {
+/** The user's sessions that have not expired, newest first; with `only`, just those of these ids. */
+export async function listSessions(em: EntityManager, userId: number, policy: SessionPolicy, only?: readonly string[]): Promise<Session[]> {
   const now = Date.now();
   return em.find(
     Session,
-    { user: userId, expiresAt: { $gt: new Date(now) }, lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) } },
+    {
+      user: userId,
+      expiresAt: { $gt: new Date(now) },
+      lastSeenAt: { $gt: new Date(now - policy.idleTimeout * 1000) },
+      ...(only ? { id: { $in: [...only] } } : {}),
+    },
     { orderBy: { createdAt: 'desc', id: 'desc' } },
   );
 }

@@ -1,8 +1,9 @@
 import { Arg, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
-import { existingId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import { HasPermission } from '../graphql/access';
 import type { GatehouseContext } from '../graphql/context';
 import { DeletePayload, deleted } from '../graphql/conventions';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { permissionFor } from '../permissions/registry';
 import { IDENTITY_MODEL, linkIdentity, listIdentities, unlinkIdentity } from './identities.service';
 import type { SsoIdentity } from './sso-identity.entity';
@@ -13,6 +14,7 @@ export class SsoIdentityType {
   id!: number;
 
   @Field(() => ID, { description: 'The account it signs in as.' })
+  @GlobalIdOf('User')
   userId!: number;
 
   @Field(() => String, { description: 'The provider’s issuer identifier.' })
@@ -28,7 +30,8 @@ export class SsoIdentityType {
   lastLoginAt!: Date;
 }
 
-const toType = (identity: SsoIdentity): SsoIdentityType => ({
+/** An identity as the API shows it. */
+export const ssoIdentityType = (identity: SsoIdentity): SsoIdentityType => ({
   id: identity.id,
   userId: identity.user.id,
   issuer: identity.issuer,
@@ -48,7 +51,7 @@ export class SsoIdentityResolver {
     @Ctx() { em }: GatehouseContext,
     @Arg('userId', () => ID, { description: 'The user’s id.' }) userId: string,
   ): Promise<SsoIdentityType[]> {
-    return (await listIdentities(em, existingId(userId, 'user'))).map(toType);
+    return (await listIdentities(em, nodeKey(userId, 'User', 'userId'))).map(ssoIdentityType);
   }
 
   @Mutation(() => SsoIdentityType, {
@@ -61,7 +64,7 @@ export class SsoIdentityResolver {
     @Arg('issuer', () => String, { description: 'The provider’s issuer identifier, as its tokens carry it in `iss`.' }) issuer: string,
     @Arg('subject', () => String, { description: 'The person’s `sub` at that provider.' }) subject: string,
   ): Promise<SsoIdentityType> {
-    return toType(await linkIdentity(ctx.em, ctx.user!, existingId(userId, 'user'), { issuer, subject }));
+    return ssoIdentityType(await linkIdentity(ctx.em, ctx.user!, nodeKey(userId, 'User', 'userId'), { issuer, subject }));
   }
 
   @Mutation(() => DeletePayload, {
@@ -72,6 +75,6 @@ export class SsoIdentityResolver {
     @Ctx() ctx: GatehouseContext,
     @Arg('id', () => ID, { description: 'The identity’s id (SsoIdentity.id).' }) id: string,
   ): Promise<DeletePayload> {
-    return deleted(await unlinkIdentity(ctx.em, ctx.user!, existingId(id, 'single sign-on identity')));
+    return deleted('SsoIdentity', await unlinkIdentity(ctx.em, ctx.user!, nodeKey(id, 'SsoIdentity', 'id')));
   }
 }

@@ -1,6 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { integerId } from '../db/ids';
+import { nodeKey } from '../db/ids';
 import type { Page } from '../db/keyset';
 import { badInput, refuseNulls } from '../errors';
 import { HasPermission } from '../graphql/access';
@@ -95,7 +95,7 @@ export class GroupMappingRuleResolver {
     @Ctx() { em, user }: GatehouseContext,
   ): Promise<DeletePayload> {
     await deleteRule(em, user, id);
-    return deleted(id);
+    return deleted('GroupMappingRule', nodeKey(id, 'GroupMappingRule', 'id'));
   }
 
   @Query(() => GroupMappingPreview, {
@@ -154,7 +154,5 @@ export class GroupMappingRuleResolver {
 
 /** The group an input names; an ID that cannot name one is BAD_USER_INPUT naming `input.groupId`, as an unknown one is. */
 function groupIdOf(id: string): number {
-  const groupId = integerId(id);
-  if (groupId === null) throw badInput('input.groupId', `no group has the id ${id}`);
-  return groupId;
+  return nodeKey(id, 'Group', 'input.groupId');
 }

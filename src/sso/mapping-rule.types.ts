@@ -1,6 +1,7 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
 import { updateInputDescription } from '../graphql/conventions';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { MatchType } from './group-mapping-rule.entity';
 
 /*
@@ -40,6 +41,7 @@ registerEnumType(GroupsClaimProblemEnum, {
 @ObjectType('MappedGroup', { description: 'A local group that a mapping rule grants.', simpleResolvers: true })
 export class MappedGroup {
   @Field(() => ID, { description: 'The group’s id.' })
+  @GlobalIdOf('Group')
   id!: number;
 
   @Field(() => String, { description: 'The group’s name.' })
@@ -223,6 +225,7 @@ export class GroupMappingPreview {
 })
 export class GroupMappingImpact {
   @Field(() => ID, { description: 'The user’s id.' })
+  @GlobalIdOf('User')
   userId!: number;
 
   @Field(() => String, { description: 'The user’s username.' })

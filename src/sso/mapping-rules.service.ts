@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ActionFlag } from '../audit/log-entry.entity';
 import { changedFields, logChange } from '../audit/audit.service';
-import { integerId } from '../db/ids';
+import { nodeKey, toGlobalId } from '../db/ids';
 import { findPage, type Page } from '../db/keyset';
 import { translateDatabaseError } from '../db/database-errors';
 import { badInput, GatehouseError, notFound } from '../errors';
@@ -75,10 +75,12 @@ async function assertMayGrantGroup(tx: EntityManager, actor: User | null, group:
   await assertMayGrant(tx, actor, { permissions: group.permissions.getItems().map((p) => p.fullName), field: 'input.groupId' });
 }
 
-/** The rule with this id, its group loaded; null when there is none (also for an id that cannot name one). */
+/**
+ * The rule with this id (its global id, or for now its database key), its group loaded; null when
+ * there is none. An id that is malformed or names another type is BAD_USER_INPUT, as for `user(id:)`.
+ */
 export async function findRule(em: EntityManager, id: string): Promise<GroupMappingRule | null> {
-  const ruleId = integerId(id);
-  return ruleId === null ? null : em.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+  return em.findOne(GroupMappingRule, { id: nodeKey(id, 'GroupMappingRule', 'id') }, { populate: ['group'] });
 }
 
 /**
@@ -119,9 +121,9 @@ async function refusingDuplicates<T>(
     throw new GatehouseError(
       'CONFLICT',
       existing
-        ? `rule ${existing.id} (${ruleRepr(existing)}) already maps this value to this group`
+        ? `rule ${toGlobalId('GroupMappingRule', existing.id)} (${ruleRepr(existing)}) already maps this value to this group`
         : 'an identical rule already maps this value to this group',
-      { field: 'input', ...(existing ? { ruleId: String(existing.id) } : {}) },
+      { field: 'input', ...(existing ? { ruleId: toGlobalId('GroupMappingRule', existing.id) } : {}) },
     );
   }
 }
@@ -183,7 +185,7 @@ export async function updateRule(
   id: string,
   changes: Partial<RuleFields>,
 ): Promise<GroupMappingRule> {
-  const ruleId = integerId(id);
+  const ruleId = nodeKey(id, 'GroupMappingRule', 'id');
   let written: RuleFields | null = null;
   return refusingDuplicates(
     em,
@@ -191,7 +193,7 @@ export async function updateRule(
     ruleId,
     () =>
       em.transactional(async (tx) => {
-        const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+        const rule = await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
         if (!rule) throw notFound('group mapping rule', id);
         const next = {
           claim: changes.claim === undefined ? rule.claim : validateClaim(changes.claim),
@@ -220,9 +222,9 @@ export async function updateRule(
  * users lose those groups at once; memberships an admin assigned are untouched.
  */
 export async function deleteRule(em: EntityManager, actor: User | null, id: string): Promise<void> {
-  const ruleId = integerId(id);
+  const ruleId = nodeKey(id, 'GroupMappingRule', 'id');
   await em.transactional(async (tx) => {
-    const rule = ruleId === null ? null : await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
+    const rule = await tx.findOne(GroupMappingRule, { id: ruleId }, { populate: ['group'] });
     if (!rule) throw notFound('group mapping rule', id);
     logChange(tx, { actor, model: RULE_MODEL, objectId: rule.id, objectRepr: ruleRepr(rule), action: ActionFlag.DELETION });
     tx.remove(rule);
@@ -332,9 +334,8 @@ export async function previewRuleChange(
   const group = await findGroup(em, proposal.groupId);
   let replaced: number | null = null;
   if (proposal.id !== undefined && proposal.id !== null) {
-    const ruleId = integerId(proposal.id);
-    const [existing] =
-      ruleId === null ? [] : await em.execute<Array<{ id: number }>>('select id from sso_groupmappingrule where id = ?', [ruleId]);
+    const ruleId = nodeKey(proposal.id, 'GroupMappingRule', 'input.id');
+    const [existing] = await em.execute<Array<{ id: number }>>('select id from sso_groupmappingrule where id = ?', [ruleId]);
     if (!existing) throw notFound('group mapping rule', proposal.id);
     replaced = existing.id;
   }

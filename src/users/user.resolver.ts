@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { existingId, integerId, parseId } from '../db/ids';
+import { nodeKey, nodeKeyOrNull } from '../db/ids';
 import { pageSize, type Page } from '../db/keyset';
 import { unknownValues } from '../errors';
 import { HasPermission } from '../graphql/access';
@@ -47,7 +47,7 @@ export class UserResolver {
     @Arg('orderBy', () => UserOrder, { nullable: true, defaultValue: UserOrder.USERNAME_ASC, description: 'The order of the list.' })
     orderBy?: UserOrder | null,
   ): Promise<Page<User>> {
-    const groupId = filter?.groupId ? parseId(filter.groupId, 'filter.groupId') : null;
+    const groupId = filter?.groupId ? nodeKey(filter.groupId, 'Group', 'filter.groupId') : null;
     const page = await listUsers(em, {
       filter: { ...filter, groupId },
       order: orderBy ?? UserOrder.USERNAME_ASC,
@@ -63,8 +63,7 @@ export class UserResolver {
   @Query(() => User, { nullable: true, description: 'The user with this id; null when there is none.' })
   @HasPermission(permissionFor(USER, 'view'))
   user(@Ctx() { em }: GatehouseContext, @Arg('id', () => ID, { description: 'The user’s id.' }) id: string): Promise<User | null> {
-    const key = integerId(id);
-    return key === null ? Promise.resolve(null) : findUser(em, key);
+    return findUser(em, nodeKey(id, 'User', 'id'));
   }
 
   @Mutation(() => User, { description: 'Creates a user; only a superuser may create a superuser or a staff user.' })
@@ -83,7 +82,7 @@ export class UserResolver {
     @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
     @Arg('input', () => UpdateUserInput, { description: 'The fields to change.' }) input: UpdateUserInput,
   ): Promise<User> {
-    const user = await updateUser(ctx.em, ctx.user!, existingId(id, 'user'), input);
+    const user = await updateUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), input);
     return afterWrite(ctx, user, user.id);
   }
 
@@ -93,8 +92,8 @@ export class UserResolver {
     @Ctx() ctx: GatehouseContext,
     @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
   ): Promise<DeletePayload> {
-    const removed = await deleteUser(ctx.em, ctx.user!, existingId(id, 'user'));
-    return afterWrite(ctx, deleted(removed), removed);
+    const removed = await deleteUser(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'));
+    return afterWrite(ctx, deleted('User', removed), removed);
   }
 
   @Mutation(() => User, {
@@ -109,7 +108,7 @@ export class UserResolver {
     @Arg('currentPassword', () => String, { nullable: true, description: 'Your current password: required to change your own.' })
     currentPassword?: string | null,
   ): Promise<User> {
-    const user = await setUserPassword(ctx.em, ctx.user!, existingId(id, 'user'), password, ctx.session?.id, {
+    const user = await setUserPassword(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), password, ctx.session?.id, {
       currentPassword,
       throttle: ctx.services.loginThrottle,
     });
@@ -125,7 +124,7 @@ export class UserResolver {
     @Ctx() ctx: GatehouseContext,
     @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
   ): Promise<number> {
-    const userId = existingId(id, 'user');
+    const userId = nodeKey(id, 'User', 'id');
     const ended = await revokeUserSessions(ctx.em, ctx.user!, userId);
     if (userId === ctx.user!.id) ctx.request.clearSessionToken();
     return ended;
@@ -143,9 +142,10 @@ export class UserResolver {
     })
     groupIds: string[],
   ): Promise<User> {
-    const bad = groupIds.filter((gid) => integerId(gid) === null);
+    const keys = groupIds.map((gid) => nodeKeyOrNull(gid, 'Group'));
+    const bad = groupIds.filter((_, i) => keys[i] === null);
     if (bad.length) throw unknownValues('groupIds', 'group with id', bad);
-    const user = await setUserGroups(ctx.em, ctx.user!, existingId(id, 'user'), groupIds.map(Number));
+    const user = await setUserGroups(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), keys as number[]);
     return afterWrite(ctx, user, user.id);
   }
 
@@ -157,7 +157,7 @@ export class UserResolver {
     @Arg('permissions', () => [String], { description: 'Every direct permission, as app_label.codename; [] for none.' })
     permissions: string[],
   ): Promise<User> {
-    const user = await setUserPermissions(ctx.em, ctx.user!, existingId(id, 'user'), permissions);
+    const user = await setUserPermissions(ctx.em, ctx.user!, nodeKey(id, 'User', 'id'), permissions);
     return afterWrite(ctx, user, user.id);
   }
 

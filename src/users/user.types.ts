@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection } from '../graphql/connection';
+import { GlobalIdOf } from '../graphql/global-ids';
 import { updateInputDescription } from '../graphql/conventions';
 import { Group } from '../groups/group.entity';
 import { MembershipSource } from './user-group.entity';
@@ -117,5 +118,6 @@ export class Membership implements UserMembership {
   source!: MembershipSource;
 
   @Field(() => ID, { nullable: true, description: 'The single sign-on mapping rule that granted it; null when an admin did.' })
+  @GlobalIdOf('GroupMappingRule')
   ruleId!: string | null;
 }

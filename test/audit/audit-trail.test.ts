@@ -24,6 +24,7 @@ import {
 import { Browser } from '../support/browser';
 import { makeUser } from '../support/factories';
 import { startTestServer, TEST_PASSWORD, type TestServer } from '../support/server';
+import { globalIdOf } from '../support/global-ids';
 
 const PUBLIC_URL = 'http://gatehouse.test';
 const SUPERUSER_PASSWORD = 'an unguessable superuser passphrase';
@@ -81,7 +82,7 @@ describe('the audit trail', () => {
         objectId: String(ada.id),
         objectRepr: ada.username,
         event: 'SIGN_IN',
-        userId: String(ada.id),
+        userId: globalIdOf(ada),
         changeMessage: [{ password_login: { outcome: 'allowed', reason: 'password', ipAddress: expect.stringMatching(/127\.0\.0\.1/) } }],
       });
       expect(JSON.stringify(entry)).not.toContain(TEST_PASSWORD);
@@ -213,7 +214,7 @@ describe('the audit trail', () => {
         expect(entry).toMatchObject({
           event: null,
           actionFlag: 'CHANGE',
-          userId: String(admin.user.id),
+          userId: globalIdOf(admin.user),
           changeMessage: [{ sessions_revoked: { sessionsEnded: 3 } }],
         });
       });

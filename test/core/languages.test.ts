@@ -7,6 +7,7 @@ import {
   UpdateLanguageDocument as UPDATE,
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf, keyOf } from '../support/global-ids';
 
 describe('core.Language CRUD', () => {
   let server: TestServer;
@@ -39,7 +40,7 @@ describe('core.Language CRUD', () => {
         accentOrDialect: null,
         family: 'Indo-European',
       });
-      const [entry] = await entriesFor(result.data!.createLanguage.id);
+      const [entry] = await entriesFor(keyOf(result.data!.createLanguage.id));
       expect(entry).toMatchObject({ actionFlag: ActionFlag.ADDITION, objectRepr: 'en-GB', changeMessage: [{ added: {} }] });
       expect(entry.user?.id).toBe(user.id);
     });
@@ -92,7 +93,13 @@ describe('core.Language CRUD', () => {
         token,
       );
       expect(result.data).toEqual({
-        updateLanguage: { id: language.id, languageTag: 'pt-BR', language: 'Portuguese', accentOrDialect: 'Brazilian', family: null },
+        updateLanguage: {
+          id: globalIdOf(language),
+          languageTag: 'pt-BR',
+          language: 'Portuguese',
+          accentOrDialect: 'Brazilian',
+          family: null,
+        },
       });
       const entries = await entriesFor(language.id);
       expect(entries.map((e) => [e.actionFlag, e.changeMessage])).toEqual([
@@ -128,7 +135,9 @@ describe('core.Language CRUD', () => {
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({
         language: expect.objectContaining({ languageTag: 'sv-FI' }),
       });
-      expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({ deleteLanguage: { deletedId: language.id } });
+      expect((await server.graphql(DELETE, { id: language.id }, token)).data).toEqual({
+        deleteLanguage: { deletedId: globalIdOf(language) },
+      });
       expect((await server.graphql(ONE, { id: language.id }, token)).data).toEqual({ language: null });
       expect((await entriesFor(language.id)).map((e) => [e.actionFlag, e.objectRepr])).toEqual([[ActionFlag.DELETION, 'sv-FI']]);
     });

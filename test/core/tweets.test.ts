@@ -7,6 +7,9 @@ import {
   UpdateTweetDocument as UPDATE,
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf, keyOf } from '../support/global-ids';
+import { onlyError } from '../support/graphql-client';
+import { toGlobalId } from '../../src/db/ids';
 
 // Beyond 2^53: a JavaScript number would round it to ...808.
 const BIG_ID = '9223372036854775807';
@@ -39,9 +42,9 @@ describe('core.Tweet CRUD', () => {
       expect(result.errors).toBeUndefined();
       const created = result.data!.createTweet;
       expect(created).toMatchObject({ screenName: 'ada', tweetId: BIG_ID, whenTweetWasCreated: '2021-11-15T18:00:00.000Z' });
-      const row = await em().findOneOrFail(Tweet, created.id);
+      const row = await em().findOneOrFail(Tweet, keyOf(created.id));
       expect(row.tweetId).toBe(BIG_ID);
-      const [entry] = await entriesFor(created.id);
+      const [entry] = await entriesFor(keyOf(created.id));
       expect(entry).toMatchObject({ actionFlag: ActionFlag.ADDITION, objectRepr: `@ada ${BIG_ID}`, changeMessage: [{ added: {} }] });
       expect(entry.user?.id).toBe(user.id);
     });
@@ -95,13 +98,13 @@ describe('core.Tweet CRUD', () => {
       const { token } = await server.signInWith(['core.view_tweet']);
       const tweet = await makeTweet();
       expect((await server.graphql(ONE, { id: tweet.id }, token)).data).toEqual({
-        tweet: expect.objectContaining({ id: tweet.id, tweetId: '1460323737035677698' }),
+        tweet: expect.objectContaining({ id: globalIdOf(tweet), tweetId: '1460323737035677698' }),
       });
       expect(await server.graphql(ONE, { id: '00000000-0000-4000-8000-000000000000' }, token)).toMatchObject({
         data: { tweet: null },
         errors: undefined,
       });
-      expect(await server.graphql(ONE, { id: 'not-a-uuid' }, token)).toMatchObject({ data: { tweet: null }, errors: undefined });
+      expect(onlyError(await server.graphql(ONE, { id: 'not-a-uuid' }, token)).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
     });
 
     it('refuses a caller without core.view_tweet identically whether the tweet exists or not', async () => {
@@ -123,7 +126,7 @@ describe('core.Tweet CRUD', () => {
       const result = await server.graphql(UPDATE, { id: tweet.id, input: { screenName: 'after', tweetId: BIG_ID } }, token);
       expect(result.errors).toBeUndefined();
       expect(result.data!.updateTweet).toMatchObject({
-        id: tweet.id,
+        id: globalIdOf(tweet),
         screenName: 'after',
         tweetId: BIG_ID,
         whenTweetWasCreated: '2021-11-15T18:00:00.000Z',
@@ -168,11 +171,15 @@ describe('core.Tweet CRUD', () => {
       expect(await entriesFor(tweet.id)).toEqual([]);
     });
 
-    it('is NOT_FOUND for an unknown id', async () => {
+    it('is NOT_FOUND for an unknown id, BAD_USER_INPUT naming id for one that cannot name a tweet', async () => {
       const { token } = await server.signInWith(['core.change_tweet']);
-      for (const id of ['00000000-0000-4000-8000-000000000000', 'nonsense']) {
+      for (const [id, code] of [
+        ['00000000-0000-4000-8000-000000000000', 'NOT_FOUND'],
+        ['nonsense', 'BAD_USER_INPUT'],
+        [toGlobalId('Language', '00000000-0000-4000-8000-000000000000'), 'BAD_USER_INPUT'],
+      ]) {
         const result = await server.graphql(UPDATE, { id, input: { screenName: 'x' } }, token);
-        expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+        expect(result.errors?.map((e) => e.extensions?.code)).toEqual([code]);
       }
     });
 
@@ -193,7 +200,7 @@ describe('core.Tweet CRUD', () => {
       const { user, token } = await server.signInWith(['core.delete_tweet']);
       const tweet = await makeTweet('gone');
       const result = await server.graphql(DELETE, { id: tweet.id }, token);
-      expect(result).toMatchObject({ data: { deleteTweet: { deletedId: tweet.id } }, errors: undefined });
+      expect(result).toMatchObject({ data: { deleteTweet: { deletedId: globalIdOf(tweet) } }, errors: undefined });
       expect(await em().count(Tweet, { id: tweet.id })).toBe(0);
       const [entry] = await entriesFor(tweet.id);
       expect(entry).toMatchObject({

@@ -131,7 +131,7 @@ export type LogEntryFilterInput = {
   isEvent?: boolean | null | undefined;
   /** e.g. tweet */
   model?: string | null | undefined;
-  /** The changed object’s id (with appLabel and model). */
+  /** The changed object’s global id, or its database key (with appLabel and model). */
   objectId?: string | null | undefined;
   /** Entries made at or after this instant. */
   since?: string | null | undefined;

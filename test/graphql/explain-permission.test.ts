@@ -7,6 +7,7 @@ import { SsoIdentity } from '../../src/sso/sso-identity.entity';
 import { ExplainPermissionDocument as EXPLAIN, ExplainPermissionMembershipsDocument as MEMBERSHIPS } from '../generated/graphql';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf } from '../support/global-ids';
 
 describe('Query.explainPermission', () => {
   let server: TestServer;
@@ -44,7 +45,7 @@ describe('Query.explainPermission', () => {
   it('says SUPERUSER for an active superuser without any grant', async () => {
     const user = await makeUser(em(), { isSuperuser: true });
     expect(await explained(user, 'auth.delete_user')).toEqual({
-      user: { id: String(user.id) },
+      user: { id: globalIdOf(user) },
       permission: 'auth.delete_user',
       granted: true,
       reason: 'SUPERUSER',
@@ -75,7 +76,7 @@ describe('Query.explainPermission', () => {
     fork.create(UserGroup, { user: user.id, group: viaSso.id, source: MembershipSource.ADMIN });
     await fork.flush();
     expect(await explained(user, 'core.view_language')).toEqual({
-      user: { id: String(user.id) },
+      user: { id: globalIdOf(user) },
       permission: 'core.view_language',
       granted: true,
       reason: 'GROUPS',
@@ -85,7 +86,7 @@ describe('Query.explainPermission', () => {
         {
           groupName: 'b_by_sso',
           memberships: [
-            { source: 'SSO_RULE', ruleId: String(rule.id) },
+            { source: 'SSO_RULE', ruleId: globalIdOf(rule) },
             { source: 'ADMIN', ruleId: null },
           ],
         },
@@ -118,10 +119,10 @@ describe('Query.explainPermission', () => {
             memberships: [
               {
                 source: 'SSO_RULE',
-                ruleId: String(rule.id),
+                ruleId: globalIdOf(rule),
                 claimValue: 'B2E_APP_MANAGEMENT_VIEWER',
                 rule: {
-                  id: String(rule.id),
+                  id: globalIdOf(rule),
                   pattern: 'B2E_APP_MANAGEMENT_VIEWER',
                   matchType: 'EXACT',
                   claim: null,
@@ -190,11 +191,11 @@ describe('Query.explainPermission', () => {
     ]);
   });
 
-  it('is NOT_FOUND for an unknown user', async () => {
-    for (const id of ['99999999', 'abc']) {
-      const result = await explain(id, 'core.view_tweet');
-      expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
-    }
+  it('is NOT_FOUND for an unknown user, BAD_USER_INPUT naming userId for an id that cannot name one', async () => {
+    expect((await explain('99999999', 'core.view_tweet')).errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    expect((await explain('abc', 'core.view_tweet')).errors?.map((e) => e.extensions)).toEqual([
+      { code: 'BAD_USER_INPUT', field: 'userId' },
+    ]);
   });
 
   it('refuses a caller without auth.view_user with FORBIDDEN before looking the user up', async () => {

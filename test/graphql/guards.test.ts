@@ -3,6 +3,7 @@ import { getNamedType, isObjectType, type GraphQLField, type GraphQLSchema } fro
 import { buildGatehouseSchema } from '../../src/graphql/schema';
 import { CreateGroupDocument, LogEntriesWithActorDocument as ENTRIES } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf } from '../support/global-ids';
 
 /*
  * Every object field of the schema that returns a user, a group or a permission, walked from
@@ -110,7 +111,7 @@ describe('LogEntry.user over HTTP', () => {
     // Its admin changes (its sign-ins are in the log too, with the same guard on `user`).
     const result = await server.graphql(ENTRIES, { filter: { userId: String(root.user.id), isEvent: false } }, reader.token);
     const entry = result.data!.logEntries.edges[0].node;
-    expect(entry).toEqual({ userId: String(root.user.id), username: root.user.username, user: null });
+    expect(entry).toEqual({ userId: globalIdOf(root.user), username: root.user.username, user: null });
     expect(result.errors?.map((e) => [e.path?.at(-1), e.extensions])).toEqual([
       ['user', { code: 'FORBIDDEN', permission: 'auth.view_user' }],
     ]);

@@ -9,7 +9,9 @@ import { GroupMappingRule, MatchType } from '../../src/sso/group-mapping-rule.en
 import { SsoIdentity } from '../../src/sso/sso-identity.entity';
 import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { User } from '../../src/users/user.entity';
+import { toGlobalId } from '../../src/db/ids';
 import { makeGroup, makeUser } from '../support/factories';
+import { globalIdOf, keyOf } from '../support/global-ids';
 import { startTestServer, type TestServer } from '../support/server';
 import { introspect } from '../support/graphql-client';
 
@@ -42,7 +44,8 @@ function expectOrder<T>(items: readonly T[], key: (item: T) => Key[], directions
   expect(items).toEqual(sortedBy(items, key, directions));
 }
 
-const num = (id: string) => Number(id);
+/** The database key a global id names, as a number: lists tie-break by it. */
+const num = (id: string) => Number(keyOf(id));
 let serial = 0;
 /** Letters only, so that every collation sorts them alike. */
 const word = () => {
@@ -112,7 +115,7 @@ describe('list orders', () => {
       const data = await query<{ languages: { edges: Array<{ node: { id: string; createdAt: string } }> } }>(
         '{ languages(first: 500) { edges { node { id createdAt } } } }',
       );
-      expectOrder(nodes(data.languages), (n) => [n.createdAt, n.id], ['asc', 'asc'], 4);
+      expectOrder(nodes(data.languages), (n) => [n.createdAt, keyOf(n.id)], ['asc', 'asc'], 4);
     },
     'Query.tweets': async () => {
       const fork = em();
@@ -128,7 +131,7 @@ describe('list orders', () => {
       const data = await query<{ tweets: { edges: Array<{ node: { id: string; createdAt: string } }> } }>(
         '{ tweets(first: 500) { edges { node { id createdAt } } } }',
       );
-      expectOrder(nodes(data.tweets), (n) => [n.createdAt, n.id], ['asc', 'asc'], 4);
+      expectOrder(nodes(data.tweets), (n) => [n.createdAt, keyOf(n.id)], ['asc', 'asc'], 4);
     },
     'Query.logEntries': async () => {
       const fork = em();
@@ -152,7 +155,14 @@ describe('list orders', () => {
       await em().nativeUpdate(Session, { user: user.id }, { createdAt: sameInstant });
       const data = await query<{ mySessions: Array<{ id: string; createdAt: string }> }>('{ mySessions { id createdAt } }', {}, tokens[0]);
       expect(new Set(data.mySessions.map((s) => s.createdAt)).size).toBe(1);
-      expectOrder(data.mySessions, (s) => [s.createdAt, s.id], ['desc', 'desc']);
+      expectOrder(data.mySessions, (s) => [s.createdAt, keyOf(s.id)], ['desc', 'desc']);
+    },
+    'Query.nodes': async () => {
+      const groups = [];
+      for (let i = 0; i < 3; i++) groups.push(await makeGroup(em()));
+      const ids = [groups[1], groups[2], groups[0]].map((g) => globalIdOf(g));
+      const data = await query<{ nodes: Array<{ id: string }> }>('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids });
+      expect(data.nodes.map((n) => n.id)).toEqual(ids);
     },
     'Query.permissionCatalog': async () => {
       const data = await query<{ permissionCatalog: Array<{ coordinate: string }> }>('{ permissionCatalog { coordinate } }');
@@ -209,7 +219,7 @@ describe('list orders', () => {
       await em().nativeUpdate(User, { id: made[1].id }, { dateJoined: new Date(sameInstant.getTime() + 1000) });
       // dateJoined is read from the rows: selecting it through `users` is another change's fix.
       const joined = new Map(
-        (await em().find(User, { id: { $in: made.map((u) => u.id) } })).map((u) => [String(u.id), u.dateJoined.toISOString()]),
+        (await em().find(User, { id: { $in: made.map((u) => u.id) } })).map((u) => [globalIdOf(u), u.dateJoined.toISOString()]),
       );
       const list = async (orderBy: string) =>
         nodes(
@@ -274,8 +284,8 @@ describe('list orders', () => {
       );
       expect(data.user.memberships).toEqual([
         { group: { name: a.name }, source: 'ADMIN', ruleId: null },
-        { group: { name: a.name }, source: 'SSO_RULE', ruleId: String(rules[0].id) },
-        { group: { name: a.name }, source: 'SSO_RULE', ruleId: String(rules[1].id) },
+        { group: { name: a.name }, source: 'SSO_RULE', ruleId: globalIdOf(rules[0]) },
+        { group: { name: a.name }, source: 'SSO_RULE', ruleId: globalIdOf(rules[1]) },
         { group: { name: b.name }, source: 'ADMIN', ruleId: null },
       ]);
     },
@@ -322,7 +332,7 @@ describe('list orders', () => {
         'query($input: ProposedGroupMappingRuleInput!) { previewGroupMappingRule(input: $input) { userId gained { id } } }',
         { input: { pattern: value, groupId: String(group.id) } },
       );
-      expect(data.previewGroupMappingRule).toEqual([{ userId: String(user.id), gained: [{ id: String(group.id) }] }]);
+      expect(data.previewGroupMappingRule).toEqual([{ userId: toGlobalId('User', user.id), gained: [{ id: globalIdOf(group) }] }]);
     },
     'GroupMappingImpact.lost': async () => {
       const value = word().toUpperCase();
@@ -335,7 +345,7 @@ describe('list orders', () => {
         'query($input: ProposedGroupMappingRuleInput!) { previewGroupMappingRule(input: $input) { userId lost { id } } }',
         { input: { id: String(rule.id), pattern: `${value}_NOT`, groupId: String(group.id) } },
       );
-      expect(data.previewGroupMappingRule).toEqual([{ userId: String(user.id), lost: [{ id: String(group.id) }] }]);
+      expect(data.previewGroupMappingRule).toEqual([{ userId: toGlobalId('User', user.id), lost: [{ id: globalIdOf(group) }] }]);
     },
     'PermissionExplanation.groups': async () => {
       const { explanation } = await explanationThroughGroups();
@@ -386,7 +396,7 @@ describe('list orders', () => {
       { userId: String(user.id) },
     );
     expect(data.explainPermission.groups.map((g) => g.groupName)).toEqual([a.name, z.name]);
-    return { explanation: data.explainPermission, ruleIds: rules.map((r) => String(r.id)) };
+    return { explanation: data.explainPermission, ruleIds: rules.map((r) => globalIdOf(r)) };
   }
 
   /** Every field of an object type that answers a list or a connection (but the `edges` of a connection, its parent's case). */

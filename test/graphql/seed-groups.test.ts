@@ -1,3 +1,4 @@
+import { toGlobalId } from '../../src/db/ids';
 import { getOperationAST, validate } from 'graphql';
 import { Group } from '../../src/groups/group.entity';
 import { seedReferenceGroups } from '../../src/groups/seed';
@@ -69,7 +70,9 @@ describe('the reference seed groups behave as their permissions say', () => {
     const id = await makeTweet();
     expect(codes(await server.graphql(CREATE_TWEET, NEW_TWEET, tokens.support))).toEqual([]);
     expect(codes(await server.graphql(UPDATE_TWEET, { id, input: CHANGE_TWEET }, tokens.support))).toEqual([]);
-    expect(await server.graphql(DELETE_TWEET, { id }, tokens.support)).toMatchObject({ data: { deleteTweet: { deletedId: id } } });
+    expect(await server.graphql(DELETE_TWEET, { id }, tokens.support)).toMatchObject({
+      data: { deleteTweet: { deletedId: toGlobalId('Tweet', id) } },
+    });
   });
 
   it('developer reads the admin log; business cannot', async () => {

@@ -17,6 +17,7 @@ import {
 import { startTestServer, type SignedIn, type TestServer } from '../support/server';
 import { logEntriesOf } from '../users/support';
 import { onlyError } from '../support/graphql-client';
+import { globalIdOf } from '../support/global-ids';
 
 describe('groups', () => {
   let server: TestServer;
@@ -169,7 +170,7 @@ describe('groups', () => {
       e.create(UserGroup, { user: member, group, source: MembershipSource.SSO_RULE, rule });
       await e.flush();
       const result = await server.graphql(DELETE, { id: String(group.id) }, admin.token);
-      expect(result.data).toEqual({ deleteGroup: { deletedId: String(group.id) } });
+      expect(result.data).toEqual({ deleteGroup: { deletedId: globalIdOf(group) } });
       expect(await em().count(Group, { id: group.id })).toBe(0);
       expect(await em().count(UserGroup, { group: group.id })).toBe(0);
       expect(await em().count(GroupMappingRule, { id: rule.id })).toBe(0);

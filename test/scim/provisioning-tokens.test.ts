@@ -4,6 +4,7 @@ import { LogEntry } from '../../src/audit/log-entry.entity';
 import { ProvisioningToken } from '../../src/scim/provisioning-token.entity';
 import { startTestServer, type TestServer } from '../support/server';
 import { scimClient } from './support/scim-client';
+import { keyOf } from '../support/global-ids';
 
 /*
  * Provisioning tokens through GraphQL: created with their secret shown once (only its SHA-256
@@ -38,7 +39,7 @@ describe('provisioning tokens', () => {
           lastUsedAt: null,
         },
       });
-      const stored = await em().findOneOrFail(ProvisioningToken, { id: Number(created.provisioningToken.id) });
+      const stored = await em().findOneOrFail(ProvisioningToken, { id: Number(keyOf(created.provisioningToken.id)) });
       expect(stored.tokenHash).toBe(createHash('sha256').update(created.secret).digest('hex'));
       const rows = await em().execute(`select * from sso_provisioningtoken`);
       expect(JSON.stringify(rows)).not.toContain(created.secret);
@@ -46,7 +47,12 @@ describe('provisioning tokens', () => {
       expect(JSON.stringify(list.body)).not.toContain(created.secret);
       expect(list.data?.provisioningTokens.edges.map((e) => e.node.id)).toContain(created.provisioningToken.id);
       expect(
-        await em().count(LogEntry, { appLabel: 'sso', model: 'provisioningtoken', objectId: created.provisioningToken.id, actionFlag: 1 }),
+        await em().count(LogEntry, {
+          appLabel: 'sso',
+          model: 'provisioningtoken',
+          objectId: keyOf(created.provisioningToken.id),
+          actionFlag: 1,
+        }),
       ).toBe(1);
     });
 

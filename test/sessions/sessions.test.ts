@@ -1,3 +1,4 @@
+import { toGlobalId } from '../../src/db/ids';
 import { Session } from '../../src/sessions/session.entity';
 import { hashToken } from '../../src/sessions/sessions.service';
 import { makeUser } from '../support/factories';
@@ -10,6 +11,7 @@ import {
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
 import { sleep } from '../support/wait';
+import { globalIdOf } from '../support/global-ids';
 
 describe('sessions', () => {
   let server: TestServer;
@@ -33,7 +35,7 @@ describe('sessions', () => {
       const result = await server.graphql(MY_SESSIONS, {}, current);
       expect(result.errors).toBeUndefined();
       const sessions = result.data!.mySessions;
-      const ids = [(await sessionOf(current)).id, (await sessionOf(older)).id];
+      const ids = [globalIdOf(await sessionOf(current)), globalIdOf(await sessionOf(older))];
       expect(sessions.map((s) => s.id)).toEqual(ids);
       expect(sessions.map((s) => s.current)).toEqual([true, false]);
       expect(sessions.every((s) => s.authMethod === 'PASSWORD')).toBe(true);
@@ -51,7 +53,7 @@ describe('sessions', () => {
       const revoked = await server.signIn(user);
       const { id } = await sessionOf(revoked);
       const result = await server.graphql(REVOKE, { id }, kept);
-      expect(result.data).toEqual({ revokeSession: { deletedId: id } });
+      expect(result.data).toEqual({ revokeSession: { deletedId: toGlobalId('Session', id) } });
       expect(await signedIn(revoked)).toBe(false);
       expect(await signedIn(kept)).toBe(true);
     });
@@ -60,7 +62,7 @@ describe('sessions', () => {
       const user = await makeUser(em());
       const token = await server.signIn(user);
       const { id } = await sessionOf(token);
-      expect((await server.graphql(REVOKE, { id }, token)).data).toEqual({ revokeSession: { deletedId: id } });
+      expect((await server.graphql(REVOKE, { id }, token)).data).toEqual({ revokeSession: { deletedId: toGlobalId('Session', id) } });
       expect(await signedIn(token)).toBe(false);
     });
 

@@ -16,6 +16,7 @@ import { startTestServer, type TestServer } from '../support/server';
 import { writtenSince } from '../support/snapshot';
 import { startSsoTestBed, waitUntilSsoReady, type SsoTestBed } from './support/sso-test-bed';
 import { startTestIdp, type TestIdp } from './support/test-idp';
+import { globalIdOf, keyOf } from '../support/global-ids';
 
 const AUDIENCE = 'https://gatehouse.test/api';
 const MAPPED = 'EMPLOYEES';
@@ -222,7 +223,7 @@ describe('linkIdentity and unlinkIdentity', () => {
     const result = await bed.server.graphql(LINK, { userId: String(ada.id), issuer: bed.idp.issuer, subject: 'ada-sub' }, root.token);
     expect(result.data?.linkIdentity).toEqual({
       id: expect.any(String),
-      userId: String(ada.id),
+      userId: globalIdOf(ada),
       issuer: bed.idp.issuer,
       subject: 'ada-sub',
     });
@@ -284,7 +285,11 @@ describe('linkIdentity and unlinkIdentity', () => {
     expect(await em().count(SsoIdentity, { user: user.id })).toBe(0);
     expect(await em().count(Session, { user: user.id })).toBe(0);
     expect(await bed.me(sessionToken)).toBeNull();
-    const [entry] = await em().find(LogEntry, { appLabel: 'sso', model: 'identity', objectId: id }, { orderBy: { id: 'desc' }, limit: 1 });
+    const [entry] = await em().find(
+      LogEntry,
+      { appLabel: 'sso', model: 'identity', objectId: keyOf(id) },
+      { orderBy: { id: 'desc' }, limit: 1 },
+    );
     expect(entry.actionFlag).toBe(3);
   });
 

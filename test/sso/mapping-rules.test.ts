@@ -1,4 +1,5 @@
 import { LogEntry } from '../../src/audit/log-entry.entity';
+import { toGlobalId } from '../../src/db/ids';
 import type { Group } from '../../src/groups/group.entity';
 import type { PermissionName } from '../../src/permissions/registry';
 import { GroupMappingRule, MatchType } from '../../src/sso/group-mapping-rule.entity';
@@ -17,6 +18,7 @@ import {
   type CreateGroupMappingRuleInput,
 } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf, keyOf } from '../support/global-ids';
 
 const GROUPS = 'https://gatehouse.dev/ad/groups';
 
@@ -65,16 +67,16 @@ describe('group mapping rules over GraphQL', () => {
       const mine = all.edges.map((e) => e.node).filter((n) => n.pattern.startsWith('LIST_'));
       expect(mine).toEqual([
         {
-          id: String(first.id),
+          id: globalIdOf(first),
           claim: null,
           matchType: 'EXACT',
           pattern: 'LIST_A',
           caseSensitive: true,
           enabled: true,
           description: '',
-          group: { id: String(group.id), name: group.name },
+          group: { id: globalIdOf(group), name: group.name },
         },
-        expect.objectContaining({ id: String(second.id), pattern: 'LIST_B' }),
+        expect.objectContaining({ id: globalIdOf(second), pattern: 'LIST_B' }),
       ]);
       const one = await server.graphql(LIST, { first: 1 }, token);
       expect(one.data!.groupMappingRules.edges).toHaveLength(1);
@@ -105,29 +107,52 @@ describe('group mapping rules over GraphQL', () => {
       const group = await makeGroup(em());
       const rule = await makeRule(em(), group, 'ONE_ALLOWED');
       const { token } = await caller(['sso.view_groupmappingrule']);
-      const result = await server.graphql(ONE, { id: String(rule.id) }, token);
+      const result = await server.graphql(ONE, { id: globalIdOf(rule) }, token);
       expect(result.errors).toBeUndefined();
       expect(result.data).toEqual({
         groupMappingRule: {
-          id: String(rule.id),
+          id: globalIdOf(rule),
           claim: null,
           matchType: 'EXACT',
           pattern: 'ONE_ALLOWED',
           caseSensitive: true,
           enabled: true,
           description: '',
-          group: { id: String(group.id), name: group.name },
+          group: { id: globalIdOf(group), name: group.name },
         },
       });
+      // The database key the API handed out before names it too (until Gatehouse 1.0).
+      expect((await server.graphql(ONE, { id: String(rule.id) }, token)).data).toEqual(result.data);
     });
 
-    it('answers null, without an error, for an id no rule has or that cannot be one — as user(id:) and group(id:) do', async () => {
+    it('answers null, without an error, for an id no rule has — as user(id:) and group(id:) do', async () => {
       const { token } = await caller(['sso.view_groupmappingrule', 'auth.view_user', 'auth.view_group']);
-      for (const id of ['999999', 'not-an-id', '0', '99999999999']) {
+      for (const [id, userId, groupId] of [
+        ['999999', '999999', '999999'],
+        [toGlobalId('GroupMappingRule', 999999), toGlobalId('User', 999999), toGlobalId('Group', 999999)],
+      ]) {
         const one = await server.graphql(ONE, { id }, token);
         expect([one.data, one.errors]).toEqual([{ groupMappingRule: null }, undefined]);
-        const others = await server.graphql(`query($id: ID!) { user(id: $id) { id } group(id: $id) { id } }`, { id }, token);
+        const others = await server.graphql(
+          `query($userId: ID!, $groupId: ID!) { user(id: $userId) { id } group(id: $groupId) { id } }`,
+          { userId, groupId },
+          token,
+        );
         expect([others.data, others.errors]).toEqual([{ user: null, group: null }, undefined]);
+      }
+    });
+
+    it('refuses an id that cannot name a rule (malformed, out of range, another type’s) with BAD_USER_INPUT naming id — as user(id:) and group(id:) do', async () => {
+      const { token } = await caller(['sso.view_groupmappingrule', 'auth.view_user', 'auth.view_group']);
+      for (const id of ['not-an-id', '0', '99999999999', toGlobalId('Tweet', '00000000-0000-4000-8000-000000000000')]) {
+        for (const field of ['groupMappingRule', 'user', 'group']) {
+          const result = await server.graphql(`query($id: ID!) { ${field}(id: $id) { id } }`, { id }, token);
+          expect([field, result.data?.[field], result.errors?.map((e) => [e.extensions?.code, e.extensions?.field])]).toEqual([
+            field,
+            null,
+            [['BAD_USER_INPUT', 'id']],
+          ]);
+        }
       }
     });
   });
@@ -204,7 +229,7 @@ describe('group mapping rules over GraphQL', () => {
       const { token } = await caller(['sso.change_groupmappingrule']);
       const before = await snapshot();
       const result = await server.graphql(UPDATE, { id: String(other.id), input: { pattern: 'DUP_UPD_A' } }, token);
-      expect(result.errors?.[0].extensions).toEqual({ code: 'CONFLICT', field: 'input', ruleId: String(existing.id) });
+      expect(result.errors?.[0].extensions).toEqual({ code: 'CONFLICT', field: 'input', ruleId: globalIdOf(existing) });
       expect(await snapshot()).toEqual(before);
       // Saving a rule unchanged, or changing it to what it already is, is no duplicate of itself.
       const same = await server.graphql(UPDATE, { id: String(existing.id), input: { pattern: 'DUP_UPD_A', description: 'kept' } }, token);
@@ -224,7 +249,7 @@ describe('group mapping rules over GraphQL', () => {
         expect(refused.errors?.[0].extensions).toEqual({ code: 'CONFLICT', field: 'input', ruleId: id });
       }
       expect(await em().count(GroupMappingRule, { pattern: 'DUP_RACE' })).toBe(1);
-      expect(await em().count(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: id })).toBe(1);
+      expect(await em().count(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: keyOf(id) })).toBe(1);
     });
 
     it('is enforced by the database itself: a second identical row is refused whoever writes it', async () => {
@@ -261,10 +286,10 @@ describe('group mapping rules over GraphQL', () => {
         caseSensitive: true,
         enabled: true,
         description: 'new team',
-        group: { id: String(group.id), name: group.name },
+        group: { id: globalIdOf(group), name: group.name },
       });
       const id = result.data!.createGroupMappingRule.id;
-      const entries = await em().find(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: id });
+      const entries = await em().find(LogEntry, { appLabel: 'sso', model: 'groupmappingrule', objectId: keyOf(id) });
       expect(entries).toEqual([
         expect.objectContaining({
           user: expect.objectContaining({ id: user.id }),
@@ -390,7 +415,7 @@ describe('group mapping rules over GraphQL', () => {
       await fork.flush();
       const { user, token } = await caller(['sso.delete_groupmappingrule']);
       const result = await server.graphql(DELETE, { id: String(rule.id) }, token);
-      expect(result.data).toEqual({ deleteGroupMappingRule: { deletedId: String(rule.id) } });
+      expect(result.data).toEqual({ deleteGroupMappingRule: { deletedId: globalIdOf(rule) } });
       expect(await em().count(GroupMappingRule, { id: rule.id })).toBe(0);
       const left = await em().find(UserGroup, { group: group.id });
       expect(left.map((m) => [m.user.id, m.source])).toEqual([[handAssigned.id, MembershipSource.ADMIN]]);
@@ -431,12 +456,12 @@ describe('group mapping rules over GraphQL', () => {
       expect(result.errors).toBeUndefined();
       expect(result.data?.previewGroupMapping).toEqual({
         matches: [
-          { rule: { id: String(byGroup.id) }, claim: GROUPS, value: 'PREVIEW_SUPPORT' },
-          { rule: { id: String(byEmail.id) }, claim: 'email', value: 'Carl@Preview.example' },
+          { rule: { id: globalIdOf(byGroup) }, claim: GROUPS, value: 'PREVIEW_SUPPORT' },
+          { rule: { id: globalIdOf(byEmail) }, claim: 'email', value: 'Carl@Preview.example' },
         ],
         groups: [
-          { id: String(support.id), name: support.name },
-          { id: String(staff.id), name: staff.name },
+          { id: globalIdOf(support), name: support.name },
+          { id: globalIdOf(staff), name: staff.name },
         ],
         loginAllowed: true,
         refusal: null,
@@ -492,7 +517,7 @@ describe('group mapping rules over GraphQL', () => {
       const added = await server.graphql(PREVIEW_RULE, { input: { pattern: 'IMPACT_BETA', groupId: String(beta.id) } }, token);
       expect(added.errors).toBeUndefined();
       expect(added.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: beta.name }], lost: [] },
+        { userId: globalIdOf(onBeta), username: onBeta.username, gained: [{ name: beta.name }], lost: [] },
       ]);
 
       // Changing the existing rule to match IMPACT_BETA instead.
@@ -502,8 +527,8 @@ describe('group mapping rules over GraphQL', () => {
         token,
       );
       expect(changed.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onAlpha.id), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
-        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
+        { userId: globalIdOf(onAlpha), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
+        { userId: globalIdOf(onBeta), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
       ]);
 
       // Disabling it.
@@ -513,8 +538,8 @@ describe('group mapping rules over GraphQL', () => {
         token,
       );
       expect(disabled.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onAlpha.id), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
-        { userId: String(betaByHand.id), username: betaByHand.username, gained: [], lost: [{ name: alpha.name }] },
+        { userId: globalIdOf(onAlpha), username: onAlpha.username, gained: [], lost: [{ name: alpha.name }] },
+        { userId: globalIdOf(betaByHand), username: betaByHand.username, gained: [], lost: [{ name: alpha.name }] },
       ]);
 
       // A rule on another claim.
@@ -524,7 +549,7 @@ describe('group mapping rules over GraphQL', () => {
         token,
       );
       expect(byEmail.data?.previewGroupMappingRule).toEqual([
-        { userId: String(onBeta.id), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
+        { userId: globalIdOf(onBeta), username: onBeta.username, gained: [{ name: alpha.name }], lost: [] },
       ]);
 
       const invalid = await server.graphql(PREVIEW_RULE, { input: { matchType: 'REGEX', pattern: '(', groupId: String(alpha.id) } }, token);

@@ -12,6 +12,7 @@ import {
   UpdateUserDocument as UPDATE,
 } from '../generated/graphql';
 import { onlyError } from '../support/graphql-client';
+import { globalIdOf } from '../support/global-ids';
 
 const ALL_USER_PERMS = ['auth.add_user', 'auth.change_user', 'auth.delete_user', 'auth.view_user'] as const;
 
@@ -106,7 +107,7 @@ describe('guard rails on users', () => {
       }
       expect(await server.db.snapshot()).toEqual(before);
       expect(await flags(root.id)).toMatchObject({ email: '', isActive: true, isSuperuser: true });
-      expect((await server.graphql(MyAccountDocument, {}, rootToken)).data?.me?.user.id).toBe(String(root.id));
+      expect((await server.graphql(MyAccountDocument, {}, rootToken)).data?.me?.user.id).toBe(globalIdOf(root));
     });
   });
 
@@ -155,7 +156,7 @@ describe('guard rails on users', () => {
       expect(await activeSuperusers()).toBe(1);
       const second = await makeUser(fresh(), { isSuperuser: true });
       expect((await alone.graphql(DELETE, { id: String(last.id) }, await alone.signIn(second))).data).toEqual({
-        deleteUser: { deletedId: String(last.id) },
+        deleteUser: { deletedId: globalIdOf(last) },
       });
       expect(await activeSuperusers()).toBe(1);
     });

@@ -2,6 +2,7 @@ import { MembershipSource, UserGroup } from '../../src/users/user-group.entity';
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { MyGroupsDocument, SchemaTypesDocument, UserGrantsDocument as USER } from '../generated/graphql';
 import { startTestServer, type TestServer } from '../support/server';
+import { globalIdOf } from '../support/global-ids';
 
 describe('User fields', () => {
   let server: TestServer;
@@ -38,8 +39,8 @@ describe('User fields', () => {
     ]);
     expect(user.memberships).toEqual([
       { group: { name: 'f-editors' }, source: 'ADMIN', ruleId: null },
-      { group: { name: 'f-editors' }, source: 'SSO_RULE', ruleId: String(rule.id) },
-      { group: { name: 'f-viewers' }, source: 'SSO_RULE', ruleId: String(viewerRule.id) },
+      { group: { name: 'f-editors' }, source: 'SSO_RULE', ruleId: globalIdOf(rule) },
+      { group: { name: 'f-viewers' }, source: 'SSO_RULE', ruleId: globalIdOf(viewerRule) },
     ]);
     expect(user.userPermissions).toEqual([{ fullName: 'core.add_language' }]);
   });

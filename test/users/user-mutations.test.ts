@@ -21,12 +21,13 @@ import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, TEST_PASSWORD, type SignedIn, type TestServer } from '../support/server';
 import { logEntriesOf, userFields } from './support';
 import { onlyError } from '../support/graphql-client';
+import { globalIdOf, keyOf } from '../support/global-ids';
 
 describe('user mutations', () => {
   let server: TestServer;
   let admin: SignedIn;
   const em = () => server.db.orm.em.fork();
-  const find = (id: number | string) => em().findOne(User, Number(id), { populate: ['password'] });
+  const find = (id: number | string) => em().findOne(User, typeof id === 'number' ? id : Number(keyOf(id)), { populate: ['password'] });
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -178,14 +179,16 @@ describe('user mutations', () => {
       expect(await find(target.id)).toMatchObject({ username: 'm-badmail', email: '' });
     });
 
-    it('answers NOT_FOUND for a user that does not exist', async () => {
+    it('answers NOT_FOUND for a user that does not exist, and BAD_USER_INPUT naming id for an id that cannot name a user', async () => {
       expect(onlyError(await server.graphql(UPDATE, { id: '999999', input: { email: 'a@example.com' } }, admin.token)).extensions).toEqual({
         code: 'NOT_FOUND',
         id: '999999',
       });
-      expect(onlyError(await server.graphql(UPDATE, { id: 'zzz', input: { email: 'a@example.com' } }, admin.token)).extensions.code).toBe(
-        'NOT_FOUND',
-      );
+      for (const id of ['zzz', globalIdOf(await makeGroup(em()))])
+        expect(onlyError(await server.graphql(UPDATE, { id, input: { email: 'a@example.com' } }, admin.token)).extensions).toEqual({
+          code: 'BAD_USER_INPUT',
+          field: 'id',
+        });
     });
   });
 
@@ -196,7 +199,7 @@ describe('user mutations', () => {
       const target = await makeUser(e, { username: 'm-doomed', groups: [group], perms: ['core.add_tweet'] });
       await server.signIn(target);
       const result = await server.graphql(DELETE, { id: String(target.id) }, admin.token);
-      expect(result.data).toEqual({ deleteUser: { deletedId: String(target.id) } });
+      expect(result.data).toEqual({ deleteUser: { deletedId: globalIdOf(target) } });
       expect(await em().count(User, { id: target.id })).toBe(0);
       expect(await em().count(UserGroup, { user: target.id })).toBe(0);
       expect(await em().count(Session, { user: target.id })).toBe(0);

@@ -12,6 +12,7 @@ import {
 import { makeGroup, makeRule, makeUser } from '../support/factories';
 import { startTestServer, type SignedIn, type TestServer } from '../support/server';
 import { onlyError } from '../support/graphql-client';
+import { globalIdOf } from '../support/global-ids';
 
 describe('Query.users', () => {
   let server: TestServer;
@@ -222,13 +223,21 @@ describe('Query.user', () => {
     reader = await server.signInWith(['auth.view_user']);
   });
   afterAll(() => server.stop());
-  it('returns the user with that id, and null for one that does not exist or cannot', async () => {
+  it('returns the user with that global id (or, for now, database key), and null for one that does not exist', async () => {
     const target = await makeUser(server.db.orm.em.fork(), { username: 'someone' });
-    expect((await server.graphql(UserDocument, { id: String(target.id) }, reader.token)).data).toEqual({
-      user: { id: String(target.id), username: 'someone', email: '', isActive: true },
-    });
+    const expected = { user: { id: globalIdOf(target), username: 'someone', email: '', isActive: true } };
+    expect((await server.graphql(UserDocument, { id: globalIdOf(target) }, reader.token)).data).toEqual(expected);
+    expect((await server.graphql(UserDocument, { id: String(target.id) }, reader.token)).data).toEqual(expected);
     expect(await server.graphql(UserDocument, { id: '999999' }, reader.token)).toMatchObject({ data: { user: null } });
-    expect(await server.graphql(UserDocument, { id: 'abc' }, reader.token)).toMatchObject({ data: { user: null } });
+  });
+
+  it('refuses an id that cannot name a user (malformed, or another type’s) with BAD_USER_INPUT naming id', async () => {
+    const group = await makeGroup(server.db.orm.em.fork());
+    for (const id of ['abc', '99999999999', globalIdOf(group)]) {
+      const result = await server.graphql(UserDocument, { id }, reader.token);
+      expect(onlyError(result).extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(result.data).toEqual({ user: null });
+    }
   });
 
   it('answers a caller without auth.view_user the same FORBIDDEN whether the user exists or not', async () => {

@@ -165,7 +165,8 @@ export function documentFor(path: FieldPath, fixtures: Fixtures, pageSize: numbe
     }
     const { parent, field, target, abstract } = path.steps[index];
     const inner = select(index + 1);
-    return `${field.name}${argumentsOf(field, target, `${parent.name}.${field.name}`)} { ${abstract ? `... on ${target.name} { ${inner} }` : inner} }`;
+    // An abstract step names its type at its own level: `objectsAt` follows only the objects of the step's type.
+    return `${field.name}${argumentsOf(field, target, `${parent.name}.${field.name}`)} { ${abstract ? `__typename ... on ${target.name} { ${inner} }` : inner} }`;
   };
   const selection = select(0);
   return { query: `query EveryField${definitions.length ? `(${definitions.join(', ')})` : ''} { ${selection} }`, variables };

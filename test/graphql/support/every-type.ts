@@ -6,6 +6,7 @@ import {
   CreateProvisioningTokenDocument,
   CreateTweetDocument,
   GroupMappingRulesDocument,
+  LogEntriesDocument,
   LoginDocument,
   MyAccountDocument,
   RevokeProvisioningTokenDocument,
@@ -111,9 +112,15 @@ export async function makeRowsOfEveryType(gatehouse: ServedGatehouse, token: str
   const revoked = await created('every field, revoked');
   data(await graphql(RevokeProvisioningTokenDocument, { id: revoked.provisioningToken.id }, token), 'revokeProvisioningToken');
 
+  // A change the superuser made: an entry with an author, so that what hangs off `LogEntry.user` has rows.
+  const change = data(await graphql(LogEntriesDocument, { first: 1, filter: { userId: root.id } }, token), 'logEntries').logEntries.edges[0]
+    ?.node;
+  if (!change) throw new Error('the superuser’s changes left no log entry');
+
   return {
     ids: new Map([
       ['User', carl.id],
+      ['LogEntry', change.id],
       ['Group', group.id],
       ['Tweet', tweet.id],
       ['Language', language.id],

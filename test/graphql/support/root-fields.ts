@@ -3,6 +3,7 @@ import { getNamedType, isCompositeType, isNonNullType, type GraphQLField, type G
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ProvisioningToken } from '../../../src/scim/provisioning-token.entity';
 import { accessCatalog, type Access } from '../../../src/graphql/access';
+import { toGlobalId } from '../../../src/db/ids';
 import { Language } from '../../../src/core/language.entity';
 import { Tweet } from '../../../src/core/tweet.entity';
 import { makeGroup, makeRule, makeUser } from '../../support/factories';
@@ -119,6 +120,9 @@ export const SAMPLES: Readonly<Record<string, Sample>> = {
   'Mutation.updateGroup': (f) => ({ id: f.groupId, input: { name: `renamed_${next()}` } }),
   'Mutation.deleteGroup': (f) => ({ id: f.groupId }),
   'Mutation.setGroupPermissions': (f) => ({ id: f.groupId, permissions: ['auth.change_group'] }),
+  // Relay object identification
+  'Query.node': (f) => ({ id: toGlobalId('Group', Number(f.groupId)) }),
+  'Query.nodes': (f) => ({ ids: [toGlobalId('Group', Number(f.groupId)), toGlobalId('Tweet', f.tweetId)] }),
 };
 
 export interface RootField {
