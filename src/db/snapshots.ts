@@ -13,6 +13,12 @@ export type SnapshotValues<E, K extends keyof E> = {
 // MikroORM's hydration parses dates with its platform's `parseDate`; snapshots use the same one.
 const platform = new PostgreSqlPlatform();
 
+/** A date-time as a raw row holds it — the driver's text, a Date, or null — as a Date or null, parsed as MikroORM's hydration does. */
+export function dateFromRow(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value : (platform.parseDate(value as string) as Date);
+}
+
 const DATE_TIME_TYPES = new Set(['datetime', 'date-time', 'timestamp', 'timestamptz', 'Date', 'DateTimeType']);
 
 function isDateTime(property: EntityProperty | undefined): boolean {
@@ -60,7 +66,7 @@ export function snapshotFactory<E extends object, K extends keyof E & string>(
     const snapshot: Record<string, unknown> = Object.assign(Object.create(prototype) as object, values);
     for (const field of dateTimes) {
       const value = snapshot[field];
-      if (typeof value === 'string') snapshot[field] = platform.parseDate(value);
+      if (typeof value === 'string') snapshot[field] = dateFromRow(value);
     }
     return snapshot as E;
   };

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { logSessionEvent } from '../audit/audit.service';
 import { ActionFlag, LogEvent } from '../audit/log-entry.entity';
 import { executePrepared, preparedStatement, type PreparedStatement } from '../db/prepared';
+import { dateFromRow } from '../db/snapshots';
 import { grantedPermissionsSql } from '../permissions/has-perm';
 import { User } from '../users/user.entity';
 import { userFromRow, type UserRow } from '../users/users.queries';
@@ -172,17 +173,11 @@ class LookedUpSession implements ResolvedSession {
   }
 
   get refreshDueAt(): Date | null {
-    return this.date(this.sessionRow.refresh_due_at);
+    return dateFromRow(this.sessionRow.refresh_due_at);
   }
 
   get refreshingUntil(): Date | null {
-    return this.date(this.sessionRow.refreshing_until);
-  }
-
-  /** A timestamp of the row as the driver gave it (text, or a Date once written), as a Date. */
-  private date(value: unknown): Date | null {
-    if (value === null || value === undefined) return null;
-    return value instanceof Date ? value : (this.em.getPlatform().parseDate(value as string) as Date);
+    return dateFromRow(this.sessionRow.refreshing_until);
   }
 }
 
