@@ -89,8 +89,8 @@ export function createLoaders(em: EntityManager): Loaders {
 
 /**
  * `user` defaults to the session's; a request authenticated by a provider-issued access token
- * (no session) passes its user explicitly. The session's user's permissions, loaded with the
- * session (`resolveSessionWithPermissions`), spare the request that query. The session and its
+ * (no session) passes its user explicitly. The user's permissions, loaded with the session
+ * (`resolveSessionWithPermissions`) or with the user (`grantedPermissions`), spare the request that query. The session and its
  * user are mapped into `em`, and the loaders built, only when first read.
  */
 export function createContext(args: {
@@ -99,10 +99,13 @@ export function createContext(args: {
   services: GatehouseServices;
   request: RequestPort;
   user?: User | null;
+  /** `user`'s granted permissions when read with it (see `ResolvedSession.permissions`); null or absent: loaded when asked. */
+  grantedPermissions?: readonly string[] | null;
 }): GatehouseContext {
-  const { em, session, user, services, request } = args;
+  const { em, session, user, grantedPermissions, services, request } = args;
   const permissions = new PermissionBackend(em);
   if (session?.permissions) permissions.prime(session.userId, session.permissions);
+  if (user && grantedPermissions) permissions.prime(user.id, grantedPermissions);
   return new RequestContext(em, services, request, permissions, { session, user });
 }
 

@@ -145,11 +145,12 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
             resolved = await resolveSessionWithPermissions(em, token!, services.sessionPolicy);
           }
         }
-        const user = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
+        const bearer = jwt ? await services.sso!.authenticateBearer(em, jwt) : undefined;
         return createContext({
           em,
           session: resolved,
-          user,
+          user: bearer === undefined ? undefined : (bearer?.user ?? null),
+          grantedPermissions: bearer?.permissions,
           services,
           request: {
             ipAddress: req.ip ?? '',

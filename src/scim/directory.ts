@@ -31,19 +31,20 @@ import { ScimUser } from './scim-user.entity';
  * their next request.
  */
 
-/** The SCIM groups of (issuer, subject), by name: the `DirectoryGroupsSource` single sign-on reads at each sign-in. */
-export const scimDirectoryGroups: DirectoryGroupsSource = async (em, issuer, subject) => {
-  const rows = await em.execute<Array<{ display_name: string }>>(
-    `select g.display_name
-       from scim_group g
-       join scim_group_members m on m.group_id = g.id
-       join scim_user u on u.id = m.member_id
-       join sso_identity i on i.id = u.identity_id
-      where i.issuer = ? and i.subject = ? and g.issuer = ?
-      order by g.display_name`,
-    [issuer, subject, issuer],
-  );
-  return rows.map((row) => row.display_name);
+/** The SCIM groups of an identity, by name: the `DirectoryGroupsSource` single sign-on reads at each sign-in. */
+export const scimDirectoryGroups: DirectoryGroupsSource = {
+  sql: `coalesce((select json_agg(g.display_name order by g.display_name)
+                    from scim_group g
+                    join scim_group_members m on m.group_id = g.id
+                    join scim_user u on u.id = m.member_id
+                   where u.identity_id = i.id and g.issuer = i.issuer), '[]')::text`,
+  async read(em, issuer, subject) {
+    const [row] = await em.execute<Array<{ groups: string }>>(
+      `select ${scimDirectoryGroups.sql} as groups from sso_identity i where i.issuer = ? and i.subject = ?`,
+      [issuer, subject],
+    );
+    return row ? (JSON.parse(row.groups) as string[]) : [];
+  },
 };
 
 /** What a directory push changed for one user. */

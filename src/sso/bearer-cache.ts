@@ -1,5 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createHash } from 'node:crypto';
+import { executePrepared, preparedStatement, type PreparedStatement } from '../db/prepared';
+import { grantedPermissionsSql } from '../permissions/has-perm';
 import { MembershipSource } from '../users/user-group.entity';
 import type { User } from '../users/user.entity';
 import { USER_COLUMNS, userFromRow, type UserRow } from '../users/users.queries';
@@ -10,9 +12,10 @@ import type { SsoLoginOutcome } from './sso-login';
  * What a provider access token's sign-in came to, kept so that the API requests carrying the same
  * token do not run the whole sign-in again (which re-maps the claims, re-reads the identity,
  * memberships and profile, and writes nothing when nothing changed). A remembered outcome is used
- * only while everything the sign-in read is as it left it — one statement checks the identity,
- * the account (active, profile), its rule-granted memberships and the rule-set version, and the
- * person's SCIM groups are read again — so it answers exactly as the sign-in would have, and
+ * only while everything the sign-in read is as it left it — one prepared statement checks the
+ * identity, the account (active, profile), its rule-granted memberships, the rule-set version and
+ * the person's SCIM groups, and reads the user's permissions with them, as the session lookup
+ * does for a session cookie — so it answers exactly as the sign-in would have, and
  * anything else (a rule changed anywhere, the account disabled, a membership removed, a SCIM
  * push) sends the request through the whole sign-in again, which refuses or re-maps as before.
  * Bounded: at most MAX_ENTRIES tokens, each kept no longer than the token is valid and at most
@@ -31,35 +34,59 @@ interface Entry {
   rulesVersion: string;
   /** `group:rule` of the memberships the sign-in's matches give, sorted. */
   ruleMemberships: string;
-  /** The person's SCIM groups as read before the sign-in, sorted; null when nothing provides them. */
+  /** The person's SCIM groups as read before the sign-in (`DirectoryGroupsSource.sql`); null when nothing provides them. */
   directoryGroups: string | null;
   firstName: string;
   lastName: string;
   email: string;
 }
 
-/** The version of the mapping rules (see RuleSetVersion). */
-export async function rulesVersion(em: EntityManager): Promise<string> {
-  const [row] = await em.execute<Array<{ version: string }>>('select version from sso_rule_set_version where id = 1');
-  return String(row?.version ?? '0');
+/** A token's user, recalled with what the request needs to know about them. */
+export interface RecalledBearer {
+  /** A read-only snapshot of the user's row. */
+  readonly user: User;
+  /**
+   * The user's granted permissions, direct ∪ groups, for `PermissionBackend.prime`; null for a
+   * superuser, whose permissions are the registry's (as `ResolvedSession.permissions`).
+   */
+  readonly permissions: readonly string[] | null;
 }
+
+const RULES_VERSION_SQL = '(select version from sso_rule_set_version where id = 1)';
 
 export class BearerOutcomeCache {
   private readonly entries = new Map<string, Entry>();
+  /** Run on every request carrying a remembered token: prepared (see db/prepared.ts). */
+  private readonly recallStatement: PreparedStatement;
+  private readonly directorySql: string;
 
-  constructor(private readonly directoryGroups: DirectoryGroupsSource | undefined) {}
+  constructor(directoryGroups: DirectoryGroupsSource | undefined) {
+    this.directorySql = directoryGroups?.sql ?? 'null::text';
+    this.recallStatement = preparedStatement(
+      directoryGroups ? 'gatehouse_bearer_recall' : 'gatehouse_bearer_recall_no_directory',
+      `select ${USER_COLUMNS}, ${RULES_VERSION_SQL} as rules_version,
+              coalesce((select string_agg(ug.group_id || ':' || ug.rule_id, ',' order by ug.group_id, ug.rule_id)
+                          from auth_user_groups ug where ug.user_id = u.id and ug.source = ?), '') as rule_memberships,
+              ${this.directorySql} as directory_groups,
+              case when u.is_superuser then null else array(${grantedPermissionsSql('u.id')}) end as permissions
+         from sso_identity i join auth_user u on u.id = i.user_id
+        where i.issuer = ? and i.subject = ?`,
+    );
+  }
 
   /** The key of `jwt`: its SHA-256, so that no token is kept in memory. */
   static keyOf(jwt: string): string {
     return createHash('sha256').update(jwt).digest('base64url');
   }
 
-  /** What to record before a sign-in, to know afterwards whether its outcome can be reused. */
+  /** What to record before a sign-in, to know afterwards whether its outcome can be reused: one statement. */
   async before(em: EntityManager, issuer: string, subject: string): Promise<{ rulesVersion: string; directoryGroups: string | null }> {
-    return {
-      rulesVersion: await rulesVersion(em),
-      directoryGroups: await this.readDirectoryGroups(em, issuer, subject),
-    };
+    const [row] = await em.execute<Array<{ rules_version: string; directory_groups: string | null }>>(
+      `select ${RULES_VERSION_SQL} as rules_version,
+              (select ${this.directorySql} from sso_identity i where i.issuer = ? and i.subject = ?) as directory_groups`,
+      [issuer, subject],
+    );
+    return { rulesVersion: String(row?.rules_version ?? '0'), directoryGroups: row?.directory_groups ?? null };
   }
 
   /** Remembers the outcome of an allowed sign-in by `key`'s token, valid until `tokenExpiresAt` (ms). */
@@ -90,24 +117,18 @@ export class BearerOutcomeCache {
   }
 
   /**
-   * The user of `key`'s token when its remembered outcome still holds (see above), as a
-   * read-only snapshot; null when there is none or it no longer holds (then forgotten).
+   * The user of `key`'s token when its remembered outcome still holds (see above), with their
+   * permissions; null when there is none or it no longer holds (then forgotten).
    */
-  async recall(em: EntityManager, key: string): Promise<User | null> {
+  async recall(em: EntityManager, key: string): Promise<RecalledBearer | null> {
     const entry = this.entries.get(key);
     if (!entry) return null;
     if (entry.expiresAt <= Date.now()) {
       this.entries.delete(key);
       return null;
     }
-    const [row] = await em.execute<Array<UserRow & { rules_version: string; rule_memberships: string }>>(
-      `select ${USER_COLUMNS}, (select version from sso_rule_set_version where id = 1) as rules_version,
-              coalesce((select string_agg(ug.group_id || ':' || ug.rule_id, ',' order by ug.group_id, ug.rule_id)
-                          from auth_user_groups ug where ug.user_id = u.id and ug.source = ?), '') as rule_memberships
-         from sso_identity i join auth_user u on u.id = i.user_id
-        where i.issuer = ? and i.subject = ?`,
-      [MembershipSource.SSO_RULE, entry.issuer, entry.subject],
-    );
+    type Row = UserRow & { rules_version: string; rule_memberships: string; directory_groups: string | null; permissions: string[] | null };
+    const [row] = await executePrepared<Row>(em, this.recallStatement, [MembershipSource.SSO_RULE, entry.issuer, entry.subject]);
     const holds =
       row &&
       row.id === entry.userId &&
@@ -117,7 +138,8 @@ export class BearerOutcomeCache {
       row.first_name === entry.firstName &&
       row.last_name === entry.lastName &&
       row.email === entry.email &&
-      (await this.readDirectoryGroups(em, entry.issuer, entry.subject)) === entry.directoryGroups;
+      // A person never provisioned reads as `[]` after the sign-in created their identity, null before.
+      (row.directory_groups ?? '[]') === (entry.directoryGroups ?? '[]');
     if (!holds) {
       this.entries.delete(key);
       return null;
@@ -125,12 +147,7 @@ export class BearerOutcomeCache {
     // Most recently used last: the first entry is the one to drop.
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return userFromRow(row);
-  }
-
-  private async readDirectoryGroups(em: EntityManager, issuer: string, subject: string): Promise<string | null> {
-    if (!this.directoryGroups) return null;
-    return JSON.stringify([...(await this.directoryGroups(em, issuer, subject))].sort());
+    return { user: userFromRow(row), permissions: row.permissions };
   }
 }
 

@@ -9,11 +9,19 @@ import { groupsClaimProblem, readClaim, type GroupsClaimOptions } from './mappin
  */
 
 /**
- * The directory groups pushed for the person (issuer, subject), by name; empty when none were
- * (or the person was not provisioned). Single sign-on is given one at start (see `startSso`)
- * and reads it at each sign-in, within the sign-in's transaction.
+ * Where the directory groups pushed for a person come from. Single sign-on is given one at start
+ * (see `startSso`) and reads it at each sign-in, within the sign-in's transaction.
  */
-export type DirectoryGroupsSource = (em: EntityManager, issuer: string, subject: string) => Promise<readonly string[]>;
+export interface DirectoryGroupsSource {
+  /** The directory groups pushed for the person (issuer, subject), by name, sorted; empty when none were (or the person was not provisioned). */
+  read(em: EntityManager, issuer: string, subject: string): Promise<readonly string[]>;
+  /**
+   * The same as a SQL expression over an `sso_identity` row aliased `i`: the names as a JSON
+   * array in text, sorted, `[]` when none — for a statement that reads them along with other
+   * things (bearer-cache.ts). `read` runs it too, so the two never disagree.
+   */
+  readonly sql: string;
+}
 
 /**
  * `claims` with `groups` added to the value of the groups claim (a union, in order, without

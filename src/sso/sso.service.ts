@@ -7,8 +7,7 @@ import { AuthMethod, Session } from '../sessions/session.entity';
 import { createSession, type SessionPolicy } from '../sessions/sessions.service';
 import { TokenCipher } from '../sessions/token-cipher';
 import { backChannelLogout } from './backchannel-logout';
-import { BearerOutcomeCache } from './bearer-cache';
-import type { User } from '../users/user.entity';
+import { BearerOutcomeCache, type RecalledBearer } from './bearer-cache';
 import { beginLoginTransaction, consumeLoginTransaction, discardLoginTransactions } from './login-transactions';
 import { ProviderUnavailableError, RelyingParty, userClaims, type RetryPolicy } from './relying-party';
 import { providerFromEnv, ssoSettings, type OidcProviderConfig, type SsoSettings } from './settings';
@@ -221,9 +220,9 @@ export class SsoService {
    * (groups re-mapped, disabled users refused) but without a session; null when the token
    * is not valid, bearer tokens are off, or the policy refuses. The token is verified on every
    * request; the sign-in runs again only when something it read has changed since the token's
-   * last one (`BearerOutcomeCache`).
+   * last one (`BearerOutcomeCache`), which also reads the user's permissions (null: unknown, or a superuser's).
    */
-  async authenticateBearer(em: EntityManager, jwt: string): Promise<User | null> {
+  async authenticateBearer(em: EntityManager, jwt: string): Promise<RecalledBearer | null> {
     if (!this.bearerTokensEnabled) return null;
     try {
       const payload = await this.relyingParty.verifyAccessToken(jwt);
@@ -237,7 +236,7 @@ export class SsoService {
       const read = await this.bearerOutcomes.before(em, issuer, payload.sub);
       const { outcome } = await signInWithClaims(em, { issuer, claims, via: 'bearer' }, this.loginPolicy, this.logger);
       if (typeof payload.exp === 'number') this.bearerOutcomes.remember(key, payload.exp * 1000, read, issuer, payload.sub, outcome);
-      return outcome.user;
+      return { user: outcome.user, permissions: null };
     } catch (error) {
       if (!(error instanceof SsoLoginRefused)) this.logger.info({ err: error }, 'bearer access token refused');
       return null;

@@ -108,6 +108,25 @@ describe('SCIM users and single sign-on', () => {
     expect((await me(sessionToken))?.permissions).toEqual(['core.view_tweet']);
   });
 
+  it('follows a SCIM push for a provider access token used again, as for a session', async () => {
+    const scimId = await provision('api', 'api.caller');
+    const groupId = await directoryGroup('B2E_APP_MANAGEMENT_SUPPORT_API', [scimId]);
+    await makeRule(em(), await em().findOneOrFail('Group', { name: support.name }), 'B2E_APP_MANAGEMENT_SUPPORT_API');
+    const now = Math.floor(Date.now() / 1000);
+    // No groups in the token: only the SCIM group maps.
+    const bearer = await bed.idp.sign({ iss: bed.idp.issuer, aud: AUDIENCE, sub: 'api', iat: now, exp: now + 300 });
+    const account = async () => (await bed.server.graphql(MyAccountDocument, {}, bearer)).data?.me ?? null;
+    expect((await account())?.permissions).toEqual(['core.view_tweet']);
+    bed.server.resetQueries();
+    expect((await account())?.permissions).toEqual(['core.view_tweet']);
+    // The remembered outcome, the SCIM groups and the permissions: one statement.
+    expect(bed.server.queries).toHaveLength(1);
+    expect((await patchGroup(groupId, [{ op: 'remove', path: `members[value eq "${scimId}"]` }])).status).toBe(204);
+    expect(await account()).toBeNull();
+    expect((await patchGroup(groupId, [{ op: 'add', path: 'members', value: [{ value: scimId }] }])).status).toBe(204);
+    expect((await account())?.permissions).toEqual(['core.view_tweet']);
+  });
+
   it('keeps, at a SCIM push, the groups of the last token that SCIM does not push', async () => {
     const scimId = await provision('tok', 'token.groups');
     const other = await makeGroup(em(), ['core.view_language']);

@@ -44,9 +44,28 @@ describe('a provider JWT used on several requests', () => {
     expect(await me(jwt)).toEqual({ user: { username: 'again' }, permissions: ['core.view_tweet'] });
     bed.server.resetQueries();
     expect(await me(jwt)).toEqual({ user: { username: 'again' }, permissions: ['core.view_tweet'] });
+    // The remembered outcome checked, and the user's permissions read with it: one statement.
+    expect(bed.server.queries).toHaveLength(1);
     const statements = bed.server.queries.join('\n');
     expect(statements).not.toMatch(/\bbegin\b|insert into|update "?auth_user"? set|sso_groupmappingrule/i);
     expect(statements).toMatch(/from sso_identity i join auth_user u/);
+  });
+
+  it('reads the permissions with the remembered outcome: a grant changed since shows on the next request; a superuser has every permission', async () => {
+    const jwt = await token('granted');
+    expect(await me(jwt)).toEqual({ user: { username: 'granted' }, permissions: ['core.view_tweet'] });
+    const user = await em().findOneOrFail(User, { username: 'granted' });
+    await em().execute(
+      `insert into auth_user_user_permissions (user_id, permission_id)
+       select ?, id from auth_permission where app_label = 'core' and codename = 'view_language'`,
+      [user.id],
+    );
+    bed.server.resetQueries();
+    expect(await me(jwt)).toEqual({ user: { username: 'granted' }, permissions: ['core.view_language', 'core.view_tweet'] });
+    expect(bed.server.queries).toHaveLength(1);
+    await em().nativeUpdate(User, { id: user.id }, { isSuperuser: true });
+    const all = (await em().find('Permission', {})).length;
+    expect((await me(jwt))?.permissions).toHaveLength(all);
   });
 
   it('refuses the token of an account disabled since, revoking as the sign-in does', async () => {
