@@ -154,6 +154,8 @@ interface Servers {
   pgManyToMany?: ServerProcess;
   floor?: ServerProcess;
   apollo?: ServerProcess;
+  /** The same Apollo Server behind Express 5, as Gatehouse serves /graphql. */
+  apolloExpress?: ServerProcess;
   /** With BENCH_METRICS=1: a second Gatehouse on the w1 data with /metrics on (METRICS_PORT), for the `me` row. */
   metered?: ServerProcess;
 }
@@ -427,6 +429,13 @@ export async function main(): Promise<number> {
         env: { PATH: process.env.PATH, NODE_ENV: 'production' },
         ready: { json: true },
       });
+      servers.apolloExpress = await startServer({
+        name: 'Apollo Server hello, Express',
+        args: [path.join(__dirname, 'servers', 'apollo-hello.js')],
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, NODE_ENV: 'production', APOLLO_INTEGRATION: 'express' },
+        ready: { json: true },
+      });
     }
     for (const server of Object.values(servers.gatehouse))
       say(
@@ -443,9 +452,13 @@ export async function main(): Promise<number> {
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idle: Record<string, number> = {};
-    for (const server of [...Object.values(servers.gatehouse), servers.pgDefault, servers.pgManyToMany, servers.apollo].filter(
-      Boolean,
-    ) as ServerProcess[])
+    for (const server of [
+      ...Object.values(servers.gatehouse),
+      servers.pgDefault,
+      servers.pgManyToMany,
+      servers.apollo,
+      servers.apolloExpress,
+    ].filter(Boolean) as ServerProcess[])
       idle[server.name] = memory(server.pid).rss;
     report.extra.idleRssMb = idle;
 
@@ -493,6 +506,13 @@ export async function main(): Promise<number> {
           s.connections,
         ),
         autocannonTarget('Apollo Server hello', servers.apollo!, undefined, gqlRequest(servers.apollo!.url, '{ hello }'), s.connections),
+        autocannonTarget(
+          'Apollo hello, Express',
+          servers.apolloExpress!,
+          undefined,
+          gqlRequest(servers.apolloExpress!.url, '{ hello }'),
+          s.connections,
+        ),
       ];
       // The same session works on the second instance: sessions live in the shared database.
       if (servers.metered)
@@ -508,7 +528,11 @@ export async function main(): Promise<number> {
           ),
         );
       report.workloads.me = await compare('me: { me { user { username } } } against a bare Apollo Server 5 { hello }', targets, s);
-      printRatios(report.workloads.me, [['Gatehouse me (cookie)', 'Apollo Server hello', 'me vs bare Apollo (target ≥ 0.5×)']]);
+      printRatios(report.workloads.me, [
+        ['Gatehouse me (cookie)', 'Apollo Server hello', 'me vs bare Apollo (target ≥ 0.5×)'],
+        ['Apollo hello, Express', 'Apollo Server hello', 'bare Apollo behind Express vs standalone (what the HTTP framework costs)'],
+        ['Gatehouse me (cookie)', 'Apollo hello, Express', 'me vs bare Apollo behind Express'],
+      ]);
     }
 
     if (has('tweets')) {
@@ -637,9 +661,13 @@ export async function main(): Promise<number> {
     // Memory: idle, the high-water mark under load, after the runs.
     const memoryReport: Record<string, unknown> = {};
     say('\n== memory (RSS, MB)');
-    for (const server of [...Object.values(servers.gatehouse), servers.pgDefault, servers.pgManyToMany, servers.apollo].filter(
-      Boolean,
-    ) as ServerProcess[]) {
+    for (const server of [
+      ...Object.values(servers.gatehouse),
+      servers.pgDefault,
+      servers.pgManyToMany,
+      servers.apollo,
+      servers.apolloExpress,
+    ].filter(Boolean) as ServerProcess[]) {
       if (!server.alive()) continue;
       const peaks = Object.values(report.workloads)
         .flat()
@@ -669,6 +697,7 @@ export async function main(): Promise<number> {
       servers.pgManyToMany,
       servers.floor,
       servers.apollo,
+      servers.apolloExpress,
       servers.idp,
     ])
       await server?.stop().catch(() => undefined);
