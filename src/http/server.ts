@@ -1,5 +1,9 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -70,6 +74,9 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     plugins: [
       // Admin data is per user and never HTTP-cacheable; the plugin would also wrap every field.
       ApolloServerPluginCacheControlDisabled(),
+      // Inline traces are for federated subgraphs, which Gatehouse is not; left implicit, Apollo
+      // would load the plugin and its protobuf module (~370 KB of source) to find that out.
+      ApolloServerPluginInlineTraceDisabled(),
       noStoreResponses,
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
