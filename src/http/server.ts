@@ -5,7 +5,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type * as LandingPage from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServerPlugin } from '@apollo/server';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -24,7 +24,6 @@ import { queryLimits } from '../graphql/limits';
 import { KnownOperationTypesRule } from '../graphql/operation-types';
 import { metricsPlugin, timedContext } from '../graphql/metrics-plugin';
 import { accountPageRoutes } from './account-page';
-import { graphiqlRoutes } from './graphiql';
 import { metricsRoutes, startMetricsServer } from './metrics-routes';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
@@ -82,8 +81,13 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ...(services.metrics ? [metricsPlugin<GatehouseContext>(services.metrics)] : []),
       // GRAPHQL_EXPLORER: Sandbox is Apollo's landing page; GraphiQL is served by Gatehouse (below).
+      // Each explorer's code is loaded only when it is served (production serves none by default).
       config.GRAPHQL_EXPLORER === 'sandbox'
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true })
+        ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+          (require('@apollo/server/plugin/landingPage/default') as typeof LandingPage).ApolloServerPluginLandingPageLocalDefault({
+            embed: true,
+            includeCookies: true,
+          })
         : ApolloServerPluginLandingPageDisabled(),
     ],
     logger,
@@ -112,7 +116,9 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   app.use(loginPageRoutes({ services, db }));
   app.use(accountPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
-  if (config.GRAPHQL_EXPLORER !== 'none') app.use(graphiqlRoutes({ services, db }));
+  if (config.GRAPHQL_EXPLORER !== 'none')
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    app.use((require('./graphiql') as typeof import('./graphiql')).graphiqlRoutes({ services, db }));
   if (config.GRAPHQL_EXPLORER === 'graphiql') {
     // A browser opening /graphql (what Apollo would answer with its landing page) gets GraphiQL.
     app.get('/graphql', (req, res, next) => {
