@@ -28,7 +28,6 @@ import { metricsRoutes, startMetricsServer } from './metrics-routes';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
 import { warnOfUntrustedProxy } from './proxy-warning';
-import { scimRoutes } from '../scim/scim.routes';
 import { SCIM_PATH } from '../scim/scim-schema';
 import { loginPolicyInForce } from '../sso/settings';
 
@@ -127,14 +126,18 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.redirect(302, '/graphiql');
     });
   }
+  // SCIM's routes, services and PATCH engine are loaded by the first provisioning request.
   app.use(
     SCIM_PATH,
-    scimRoutes({
-      fork: () => db.orm.em.fork(),
-      publicUrl: config.PUBLIC_URL,
-      groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
-      logger,
-    }),
+    loadedOnFirstRequest(() =>
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../scim/scim.routes') as typeof import('../scim/scim.routes')).scimRoutes({
+        fork: () => db.orm.em.fork(),
+        publicUrl: config.PUBLIC_URL,
+        groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
+        logger,
+      }),
+    ),
   );
   app.use(
     '/graphql',
@@ -208,6 +211,15 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       await metricsServer?.stop();
     },
   };
+}
+
+/**
+ * A handler built by its first request, so that the code behind a path few deployments use is
+ * not loaded, nor held, by every server from its start.
+ */
+function loadedOnFirstRequest(build: () => RequestHandler): RequestHandler {
+  let handler: RequestHandler | undefined;
+  return (req, res, next) => (handler ??= build())(req, res, next);
 }
 
 /**
