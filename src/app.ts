@@ -5,7 +5,6 @@ import type { Logger } from './config/logger';
 import { openDatabase, type Database } from './db/database';
 import { migrate } from './db/migrate';
 import { poolUsage } from './db/orm';
-import { createMetrics } from './metrics/metrics';
 import type { GatehouseServices } from './graphql/context';
 import { checkSchema } from './graphql/access';
 import { buildGatehouseSchema } from './graphql/schema';
@@ -15,8 +14,6 @@ import { startHttpServer, type HttpServer } from './http/server';
 import { letYoungGenerationGrow } from './config/heap';
 import { scimDirectoryGroups } from './scim/directory';
 import type { RetryPolicy } from './sso/relying-party';
-import { startDevIdentityProvider } from './sso/dev-idp/dev-identity-provider';
-import { seedForDevelopmentProvider } from './sso/dev-idp/dev-seed';
 import { startSso, type ProviderHandle } from './sso/sso.service';
 
 export interface Gatehouse {
@@ -53,21 +50,26 @@ export async function startGatehouse(
     if (migrated.permissions.created || migrated.permissions.updated) logger.info(migrated.permissions, 'synchronised permissions');
     // With no OIDC_ISSUER, development (not test, not production) gets the built-in IdP on PORT+1:
     // a stable port keeps its issuer, hence the users' (issuer, sub) identities, across restarts.
+    // Its code is loaded only then.
     const devProvider =
       options.sso?.devProvider ??
       (config.NODE_ENV === 'development'
-        ? () =>
-            startDevIdentityProvider({
+        ? () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const idp = require('./sso/dev-idp/dev-identity-provider') as typeof import('./sso/dev-idp/dev-identity-provider');
+            return idp.startDevIdentityProvider({
               publicUrl: config.PUBLIC_URL,
               logger,
               nodeEnv: config.NODE_ENV,
               port: config.PORT === 0 ? 0 : config.PORT + 1,
-            })
+            });
+          }
         : undefined);
-    // Off (no registry, no hooks) unless /metrics is served somewhere.
+    // Off (no registry, no hooks) unless /metrics is served somewhere; prom-client is loaded only then.
     const metrics =
       config.METRICS_TOKEN !== undefined || config.METRICS_PORT !== undefined
-        ? createMetrics({ pool: () => poolUsage(db.orm) })
+        ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+          (require('./metrics/metrics') as typeof import('./metrics/metrics')).createMetrics({ pool: () => poolUsage(db.orm) })
         : undefined;
     const sso = await startSso(config, logger, sessionPolicy, {
       ...options.sso,
@@ -76,7 +78,11 @@ export async function startGatehouse(
       metrics,
     });
     const usesBuiltInProvider = !options.sso?.devProvider && config.NODE_ENV === 'development' && !config.OIDC_ISSUER;
-    if (usesBuiltInProvider) await seedForDevelopmentProvider(db.orm.em.fork(), logger);
+    if (usesBuiltInProvider) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { seedForDevelopmentProvider } = require('./sso/dev-idp/dev-seed') as typeof import('./sso/dev-idp/dev-seed');
+      await seedForDevelopmentProvider(db.orm.em.fork(), logger);
+    }
     stopSso = sso.stop;
     const services: GatehouseServices = {
       config,

@@ -1,4 +1,5 @@
 import { startGatehouse } from '../app';
+import { compileWebAssemblyBaselineOnly } from '../config/heap';
 import { routeLibraryOutputToLog } from '../config/library-output';
 import type { CommandRun } from './main';
 
@@ -8,6 +9,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export const serve: CommandRun = async ({ config, logger }) => {
   // stdout carries JSON lines only: what libraries print goes into the log.
   const restoreOutput = routeLibraryOutputToLog(logger);
+  // On PostgreSQL (not the embedded database, which runs in this process as WebAssembly).
+  if (config.DATABASE_URL) compileWebAssemblyBaselineOnly();
   // Listening from the start, so a signal during start-up (opening the embedded database,
   // migrating) also ends in a clean stop once the service is up, never half-way.
   let stopRequested: NodeJS.Signals | null = null;

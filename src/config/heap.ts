@@ -11,3 +11,17 @@ import { setFlagsFromString } from 'node:v8';
 export function letYoungGenerationGrow(): void {
   setFlagsFromString('--semi-space-growth-factor=2');
 }
+
+/**
+ * WebAssembly compiled by V8's baseline compiler (Liftoff) only, never optimised (TurboFan), for a
+ * server on PostgreSQL (bench/README.md, "Memory"). Its only WebAssembly is then the HTTP parser of
+ * Node's `fetch` (undici's llhttp), first used by single sign-on's discovery at start. Optimising
+ * it takes ~30 MB of compiler memory on V8's worker threads, and glibc keeps up to 9 MB of it
+ * resident in those threads' malloc arenas for good. The baseline code costs under 0.1 ms more CPU
+ * per `fetch` (a sign-in makes one or two). Not for the embedded
+ * database (PGlite), a whole PostgreSQL compiled to WebAssembly, which needs the optimised code.
+ * Takes effect for modules compiled after the call.
+ */
+export function compileWebAssemblyBaselineOnly(): void {
+  setFlagsFromString('--liftoff-only');
+}

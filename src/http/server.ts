@@ -1,7 +1,11 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type * as LandingPage from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { ApolloServerPlugin } from '@apollo/server';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -20,12 +24,10 @@ import { queryLimits } from '../graphql/limits';
 import { KnownOperationTypesRule } from '../graphql/operation-types';
 import { metricsPlugin, timedContext } from '../graphql/metrics-plugin';
 import { accountPageRoutes } from './account-page';
-import { graphiqlRoutes } from './graphiql';
 import { metricsRoutes, startMetricsServer } from './metrics-routes';
 import { loginPageRoutes } from './login-page';
 import { oidcRoutes } from './oidc-routes';
 import { warnOfUntrustedProxy } from './proxy-warning';
-import { scimRoutes } from '../scim/scim.routes';
 import { SCIM_PATH } from '../scim/scim-schema';
 import { loginPolicyInForce } from '../sso/settings';
 
@@ -70,13 +72,21 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
     plugins: [
       // Admin data is per user and never HTTP-cacheable; the plugin would also wrap every field.
       ApolloServerPluginCacheControlDisabled(),
+      // Inline traces are for federated subgraphs, which Gatehouse is not; left implicit, Apollo
+      // would load the plugin and its protobuf module (~370 KB of source) to find that out.
+      ApolloServerPluginInlineTraceDisabled(),
       noStoreResponses,
       ...limits.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ...(services.metrics ? [metricsPlugin<GatehouseContext>(services.metrics)] : []),
       // GRAPHQL_EXPLORER: Sandbox is Apollo's landing page; GraphiQL is served by Gatehouse (below).
+      // Each explorer's code is loaded only when it is served (production serves none by default).
       config.GRAPHQL_EXPLORER === 'sandbox'
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true })
+        ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+          (require('@apollo/server/plugin/landingPage/default') as typeof LandingPage).ApolloServerPluginLandingPageLocalDefault({
+            embed: true,
+            includeCookies: true,
+          })
         : ApolloServerPluginLandingPageDisabled(),
     ],
     logger,
@@ -105,7 +115,9 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
   app.use(loginPageRoutes({ services, db }));
   app.use(accountPageRoutes({ services, db }));
   app.use(oidcRoutes({ services, db }));
-  if (config.GRAPHQL_EXPLORER !== 'none') app.use(graphiqlRoutes({ services, db }));
+  if (config.GRAPHQL_EXPLORER !== 'none')
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    app.use((require('./graphiql') as typeof import('./graphiql')).graphiqlRoutes({ services, db }));
   if (config.GRAPHQL_EXPLORER === 'graphiql') {
     // A browser opening /graphql (what Apollo would answer with its landing page) gets GraphiQL.
     app.get('/graphql', (req, res, next) => {
@@ -114,14 +126,18 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       res.redirect(302, '/graphiql');
     });
   }
+  // SCIM's routes, services and PATCH engine are loaded by the first provisioning request.
   app.use(
     SCIM_PATH,
-    scimRoutes({
-      fork: () => db.orm.em.fork(),
-      publicUrl: config.PUBLIC_URL,
-      groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
-      logger,
-    }),
+    loadedOnFirstRequest(() =>
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../scim/scim.routes') as typeof import('../scim/scim.routes')).scimRoutes({
+        fork: () => db.orm.em.fork(),
+        publicUrl: config.PUBLIC_URL,
+        groupsClaim: loginPolicyInForce(config, services.sso?.settings).groupsClaim,
+        logger,
+      }),
+    ),
   );
   app.use(
     '/graphql',
@@ -196,6 +212,15 @@ export async function startHttpServer(deps: { services: GatehouseServices; db: D
       await metricsServer?.stop();
     },
   };
+}
+
+/**
+ * A handler built by its first request, so that the code behind a path few deployments use is
+ * not loaded, nor held, by every server from its start.
+ */
+function loadedOnFirstRequest(build: () => RequestHandler): RequestHandler {
+  let handler: RequestHandler | undefined;
+  return (req, res, next) => (handler ??= build())(req, res, next);
 }
 
 /**
