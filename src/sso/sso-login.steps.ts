@@ -75,7 +75,9 @@ export async function mapClaims(signIn: SignIn): Promise<Refusal | void> {
   // A provisioned person's directory groups count as values of the groups claim (directory.ts).
   const allowString = policy.groupsClaimAllowString;
   const claims = policy.directoryGroups
-    ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups.read(tx, input.issuer, signIn.subject), { allowString })
+    ? withDirectoryGroups(input.claims, policy.groupsClaim, await policy.directoryGroups.read(tx, input.issuer, signIn.subject), {
+        allowString,
+      })
     : input.claims;
   // The rules compiled once per version of the rule set, not loaded as entities per sign-in.
   const rules = (await enabledRules(tx, policy.groupsClaim)).rules;
