@@ -190,6 +190,13 @@ async function startGatehouse(name: string, port: number, env: NodeJS.ProcessEnv
   return startServer({ name, args, cwd: ROOT, env, ready: { url: `http://127.0.0.1:${port}`, path: '/readyz' } });
 }
 
+/** The servers whose memory the report shows: Gatehouse's and the peers that serve GraphQL. */
+function memoryTracked(servers: Servers): ServerProcess[] {
+  return [...Object.values(servers.gatehouse), servers.pgDefault, servers.pgManyToMany, servers.apollo, servers.apolloExpress].filter(
+    Boolean,
+  ) as ServerProcess[];
+}
+
 function ensurePeersInstalled(): void {
   const stamp = path.join(PEERS, 'node_modules', '.bench-lock-digest');
   const lock = readFileSync(path.join(PEERS, 'package-lock.json'), 'utf8');
@@ -452,14 +459,7 @@ export async function main(): Promise<number> {
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idle: Record<string, number> = {};
-    for (const server of [
-      ...Object.values(servers.gatehouse),
-      servers.pgDefault,
-      servers.pgManyToMany,
-      servers.apollo,
-      servers.apolloExpress,
-    ].filter(Boolean) as ServerProcess[])
-      idle[server.name] = memory(server.pid).rss;
+    for (const server of memoryTracked(servers)) idle[server.name] = memory(server.pid).rss;
     report.extra.idleRssMb = idle;
 
     if (has('start')) report.extra.start = await startup(s, databases.w1!);
@@ -661,13 +661,7 @@ export async function main(): Promise<number> {
     // Memory: idle, the high-water mark under load, after the runs.
     const memoryReport: Record<string, unknown> = {};
     say('\n== memory (RSS, MB)');
-    for (const server of [
-      ...Object.values(servers.gatehouse),
-      servers.pgDefault,
-      servers.pgManyToMany,
-      servers.apollo,
-      servers.apolloExpress,
-    ].filter(Boolean) as ServerProcess[]) {
+    for (const server of memoryTracked(servers)) {
       if (!server.alive()) continue;
       const peaks = Object.values(report.workloads)
         .flat()
