@@ -6,6 +6,7 @@ import { MembershipSource } from '../users/user-group.entity';
 import type { User } from '../users/user.entity';
 import { USER_COLUMNS, userFromRow, type UserRow } from '../users/users.queries';
 import type { DirectoryGroupsSource } from './directory';
+import { RULES_VERSION_SQL } from './rule-set-version.entity';
 import type { SsoLoginOutcome } from './sso-login';
 
 /*
@@ -51,8 +52,6 @@ export interface RecalledBearer {
    */
   readonly permissions: readonly string[] | null;
 }
-
-const RULES_VERSION_SQL = '(select version from sso_rule_set_version where id = 1)';
 
 export class BearerOutcomeCache {
   private readonly entries = new Map<string, Entry>();

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { MatchType } from './group-mapping-rule.entity';
 import { CompiledRules, MatcherCache, type MappingRule } from './mapping';
+import { RULES_VERSION_SQL } from './rule-set-version.entity';
 
 /*
  * The enabled mapping rules, compiled once per version of the rule set and kept outside any
@@ -36,7 +37,7 @@ class RuleCache {
   constructor(private readonly groupsClaim: string) {}
 
   async get(em: EntityManager): Promise<VersionedRules> {
-    const [row] = await em.execute<Array<{ version: string }>>('select version from sso_rule_set_version where id = 1');
+    const [row] = await em.execute<Array<{ version: string }>>(`select ${RULES_VERSION_SQL} as version`);
     const version = String(row?.version ?? '0');
     if (this.current?.version === version) return this.current;
     // Requests that find the same new version share one load; one that read another version
@@ -49,7 +50,7 @@ class RuleCache {
 
   private async load(em: EntityManager): Promise<VersionedRules> {
     const [row] = await em.execute<Array<{ version: string | null; rules: RuleTuple[] }>>(
-      `select (select version from sso_rule_set_version where id = 1) as version,
+      `select ${RULES_VERSION_SQL} as version,
               coalesce((select json_agg(json_build_array(r.id, r.claim, r.match_type, r.pattern, r.case_sensitive, g.id, g.name) order by r.id)
                           from sso_groupmappingrule r join auth_group g on g.id = r.group_id where r.enabled), '[]') as rules`,
     );

@@ -15,3 +15,6 @@ export class RuleSetVersion {
   @Property({ type: 'bigint' })
   version!: string;
 }
+
+/** The version, as a SQL expression (a subquery), for statements that read it with other things. */
+export const RULES_VERSION_SQL = '(select version from sso_rule_set_version where id = 1)';
